@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Fails if a lower layer includes a higher one (see docs/architecture.md)."""
+import pathlib
+import re
+import sys
+
+# Each layer may include itself and the layers listed after it.
+ALLOWED = {
+    "base": set(),
+    "oci": {"base"},
+    "archive": {"base"},
+    "store": {"base", "oci", "archive"},
+    "http": {"base"},
+    "registry": {"base", "oci", "store", "http"},
+    "plugin": {"base", "oci", "archive", "store"},
+    "transfer": {"base", "oci", "archive", "store", "http", "registry", "plugin"},
+    "server": {"base", "oci", "archive", "store", "http", "registry", "plugin"},
+    "cli": {"base", "oci", "archive", "store", "http", "registry", "plugin", "transfer", "server"},
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"plugctl/([a-z_]+)/')
+
+root = pathlib.Path(__file__).resolve().parent.parent / "src" / "plugctl"
+errors = []
+for path in sorted(root.rglob("*")):
+    if path.suffix not in (".h", ".cc"):
+        continue
+    layer = path.relative_to(root).parts[0]
+    if layer not in ALLOWED:
+        errors.append(f"{path}: unknown layer '{layer}' (add it to scripts/check_layers.py)")
+        continue
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        match = INCLUDE.match(line)
+        if match and match.group(1) != layer and match.group(1) not in ALLOWED[layer]:
+            errors.append(f"{path}:{number}: layer '{layer}' must not include '{match.group(1)}'")
+for e in errors:
+    print(e, file=sys.stderr)
+sys.exit(1 if errors else 0)

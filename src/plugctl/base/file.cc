@@ -1,0 +1,191 @@
+#include "plugctl/base/file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+namespace plugctl {
+namespace {
+
+Error ErrnoError(int err, std::string_view what, const fs::path& path) {
+  ErrorCode code = ErrorCode::kInternal;
+  if (err == ENOENT || err == ENOTDIR) code = ErrorCode::kNotFound;
+  if (err == EACCES || err == EPERM || err == EROFS) code = ErrorCode::kPermissionDenied;
+  if (err == EEXIST) code = ErrorCode::kAlreadyExists;
+  if (err == ENOSPC || err == EDQUOT) code = ErrorCode::kResourceExhausted;
+  return Error(code, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+}
+
+class FdReader : public Reader {
+ public:
+  FdReader(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
+  ~FdReader() override { ::close(fd_); }
+  Result<size_t> Read(std::span<char> out) override {
+    for (;;) {
+      ssize_t n = ::read(fd_, out.data(), out.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return tl::unexpected(ErrnoError(errno, "read", path_));
+    }
+  }
+
+ private:
+  int fd_;
+  fs::path path_;
+};
+
+Status WriteAllFd(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::unexpected(ErrnoError(errno, "write", path));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Reader>> OpenFileReader(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(ErrnoError(errno, "open", path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return MakeError(ErrorCode::kInvalidArgument, "{} is not a regular file", path.string());
+  }
+  return std::unique_ptr<Reader>(std::make_unique<FdReader>(fd, path));
+}
+
+Result<std::string> ReadFileBounded(const fs::path& path, size_t max_bytes) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto reader, OpenFileReader(path));
+  return ReadAllBounded(*reader, max_bytes, path.string());
+}
+
+Status WriteFileAtomic(const fs::path& path, std::string_view data) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(path));
+  PLUGCTL_RETURN_IF_ERROR(writer->Write(data));
+  return writer->Commit();
+}
+
+Status CreateDirectories(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kInternal, "create directory {}: {}", path.string(), ec.message());
+  }
+  return OkStatus();
+}
+
+Result<uint64_t> FileSize(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return tl::unexpected(ErrnoError(errno, "stat", path));
+  if (!S_ISREG(st.st_mode)) {
+    return MakeError(ErrorCode::kInvalidArgument, "{} is not a regular file", path.string());
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status RemoveAll(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return MakeError(ErrorCode::kInternal, "remove {}: {}", path.string(), ec.message());
+  return OkStatus();
+}
+
+Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const fs::path& path) {
+  fs::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  std::string templ = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  int fd = ::mkostemp(buf.data(), O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(ErrnoError(errno, "create temporary file for", path));
+  ::fchmod(fd, 0644);
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, fs::path(buf.data()), fd));
+}
+
+AtomicFileWriter::~AtomicFileWriter() { Abort(); }
+
+Status AtomicFileWriter::Write(std::string_view data) {
+  if (fd_ < 0)
+    return MakeError(ErrorCode::kFailedPrecondition, "write after commit: {}", path_.string());
+  return WriteAllFd(fd_, data, temp_path_);
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return MakeError(ErrorCode::kFailedPrecondition, "commit twice: {}", path_.string());
+  if (::fsync(fd_) != 0) {
+    Error err = ErrnoError(errno, "fsync", temp_path_);
+    Abort();
+    return tl::unexpected(err);
+  }
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    Error err = ErrnoError(errno, "rename onto", path_);
+    ::unlink(temp_path_.c_str());
+    return tl::unexpected(err);
+  }
+  temp_path_.clear();
+  return OkStatus();
+}
+
+void AtomicFileWriter::Abort() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (!temp_path_.empty()) {
+    ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+  }
+}
+
+Result<std::unique_ptr<FileLock>> FileLock::Acquire(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return tl::unexpected(ErrnoError(errno, "open lock", path));
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      Error err = ErrnoError(errno, "lock", path);
+      ::close(fd);
+      return tl::unexpected(err);
+    }
+  }
+  return std::unique_ptr<FileLock>(new FileLock(fd));
+}
+
+FileLock::~FileLock() {
+  ::flock(fd_, LOCK_UN);
+  ::close(fd_);
+}
+
+Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const fs::path& parent) {
+  fs::path base = parent;
+  if (base.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    base = env != nullptr && *env != '\0' ? fs::path(env) : fs::path("/tmp");
+  }
+  std::string templ = (base / (std::string(prefix) + "-XXXXXX")).string();
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) {
+    return tl::unexpected(ErrnoError(errno, "create temporary directory in", base));
+  }
+  return std::unique_ptr<TempDir>(new TempDir(fs::path(buf.data())));
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+}  // namespace plugctl

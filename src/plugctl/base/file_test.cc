@@ -1,0 +1,117 @@
+#include "plugctl/base/file.h"
+
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace plugctl {
+namespace {
+
+std::unique_ptr<TempDir> MakeTemp() {
+  auto dir = TempDir::Create("plugctl-base-test");
+  EXPECT_TRUE(dir.has_value());
+  return std::move(*dir);
+}
+
+size_t CountEntries(const fs::path& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(AtomicFileWriterTest, CommitMakesFileAppear) {
+  auto dir = MakeTemp();
+  fs::path target = dir->path() / "out.txt";
+  auto writer = AtomicFileWriter::Create(target);
+  ASSERT_TRUE(writer.has_value());
+  ASSERT_TRUE((*writer)->Write("hello ").has_value());
+  ASSERT_TRUE((*writer)->Write("world").has_value());
+  EXPECT_FALSE(fs::exists(target));
+  ASSERT_TRUE((*writer)->Commit().has_value());
+  auto content = ReadFileBounded(target, 100);
+  ASSERT_TRUE(content.has_value());
+  EXPECT_EQ(*content, "hello world");
+  EXPECT_EQ(CountEntries(dir->path()), 1u);
+}
+
+TEST(AtomicFileWriterTest, DestroyWithoutCommitLeavesNothing) {
+  auto dir = MakeTemp();
+  fs::path target = dir->path() / "out.txt";
+  {
+    auto writer = AtomicFileWriter::Create(target);
+    ASSERT_TRUE(writer.has_value());
+    ASSERT_TRUE((*writer)->Write("partial").has_value());
+  }
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_EQ(CountEntries(dir->path()), 0u);
+}
+
+TEST(AtomicFileWriterTest, FailedWriteKeepsOldContent) {
+  auto dir = MakeTemp();
+  fs::path target = dir->path() / "index.json";
+  ASSERT_TRUE(WriteFileAtomic(target, "old").has_value());
+  {
+    auto writer = AtomicFileWriter::Create(target);
+    ASSERT_TRUE(writer.has_value());
+    ASSERT_TRUE((*writer)->Write("new but abandoned").has_value());
+  }
+  EXPECT_EQ(*ReadFileBounded(target, 100), "old");
+}
+
+TEST(ReadFileBoundedTest, RejectsLargerThanLimit) {
+  auto dir = MakeTemp();
+  ASSERT_TRUE(WriteFileAtomic(dir->path() / "big", std::string(1000, 'x')).has_value());
+  auto content = ReadFileBounded(dir->path() / "big", 999);
+  ASSERT_FALSE(content.has_value());
+  EXPECT_EQ(content.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_NE(content.error().message().find("big"), std::string::npos);
+}
+
+TEST(ReadFileBoundedTest, MissingFileIsNotFound) {
+  auto dir = MakeTemp();
+  auto content = ReadFileBounded(dir->path() / "missing", 10);
+  ASSERT_FALSE(content.has_value());
+  EXPECT_EQ(content.error().code(), ErrorCode::kNotFound);
+}
+
+TEST(FileLockTest, SerializesThreads) {
+  auto dir = MakeTemp();
+  fs::path lock_path = dir->path() / "lock";
+  int counter = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto lock = FileLock::Acquire(lock_path);
+        ASSERT_TRUE(lock.has_value());
+        int seen = counter;
+        std::this_thread::yield();
+        counter = seen + 1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, 800);
+}
+
+TEST(TempDirTest, RemovedOnDestruction) {
+  fs::path path;
+  {
+    auto dir = MakeTemp();
+    path = dir->path();
+    ASSERT_TRUE(WriteFileAtomic(path / "a", "x").has_value());
+    ASSERT_TRUE(CreateDirectories(path / "sub/dir").has_value());
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST(StatusTest, WithContextPrefixesAndKeepsCode) {
+  Error e(ErrorCode::kDataLoss, "digest mismatch");
+  Error c = e.WithContext("layers[1]");
+  EXPECT_EQ(c.code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(c.message(), "layers[1]: digest mismatch");
+}
+
+}  // namespace
+}  // namespace plugctl

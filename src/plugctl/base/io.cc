@@ -1,0 +1,29 @@
+#include "plugctl/base/io.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace plugctl {
+
+Result<size_t> StringReader::Read(std::span<char> out) {
+  size_t n = std::min(out.size(), data_.size() - pos_);
+  std::memcpy(out.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+Result<std::string> ReadAllBounded(Reader& reader, size_t max_bytes, std::string_view what) {
+  std::string result;
+  char buffer[64 * 1024];
+  for (;;) {
+    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader.Read(std::span<char>(buffer, sizeof(buffer))));
+    if (n == 0) return result;
+    if (result.size() + n > max_bytes) {
+      return MakeError(ErrorCode::kResourceExhausted, "{} is larger than the limit of {} bytes",
+                       what, max_bytes);
+    }
+    result.append(buffer, n);
+  }
+}
+
+}  // namespace plugctl
