@@ -1,0 +1,41 @@
+#include "plugctl/oci/verifying_reader.h"
+
+namespace plugctl::oci {
+
+VerifyingReader::VerifyingReader(Reader& inner, const Descriptor& expected, std::string what)
+    : inner_(inner),
+      expected_digest_(expected.digest),
+      expected_size_(static_cast<uint64_t>(expected.size)),
+      what_(std::move(what)),
+      hasher_(expected.digest.algorithm()) {}
+
+Result<size_t> VerifyingReader::Read(std::span<char> out) {
+  if (failed_) return MakeError(ErrorCode::kDataLoss, "{}: read after verification failure", what_);
+  if (verified_ || out.empty()) return size_t{0};
+  PLUGCTL_ASSIGN_OR_RETURN(size_t n, inner_.Read(out));
+  if (n == 0) {
+    if (read_ != expected_size_) {
+      failed_ = true;
+      return MakeError(ErrorCode::kDataLoss, "{}: truncated: got {} of {} bytes", what_, read_,
+                       expected_size_);
+    }
+    Digest actual = hasher_.Finish();
+    if (actual != expected_digest_) {
+      failed_ = true;
+      return MakeError(ErrorCode::kDataLoss, "{}: digest mismatch: expected {}, got {}", what_,
+                       expected_digest_.ToString(), actual.ToString());
+    }
+    verified_ = true;
+    return size_t{0};
+  }
+  read_ += n;
+  if (read_ > expected_size_) {
+    failed_ = true;
+    return MakeError(ErrorCode::kDataLoss, "{}: more than the expected {} bytes", what_,
+                     expected_size_);
+  }
+  hasher_.Update(std::string_view(out.data(), n));
+  return n;
+}
+
+}  // namespace plugctl::oci
