@@ -1,0 +1,93 @@
+#include "plugctl/store/archive_staging.h"
+
+#include <set>
+#include <system_error>
+
+#include "plugctl/base/file.h"
+#include "plugctl/oci/verifying_reader.h"
+
+namespace plugctl::store::internal {
+
+Status ExtractArchiveFile(const fs::path& file, const fs::path& dir, std::string_view describe,
+                          const archive::ExtractOptions& options) {
+  Result<std::unique_ptr<archive::TarReader>> tar = archive::TarReader::Open(file);
+  if (!tar) return tl::unexpected(tar.error().WithContext(describe));
+  Status st = archive::ExtractTo(**tar, dir, options);
+  if (!st) return tl::unexpected(st.error().WithContext(describe));
+  return OkStatus();
+}
+
+Status CheckParentDirectory(const fs::path& file, std::string_view describe) {
+  fs::path parent = file.parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) {
+    return MakeError(ErrorCode::kNotFound, "{}: directory {} does not exist", describe,
+                     parent.string());
+  }
+  if (fs::is_directory(file, ec)) {
+    return MakeError(ErrorCode::kFailedPrecondition, "{}: {} is a directory", describe,
+                     file.string());
+  }
+  return OkStatus();
+}
+
+Status WriteArchiveFileAtomically(const fs::path& file,
+                                  const std::function<Status(archive::TarWriter&)>& body) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto out, AtomicFileWriter::Create(file));
+  PLUGCTL_ASSIGN_OR_RETURN(auto tar, archive::TarWriter::Create(*out, {}, file.string()));
+  PLUGCTL_RETURN_IF_ERROR(body(*tar));
+  PLUGCTL_RETURN_IF_ERROR(tar->Finish());
+  // `out` is removed by its destructor on every earlier return, leaving `file` untouched.
+  return out->Commit();
+}
+
+Status AddFileFromDisk(archive::TarWriter& tar, const fs::path& path, std::string_view name) {
+  PLUGCTL_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
+  PLUGCTL_ASSIGN_OR_RETURN(auto reader, OpenFileReader(path));
+  return tar.AddFile(name, size, *reader);
+}
+
+Status AddLayoutMetadata(const fs::path& layout_dir, archive::TarWriter& tar) {
+  PLUGCTL_RETURN_IF_ERROR(AddFileFromDisk(tar, layout_dir / "oci-layout", "oci-layout"));
+  return AddFileFromDisk(tar, layout_dir / "index.json", "index.json");
+}
+
+Status AddLayoutBlobs(OciLayoutTarget& layout, archive::TarWriter& tar) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Digest> blobs, layout.ListBlobs());
+  PLUGCTL_RETURN_IF_ERROR(tar.AddDirectory("blobs"));
+  std::set<std::string> dirs;
+  for (const oci::Digest& digest : blobs) {
+    std::string alg(digest.algorithm_name());
+    if (dirs.insert(alg).second) PLUGCTL_RETURN_IF_ERROR(tar.AddDirectory("blobs/" + alg));
+    PLUGCTL_RETURN_IF_ERROR(
+        AddFileFromDisk(tar, layout.BlobPath(digest), "blobs/" + alg + "/" + digest.hex()));
+  }
+  return OkStatus();
+}
+
+Result<oci::Manifest> FetchManifest(Target& target, const oci::Descriptor& desc) {
+  if (desc.size < 0 || static_cast<uint64_t>(desc.size) > oci::kMaxManifestBytes) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "{}: manifest {} is {} bytes, over the {} byte limit", target.Describe(),
+                     desc.digest.ToString(), desc.size, oci::kMaxManifestBytes);
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(auto raw, target.Fetch(desc));
+  oci::VerifyingReader verified(
+      *raw, desc, fmt::format("{}: manifest {}", target.Describe(), desc.digest.ToString()));
+  PLUGCTL_ASSIGN_OR_RETURN(
+      std::string bytes, ReadAllBounded(verified, oci::kMaxManifestBytes, desc.digest.ToString()));
+  Result<oci::Manifest> m = oci::Manifest::Parse(std::move(bytes), desc.media_type);
+  if (!m) {
+    return tl::unexpected(
+        m.error().WithContext(fmt::format("{}: {}", target.Describe(), desc.digest.ToString())));
+  }
+  return m;
+}
+
+tl::unexpected<Error> ReadOnlyError(std::string_view describe, std::string_view operation) {
+  return MakeError(ErrorCode::kFailedPrecondition, "{}: opened read-only; cannot {}", describe,
+                   operation);
+}
+
+}  // namespace plugctl::store::internal
