@@ -1,0 +1,72 @@
+#include "plugctl/cli/app.h"
+
+#include <iostream>
+#include <map>
+
+#include "plugctl/cli/command.h"
+
+namespace plugctl::cli {
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"plugctl: build, check, ship and serve Wasm gateway plugins as OCI images"};
+  app.name("plugctl");
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions globals;
+  std::map<std::string, OutputFormat> formats{{"text", OutputFormat::kText},
+                                              {"json", OutputFormat::kJson}};
+  app.add_option("--format", globals.format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->default_str("text");
+  app.add_option("--concurrency", globals.concurrency, "Parallel blob transfers")
+      ->check(CLI::Range(1, 64))
+      ->default_str("3");
+  app.add_flag("--no-progress", globals.no_progress, "Never draw progress bars");
+  app.add_flag("--plain-http", globals.plain_http,
+               "Talk plain HTTP to registries (loopback registries fall back to it by themselves)");
+  app.add_flag("--insecure,-k", globals.insecure, "Do not verify registry TLS certificates");
+  app.add_option("--ca-file", globals.ca_file, "PEM bundle of CAs to trust for registries")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert-file", globals.cert_file, "Client certificate (PEM) for mutual TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key-file", globals.key_file, "Client key (PEM) for mutual TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--registry-config", globals.registry_config,
+                 "Credentials file (docker config.json; default $DOCKER_CONFIG/config.json or "
+                 "~/.docker/config.json)");
+  app.add_flag("--debug", globals.debug,
+               "Print every registry request and response on stderr (secrets redacted)");
+  app.add_option("--chunk-size", globals.chunk_size,
+                 "Upload blobs larger than this many bytes in chunks (0: one request)")
+      ->check(CLI::NonNegativeNumber);
+
+  std::map<CLI::App*, Action> actions;
+  for (const CommandSpec& spec : Commands()) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
+    actions[sub] = spec.define(*sub, globals);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  for (auto& [sub, action] : actions) {
+    if (!sub->parsed()) continue;
+    Status status = action();
+    if (!status) {
+      std::cerr << "plugctl " << sub->get_name() << ": " << status.error().message() << '\n';
+      return kExitFailure;
+    }
+    return kExitOk;
+  }
+  return kExitUsage;
+}
+
+}  // namespace plugctl::cli

@@ -1,0 +1,19 @@
+// plugctl/cli/command_defs.h — the Define functions of commands that live
+// outside commands.cc; the table itself stays in commands.cc.
+#pragma once
+
+#include "plugctl/cli/command.h"
+
+namespace plugctl::cli {
+
+Action DefineLogin(CLI::App& app, const GlobalOptions& globals);
+Action DefineLogout(CLI::App& app, const GlobalOptions& globals);
+Action DefineResolve(CLI::App& app, const GlobalOptions& globals);
+Action DefineTag(CLI::App& app, const GlobalOptions& globals);
+Action DefineDelete(CLI::App& app, const GlobalOptions& globals);
+Action DefineCatalog(CLI::App& app, const GlobalOptions& globals);
+
+// Rejects malformed locations at parse time (a usage error, exit 2).
+CLI::Validator LocationCheck();
+
+}  // namespace plugctl::cli

@@ -1,0 +1,273 @@
+// The command table: one entry per subcommand.
+#include <iostream>
+
+#include "plugctl/cli/command.h"
+#include "plugctl/cli/command_defs.h"
+#include "plugctl/cli/demo.h"
+#include "plugctl/cli/registry_env.h"
+#include "plugctl/oci/manifest.h"
+#include "plugctl/oci/media_types.h"
+#include "plugctl/store/content.h"
+#include "plugctl/transfer/copy.h"
+#include "plugctl/transfer/location.h"
+
+#ifndef PLUGCTL_VERSION
+#define PLUGCTL_VERSION "dev"
+#endif
+
+namespace plugctl::cli {
+namespace {
+
+// Configs larger than this are described, not shown.
+constexpr size_t kMaxShownConfig = 1 << 20;
+
+// ---- version ----
+Action DefineVersion(CLI::App&, const GlobalOptions& globals) {
+  return [&globals]() -> Status {
+    if (globals.format == OutputFormat::kJson) {
+      PrintJson({{"version", PLUGCTL_VERSION}});
+    } else {
+      std::cout << "plugctl " << PLUGCTL_VERSION << '\n';
+    }
+    return OkStatus();
+  };
+}
+
+// ---- copy ----
+struct CopyArgs {
+  std::string src;
+  std::string dst;
+  std::vector<std::string> extra_tags;
+};
+
+Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location src_loc, transfer::ParseLocation(args.src));
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location dst_loc, transfer::ParseLocation(args.dst));
+  if (dst_loc.ref_is_digest() ||
+      (dst_loc.kind == transfer::LocationKind::kRegistry && dst_loc.reference.digest)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "destination {} names a digest; name a tag or nothing", args.dst);
+  }
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto src, env.Open(src_loc, transfer::AccessMode::kRead));
+  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
+
+  transfer::CopyOptions options;
+  options.concurrency = globals.concurrency;
+  // With no destination tag, keep the source's tag (a digest-only source stays untagged).
+  std::string dst_tag = dst_loc.ResolveRef();
+  if (dst_tag.empty() && !src_loc.ref_is_digest() &&
+      !(src_loc.kind == transfer::LocationKind::kRegistry && src_loc.reference.digest)) {
+    dst_tag =
+        src_loc.kind == transfer::LocationKind::kRegistry ? src_loc.reference.tag : src_loc.ref;
+    if (dst_tag.empty() && src_loc.kind == transfer::LocationKind::kRegistry) dst_tag = "latest";
+  }
+  if (!dst_tag.empty()) options.tags.push_back(dst_tag);
+  for (const auto& tag : args.extra_tags) options.tags.push_back(tag);
+
+  ProgressBar bar(fmt::format("copy {}", args.src), !globals.no_progress &&
+                                                        globals.format == OutputFormat::kText &&
+                                                        StderrIsTerminal());
+  options.progress = bar.Callback();
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
+                           transfer::CopyImage(*src, src_loc.ResolveRef(), *dst, options));
+  PLUGCTL_RETURN_IF_ERROR(dst->Commit());
+  bar.Finish();
+
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"source", src->Describe()},
+               {"destination", dst->Describe()},
+               {"digest", result.root.digest.ToString()},
+               {"mediaType", result.root.media_type},
+               {"size", result.root.size},
+               {"tags", options.tags},
+               {"manifests", result.manifests},
+               {"blobsCopied", result.blobs_copied},
+               {"blobsSkipped", result.blobs_skipped},
+               {"blobsMounted", result.blobs_mounted},
+               {"bytesCopied", result.bytes_copied}});
+  } else {
+    std::cout << fmt::format(
+        "Copied {} -> {}\n  digest {}\n  {} blobs copied ({}), {} already present{}\n", args.src,
+        args.dst, result.root.digest.ToString(), result.blobs_copied,
+        HumanBytes(result.bytes_copied), result.blobs_skipped,
+        result.blobs_mounted > 0 ? fmt::format(", {} mounted", result.blobs_mounted) : "");
+  }
+  return OkStatus();
+}
+
+Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<CopyArgs>();
+  app.add_option("SRC", args->src, "Source image location")->required()->check(LocationCheck());
+  app.add_option("DST", args->dst, "Destination location")->required()->check(LocationCheck());
+  app.add_option("--tag,-t", args->extra_tags, "Also tag the copy with TAG (repeatable)");
+  app.footer(
+      "Locations: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG],\n"
+      "           [docker://|oci://]HOST[:PORT]/REPO[:TAG|@DIGEST].\n"
+      "Digests are preserved: a copy never rewrites a manifest.");
+  return [args, &globals] { return RunCopy(*args, globals); };
+}
+
+// ---- inspect ----
+struct InspectArgs {
+  std::string location;
+};
+
+nlohmann::ordered_json DescriptorJson(const oci::Descriptor& d) {
+  nlohmann::ordered_json j = d.ToJson();
+  return j;
+}
+
+Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, target->Resolve(loc.ResolveRef()));
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, store::FetchManifest(*target, root));
+
+  std::optional<nlohmann::ordered_json> config_content;
+  if (manifest.config && manifest.config->size <= static_cast<int64_t>(kMaxShownConfig)) {
+    auto bytes = store::FetchBlob(*target, *manifest.config, kMaxShownConfig);
+    if (!bytes) return tl::unexpected(bytes.error().WithContext("config"));
+    auto parsed = nlohmann::ordered_json::parse(*bytes, nullptr, false);
+    if (!parsed.is_discarded()) config_content = std::move(parsed);
+  }
+
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json out;
+    out["location"] = target->Describe();
+    out["mediaType"] = manifest.media_type;
+    out["digest"] = root.digest.ToString();
+    out["size"] = root.size;
+    if (!manifest.artifact_type.empty()) out["artifactType"] = manifest.artifact_type;
+    if (manifest.config) {
+      out["config"] = DescriptorJson(*manifest.config);
+      if (config_content) out["config"]["content"] = *config_content;
+    }
+    if (!manifest.is_index()) {
+      out["layers"] = nlohmann::ordered_json::array();
+      for (const auto& layer : manifest.layers) out["layers"].push_back(DescriptorJson(layer));
+    } else {
+      out["manifests"] = nlohmann::ordered_json::array();
+      for (const auto& m : manifest.manifests) out["manifests"].push_back(DescriptorJson(m));
+    }
+    if (!manifest.annotations.empty()) out["annotations"] = manifest.annotations;
+    out["manifest"] = nlohmann::ordered_json::parse(manifest.raw, nullptr, false);
+    PrintJson(out);
+    return OkStatus();
+  }
+
+  std::cout << fmt::format("Location:    {}\nMedia type:  {}\nDigest:      {}\nSize:        {}\n",
+                           target->Describe(), manifest.media_type, root.digest.ToString(),
+                           root.size);
+  if (!manifest.artifact_type.empty()) {
+    std::cout << fmt::format("Artifact:    {}\n", manifest.artifact_type);
+  }
+  for (const auto& [key, value] : manifest.annotations) {
+    std::cout << fmt::format("Annotation:  {}={}\n", key, value);
+  }
+  if (manifest.config) {
+    std::cout << fmt::format("Config:      {}  {}  {}\n", manifest.config->media_type,
+                             ShortDigest(manifest.config->digest),
+                             HumanBytes(static_cast<uint64_t>(manifest.config->size)));
+  }
+  if (manifest.is_index()) {
+    std::cout << fmt::format("Manifests:   {}\n", manifest.manifests.size());
+    for (size_t i = 0; i < manifest.manifests.size(); ++i) {
+      const auto& m = manifest.manifests[i];
+      std::cout << fmt::format("  {:>2}  {:<20} {:<55} {:>10}  {}\n", i,
+                               m.platform ? m.platform->ToString() : "-", m.media_type,
+                               HumanBytes(static_cast<uint64_t>(m.size)), ShortDigest(m.digest));
+    }
+  } else {
+    std::cout << fmt::format("Layers:      {}\n", manifest.layers.size());
+    for (size_t i = 0; i < manifest.layers.size(); ++i) {
+      const auto& l = manifest.layers[i];
+      std::string title = l.Title();
+      std::cout << fmt::format("  {:>2}  {:<55} {:>10}  {}  {}\n", i, l.media_type,
+                               HumanBytes(static_cast<uint64_t>(l.size)), ShortDigest(l.digest),
+                               title.empty() ? "-" : title);
+    }
+  }
+  return OkStatus();
+}
+
+Action DefineInspect(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<InspectArgs>();
+  app.add_option("IMAGE", args->location, "Image location (see `plugctl copy --help`)")
+      ->required()
+      ->check(LocationCheck());
+  return [args, &globals] { return RunInspect(*args, globals); };
+}
+
+// ---- tags ----
+struct TagsArgs {
+  std::string location;
+};
+
+Status RunTags(const TagsArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> tags, target->Tags());
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"location", target->Describe()}, {"tags", tags}});
+  } else {
+    for (const auto& tag : tags) std::cout << tag << '\n';
+  }
+  return OkStatus();
+}
+
+Action DefineTags(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<TagsArgs>();
+  app.add_option("TARGET", args->location, "Repository, layout or archive")
+      ->required()
+      ->check(LocationCheck());
+  return [args, &globals] { return RunTags(*args, globals); };
+}
+
+// ---- demo ----
+struct DemoArgs {
+  std::string dir;
+};
+
+Action DefineDemo(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<DemoArgs>();
+  app.add_option("--dir", args->dir, "Where to write the demo layout and archives")
+      ->default_str("./plugctl-demo");
+  return [args, &globals] {
+    return RunDemo(args->dir.empty() ? "plugctl-demo" : args->dir,
+                   globals.format == OutputFormat::kJson);
+  };
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"copy", "Copy an image between registries, layouts and archives (digests preserved)",
+     DefineCopy},
+    {"inspect", "Show an image's manifest, config and layers", DefineInspect},
+    {"tags", "List the tags of a repository, layout or archive", DefineTags},
+    {"resolve", "Print the digest an image reference resolves to", DefineResolve},
+    {"tag", "Add tags to an image in place", DefineTag},
+    {"delete", "Delete an image from a registry (by digest; refuses to drop other tags silently)",
+     DefineDelete},
+    {"catalog", "List the repositories of a registry", DefineCatalog},
+    {"login", "Store credentials for a registry (docker config.json)", DefineLogin},
+    {"logout", "Remove stored credentials for a registry", DefineLogout},
+    {"demo", "Write a sample plugin image to a local OCI layout and read it back", DefineDemo},
+    {"version", "Print the plugctl version", DefineVersion},
+};
+
+}  // namespace
+
+CLI::Validator LocationCheck() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto loc = transfer::ParseLocation(value);
+        return loc ? std::string() : loc.error().message();
+      },
+      "LOCATION");
+}
+
+std::span<const CommandSpec> Commands() { return kCommands; }
+
+}  // namespace plugctl::cli

@@ -1,0 +1,282 @@
+// Commands that only make sense with a registry (login, logout, catalog,
+// delete) or that name one image to act on in place (resolve, tag).
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "plugctl/cli/command_defs.h"
+#include "plugctl/cli/registry_env.h"
+#include "plugctl/oci/reference.h"
+#include "plugctl/registry/credentials.h"
+#include "plugctl/registry/repository.h"
+
+namespace plugctl::cli {
+namespace {
+
+// A registry host as users write it: "reg.local:5000", "https://reg.local",
+// "docker.io".
+Result<std::string> ParseHost(std::string_view text) {
+  std::string_view host = text;
+  for (std::string_view prefix : {"https://", "http://", "oci://", "docker://"}) {
+    if (host.starts_with(prefix)) host.remove_prefix(prefix.size());
+  }
+  while (host.ends_with("/")) host.remove_suffix(1);
+  if (host.empty() || host.find('/') != std::string_view::npos ||
+      host.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "invalid registry host \"{}\"", text);
+  }
+  if (host == "index.docker.io" || host == "registry-1.docker.io") return std::string("docker.io");
+  return std::string(host);
+}
+
+// The host to talk to for a host name: Docker Hub's API lives elsewhere.
+std::string ApiHost(const std::string& host) {
+  return host == "docker.io" ? "registry-1.docker.io" : host;
+}
+
+std::string ReadSecret(const std::string& prompt, bool echo) {
+  std::cerr << prompt << std::flush;
+  termios old{};
+  bool tty = ::isatty(STDIN_FILENO) == 1 && ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty && !echo) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty && !echo) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << '\n';
+  }
+  return line;
+}
+
+std::filesystem::path ConfigPath(const GlobalOptions& globals) {
+  return globals.registry_config.empty() ? registry::DockerConfig::DefaultPath()
+                                         : std::filesystem::path(globals.registry_config);
+}
+
+// ---- login ----
+struct LoginArgs {
+  std::string host;
+  std::string username;
+  std::string password;
+  bool password_stdin = false;
+};
+
+Status RunLogin(const LoginArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string host, ParseHost(args.host));
+  registry::Credential cred;
+  cred.username = args.username;
+  cred.password = args.password;
+  if (args.password_stdin) {
+    if (!args.password.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--password and --password-stdin exclude each other");
+    }
+    std::string all((std::istreambuf_iterator<char>(std::cin)), {});
+    while (!all.empty() && (all.back() == '\n' || all.back() == '\r')) all.pop_back();
+    cred.password = all;
+  } else if (!args.password.empty()) {
+    std::cerr << "warning: --password on the command line is visible to other users; prefer "
+                 "--password-stdin\n";
+  }
+  if (cred.username.empty()) {
+    if (::isatty(STDIN_FILENO) != 1 || args.password_stdin) {
+      return MakeError(ErrorCode::kInvalidArgument, "--username is required");
+    }
+    cred.username = ReadSecret("Username: ", true);
+  }
+  if (cred.password.empty()) {
+    if (::isatty(STDIN_FILENO) != 1) {
+      return MakeError(ErrorCode::kInvalidArgument, "no password: use --password-stdin");
+    }
+    cred.password = ReadSecret("Password: ", false);
+  }
+  // Check the credentials against the registry before storing them.
+  registry::SessionOptions options = TargetEnv::SessionOptionsFor(globals);
+  options.credentials = [cred](std::string_view) -> Result<registry::Credential> { return cred; };
+  PLUGCTL_ASSIGN_OR_RETURN(auto session, registry::Session::Create(ApiHost(host), options));
+  PLUGCTL_RETURN_IF_ERROR(session->Ping());
+  PLUGCTL_ASSIGN_OR_RETURN(registry::DockerConfig config,
+                           registry::DockerConfig::Load(ConfigPath(globals)));
+  PLUGCTL_RETURN_IF_ERROR(config.Store(host, cred));
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"registry", host}, {"config", config.path().string()}, {"loggedIn", true}});
+  } else {
+    std::cout << "Login Succeeded (credentials stored in " << config.path().string() << ")\n";
+  }
+  return OkStatus();
+}
+
+// ---- logout ----
+struct LogoutArgs {
+  std::string host;
+};
+
+Status RunLogout(const LogoutArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string host, ParseHost(args.host));
+  PLUGCTL_ASSIGN_OR_RETURN(registry::DockerConfig config,
+                           registry::DockerConfig::Load(ConfigPath(globals)));
+  PLUGCTL_RETURN_IF_ERROR(config.Erase(host));
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"registry", host}, {"loggedIn", false}});
+  } else {
+    std::cout << "Removed credentials for " << host << '\n';
+  }
+  return OkStatus();
+}
+
+// ---- resolve / tag / delete: one image in place ----
+struct ImageArgs {
+  std::string location;
+  std::vector<std::string> tags;
+  bool yes = false;
+};
+
+Status RunResolve(const ImageArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json out = desc.ToJson();
+    out["location"] = loc.ToString();
+    PrintJson(out);
+  } else {
+    std::cout << desc.digest.ToString() << '\n';
+  }
+  return OkStatus();
+}
+
+Status RunTag(const ImageArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kWrite));
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
+  for (const std::string& tag : args.tags) PLUGCTL_RETURN_IF_ERROR(target->Tag(desc, tag));
+  PLUGCTL_RETURN_IF_ERROR(target->Commit());
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"location", target->Describe()},
+               {"digest", desc.digest.ToString()},
+               {"tags", args.tags}});
+  } else {
+    for (const std::string& tag : args.tags) {
+      std::cout << "Tagged " << target->Describe() << ":" << tag << " -> " << desc.digest.ToString()
+                << '\n';
+    }
+  }
+  return OkStatus();
+}
+
+Status RunDelete(const ImageArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  if (loc.kind != transfer::LocationKind::kRegistry) {
+    return MakeError(ErrorCode::kUnimplemented, "delete works on registry images only");
+  }
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kWrite));
+  auto* repo = dynamic_cast<registry::RepositoryTarget*>(target.get());
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
+  // Registries delete manifests by digest, which removes every tag on it: say so.
+  std::vector<std::string> also;
+  if (!loc.reference.digest) {
+    auto tags = target->Tags();
+    if (tags) {
+      for (const auto& tag : *tags) {
+        if (tag == loc.reference.tag) continue;
+        auto other = target->Resolve(tag);
+        if (other && other->digest == desc.digest) also.push_back(tag);
+      }
+    }
+    if (!also.empty() && !args.yes) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "{} also carries tag(s) {} which would be deleted with it; pass --yes to "
+                       "delete them all",
+                       desc.digest.ToString(), fmt::join(also, ", "));
+    }
+  }
+  PLUGCTL_RETURN_IF_ERROR(repo->Delete(desc));
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"deleted", desc.digest.ToString()},
+               {"location", target->Describe()},
+               {"alsoUntagged", also}});
+  } else {
+    std::cout << "Deleted " << target->Describe() << "@" << desc.digest.ToString() << '\n';
+  }
+  return OkStatus();
+}
+
+// ---- catalog ----
+struct CatalogArgs {
+  std::string host;
+  int page_size = 1000;
+};
+
+Status RunCatalog(const CatalogArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string host, ParseHost(args.host));
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto session, env.sessions().Get(ApiHost(host)));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> repos,
+                           registry::Catalog(*session, args.page_size));
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"registry", host}, {"repositories", repos}});
+  } else {
+    for (const auto& r : repos) std::cout << r << '\n';
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Action DefineLogin(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<LoginArgs>();
+  app.add_option("HOST", args->host, "Registry host[:port]")->required();
+  app.add_option("--username,-u", args->username, "User name");
+  app.add_option("--password,-p", args->password, "Password (prefer --password-stdin)");
+  app.add_flag("--password-stdin", args->password_stdin, "Read the password from standard input");
+  app.footer(
+      "Checks the credentials against the registry, then stores them where docker, ORAS\n"
+      "and skopeo look: credHelpers/credsStore when configured, else config.json auths.");
+  return [args, &globals] { return RunLogin(*args, globals); };
+}
+
+Action DefineLogout(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<LogoutArgs>();
+  app.add_option("HOST", args->host, "Registry host[:port]")->required();
+  return [args, &globals] { return RunLogout(*args, globals); };
+}
+
+Action DefineResolve(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<ImageArgs>();
+  app.add_option("IMAGE", args->location, "Image location")->required()->check(LocationCheck());
+  return [args, &globals] { return RunResolve(*args, globals); };
+}
+
+Action DefineTag(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<ImageArgs>();
+  app.add_option("IMAGE", args->location, "Image location")->required()->check(LocationCheck());
+  app.add_option("TAG", args->tags, "New tags")->required();
+  return [args, &globals] { return RunTag(*args, globals); };
+}
+
+Action DefineDelete(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<ImageArgs>();
+  app.add_option("IMAGE", args->location, "Registry image (tag or digest)")
+      ->required()
+      ->check(LocationCheck());
+  app.add_flag("--yes,-y", args->yes, "Also delete when other tags share the manifest");
+  return [args, &globals] { return RunDelete(*args, globals); };
+}
+
+Action DefineCatalog(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<CatalogArgs>();
+  app.add_option("HOST", args->host, "Registry host[:port]")->required();
+  app.add_option("--page-size", args->page_size, "Repositories asked for per request")
+      ->check(CLI::Range(1, 10000));
+  return [args, &globals] { return RunCatalog(*args, globals); };
+}
+
+}  // namespace plugctl::cli

@@ -1,0 +1,261 @@
+#include "plugctl/transfer/copy.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "plugctl/oci/manifest.h"
+#include "plugctl/oci/media_types.h"
+#include "plugctl/oci/verifying_reader.h"
+#include "plugctl/registry/repository.h"
+#include "plugctl/store/content.h"
+
+namespace plugctl::transfer {
+namespace {
+
+struct ManifestNode {
+  oci::Descriptor desc;
+  std::string raw;
+};
+
+// The image graph: manifests in post-order (children first) and unique blobs.
+struct Graph {
+  std::vector<ManifestNode> manifests;
+  std::vector<oci::Descriptor> blobs;
+  std::set<oci::Digest> seen;
+};
+
+Status Walk(store::Target& src, const oci::Descriptor& desc, int depth, const CopyOptions& options,
+            Graph& graph) {
+  if (graph.seen.contains(desc.digest)) return OkStatus();
+  if (depth > options.max_index_depth) {
+    return MakeError(ErrorCode::kResourceExhausted, "index nesting deeper than {} at {}",
+                     options.max_index_depth, desc.digest.ToString());
+  }
+  if (graph.manifests.size() >= options.max_manifests) {
+    return MakeError(ErrorCode::kResourceExhausted, "image graph has more than {} manifests",
+                     options.max_manifests);
+  }
+  graph.seen.insert(desc.digest);
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, store::FetchManifest(src, desc));
+  auto add_blob = [&](const oci::Descriptor& blob) {
+    if (graph.seen.insert(blob.digest).second) graph.blobs.push_back(blob);
+  };
+  if (manifest.is_index()) {
+    for (const oci::Descriptor& child : manifest.manifests) {
+      if (oci::IsManifestOrIndexType(child.media_type)) {
+        PLUGCTL_RETURN_IF_ERROR(Walk(src, child, depth + 1, options, graph));
+      } else {
+        // Artifacts may list non-manifest content in an index; copy it as a blob.
+        add_blob(child);
+      }
+    }
+  } else {
+    add_blob(*manifest.config);
+    for (const oci::Descriptor& layer : manifest.layers) add_blob(layer);
+  }
+  graph.manifests.push_back(ManifestNode{desc, std::move(manifest.raw)});
+  return OkStatus();
+}
+
+// Reports bytes as they stream and stops early once another transfer failed.
+class ProgressReader : public Reader {
+ public:
+  ProgressReader(Reader& inner, const oci::Descriptor& desc, const CopyOptions& options,
+                 const std::atomic<bool>& cancelled)
+      : inner_(inner), desc_(desc), options_(options), cancelled_(cancelled) {}
+
+  Result<size_t> Read(std::span<char> out) override {
+    if (cancelled_.load(std::memory_order_relaxed)) {
+      return MakeError(ErrorCode::kCancelled, "cancelled after another transfer failed");
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(size_t n, inner_.Read(out));
+    bytes_ += n;
+    if (n > 0 && options_.progress) {
+      options_.progress(
+          ProgressEvent{.kind = ProgressEvent::Kind::kBytes, .descriptor = &desc_, .bytes = n});
+    }
+    return n;
+  }
+
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Reader& inner_;
+  const oci::Descriptor& desc_;
+  const CopyOptions& options_;
+  const std::atomic<bool>& cancelled_;
+  uint64_t bytes_ = 0;
+};
+
+class BlobCopier {
+ public:
+  BlobCopier(store::Target& src, store::Target& dst, const CopyOptions& options, CopyResult& result)
+      : src_(src), dst_(dst), options_(options), result_(result) {}
+
+  Status Run(const std::vector<oci::Descriptor>& blobs) {
+    size_t workers =
+        std::min<size_t>(static_cast<size_t>(std::max(options_.concurrency, 1)), blobs.size());
+    {
+      std::vector<std::jthread> threads;
+      threads.reserve(workers);
+      for (size_t i = 0; i < workers; ++i) {
+        threads.emplace_back([this, &blobs] { Work(blobs); });
+      }
+    }
+    if (first_error_) return tl::unexpected(*first_error_);
+    return OkStatus();
+  }
+
+ private:
+  void Work(const std::vector<oci::Descriptor>& blobs) {
+    for (;;) {
+      if (cancelled_.load()) return;
+      size_t i = next_.fetch_add(1);
+      if (i >= blobs.size()) return;
+      Status status = CopyOne(blobs[i]);
+      if (!status) {
+        std::lock_guard lock(mu_);
+        // Cancellations are consequences of the first error, not causes.
+        if (!first_error_ || first_error_->code() == ErrorCode::kCancelled) {
+          first_error_ = status.error();
+        }
+        cancelled_.store(true);
+        return;
+      }
+    }
+  }
+
+  Status CopyOne(const oci::Descriptor& desc) {
+    auto context = [&](const Error& e) {
+      return tl::unexpected(
+          e.WithContext(fmt::format("copy {} ({}) from {} to {}", desc.digest.ToString(),
+                                    desc.media_type, src_.Describe(), dst_.Describe())));
+    };
+    auto exists = dst_.Exists(desc);
+    if (!exists) return context(exists.error());
+    if (*exists) {
+      Report(ProgressEvent::Kind::kSkipped, desc);
+      std::lock_guard lock(mu_);
+      ++result_.blobs_skipped;
+      return OkStatus();
+    }
+    Report(ProgressEvent::Kind::kStarted, desc);
+    auto mounted = TryMount(desc);
+    if (!mounted) return context(mounted.error());
+    if (*mounted) {
+      Report(ProgressEvent::Kind::kFinished, desc);
+      std::lock_guard lock(mu_);
+      ++result_.blobs_mounted;
+      return OkStatus();
+    }
+    // A transfer that fails transiently (a registry restarting, a reset the
+    // session could not resume) starts over from the source.
+    for (int attempt = 1;; ++attempt) {
+      auto raw = src_.Fetch(desc);
+      Status pushed = raw ? OkStatus() : Status(tl::unexpected(raw.error()));
+      uint64_t bytes = 0;
+      if (pushed) {
+        oci::VerifyingReader verifying(**raw, desc, "source content");
+        ProgressReader progress(verifying, desc, options_, cancelled_);
+        pushed = dst_.Push(desc, progress);
+        bytes = progress.bytes();
+      }
+      if (pushed) {
+        Report(ProgressEvent::Kind::kFinished, desc);
+        std::lock_guard lock(mu_);
+        ++result_.blobs_copied;
+        result_.bytes_copied += bytes;
+        return OkStatus();
+      }
+      if (pushed.error().code() != ErrorCode::kUnavailable || attempt >= options_.blob_attempts ||
+          cancelled_.load()) {
+        return context(pushed.error());
+      }
+    }
+  }
+
+  // Blobs moving between repositories of one registry are mounted, not copied.
+  Result<bool> TryMount(const oci::Descriptor& desc) {
+    auto* from = dynamic_cast<registry::RepositoryTarget*>(&src_);
+    auto* to = dynamic_cast<registry::RepositoryTarget*>(&dst_);
+    if (from == nullptr || to == nullptr || &from->session() != &to->session() ||
+        from->repository() == to->repository()) {
+      return false;
+    }
+    return to->Mount(desc, from->repository());
+  }
+
+  void Report(ProgressEvent::Kind kind, const oci::Descriptor& desc) {
+    if (options_.progress) options_.progress(ProgressEvent{.kind = kind, .descriptor = &desc});
+  }
+
+  store::Target& src_;
+  store::Target& dst_;
+  const CopyOptions& options_;
+  CopyResult& result_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::optional<Error> first_error_;
+};
+
+}  // namespace
+
+Result<CopyResult> CopyGraph(store::Target& src, const oci::Descriptor& root, store::Target& dst,
+                             const CopyOptions& options) {
+  if (!oci::IsManifestOrIndexType(root.media_type)) {
+    return MakeError(ErrorCode::kFailedPrecondition, "{} in {} is a {}, not a manifest or index",
+                     root.digest.ToString(), src.Describe(), root.media_type);
+  }
+  Graph graph;
+  PLUGCTL_RETURN_IF_ERROR(Walk(src, root, 0, options, graph));
+
+  CopyResult result;
+  result.root = root;
+  result.manifests = graph.manifests.size();
+  if (options.progress) {
+    uint64_t total_bytes = 0;
+    for (const auto& blob : graph.blobs) total_bytes += static_cast<uint64_t>(blob.size);
+    options.progress(ProgressEvent{.kind = ProgressEvent::Kind::kPlanned,
+                                   .total_blobs = graph.blobs.size(),
+                                   .total_bytes = total_bytes});
+  }
+  BlobCopier copier(src, dst, options, result);
+  PLUGCTL_RETURN_IF_ERROR(copier.Run(graph.blobs));
+
+  // Post-order: a manifest is stored only once everything it names is.
+  for (ManifestNode& node : graph.manifests) {
+    PLUGCTL_ASSIGN_OR_RETURN(bool exists, dst.Exists(node.desc));
+    if (exists) continue;
+    StringReader reader(std::move(node.raw));
+    Status pushed = dst.Push(node.desc, reader);
+    if (!pushed) {
+      return tl::unexpected(pushed.error().WithContext(
+          fmt::format("push manifest {} to {}", node.desc.digest.ToString(), dst.Describe())));
+    }
+  }
+  for (const std::string& tag : options.tags) {
+    Status tagged = dst.Tag(root, tag);
+    if (!tagged) {
+      return tl::unexpected(
+          tagged.error().WithContext(fmt::format("tag {} in {}", tag, dst.Describe())));
+    }
+  }
+  return result;
+}
+
+Result<CopyResult> CopyImage(store::Target& src, std::string_view src_reference, store::Target& dst,
+                             const CopyOptions& options) {
+  auto root = src.Resolve(src_reference);
+  if (!root) {
+    return tl::unexpected(root.error().WithContext(
+        fmt::format("resolve \"{}\" in {}", src_reference, src.Describe())));
+  }
+  return CopyGraph(src, *root, dst, options);
+}
+
+}  // namespace plugctl::transfer
