@@ -1,0 +1,136 @@
+// Registry faults, injected by test/integration/fault_registry.py (a registry
+// of our own that misbehaves on purpose): broken connections, 429/5xx,
+// corrupt bytes, redirects and pagination to other origins, a token realm
+// answering garbage.
+#include <fstream>
+#include <thread>
+
+#include "fixture.h"
+
+#include "plugctl/registry/credentials.h"
+
+namespace plugctl::testing {
+namespace {
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class FaultTest : public CliTest {
+ protected:
+  void Start(const std::string& mode, const std::string& password = "p") {
+    if (!HaveProgram("python3")) GTEST_SKIP() << "python3 not installed";
+    port_file_ = Path("port");
+    stats_file_ = Path("stats.json");
+    server_ = std::make_unique<Background>(
+        std::vector<std::string>{
+            "python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/fault_registry.py",
+            "--mode", mode, "--port-file", port_file_, "--stats", stats_file_},
+        Path("fault.log"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!std::filesystem::exists(port_file_) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(std::filesystem::exists(port_file_)) << ReadAll(Path("fault.log"));
+    host_ = "127.0.0.1:" + ReadAll(port_file_);
+    config_ = Path("config.json");
+    std::ofstream(config_)
+        << nlohmann::json{{"auths", {{host_, {{"auth", registry::Base64Encode("u:" + password)}}}}}}
+               .dump();
+  }
+
+  RunResult Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--registry-config", config_});
+    return Plugctl(args);
+  }
+  nlohmann::json Stats() { return nlohmann::json::parse(ReadAll(stats_file_)); }
+  std::string Image() const { return host_ + "/fault/img:t1"; }
+
+  std::string port_file_, stats_file_, host_, config_;
+  std::unique_ptr<Background> server_;
+};
+
+TEST_F(FaultTest, ResumesADownloadCutMidway) {
+  Start("cut");
+  RunResult r = Cli({"--format", "json", "copy", Image(), "oci:" + Path("out") + ":t1"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  EXPECT_GE(Stats()["range_requests"].get<int>(), 1) << Stats().dump();
+}
+
+TEST_F(FaultTest, RetriesAfter429) {
+  Start("429");
+  RunResult r = Cli({"copy", Image(), "oci:" + Path("out") + ":t1"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(Stats()["blob_gets"].get<int>(), 2);
+}
+
+TEST_F(FaultTest, RetriesAfter500) {
+  Start("500");
+  RunResult r = Cli({"copy", Image(), "oci:" + Path("out") + ":t1"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(Stats()["blob_gets"].get<int>(), 3);
+}
+
+TEST_F(FaultTest, CorruptBlobFailsAndLeavesNoFile) {
+  Start("corrupt");
+  RunResult r = Cli({"copy", Image(), "oci:" + Path("out") + ":t1"});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_NE(r.err.find("digest mismatch"), std::string::npos) << r.err;
+  size_t blobs = 0;
+  if (std::filesystem::exists(dir_ / "out/blobs/sha256")) {
+    for (const auto& e : std::filesystem::directory_iterator(dir_ / "out/blobs/sha256")) {
+      // Only the small config may have arrived; never the corrupt layer, never a temp file.
+      EXPECT_LT(std::filesystem::file_size(e.path()), 1000u) << e.path();
+      ++blobs;
+    }
+  }
+  EXPECT_LE(blobs, 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out/index.json") &&
+               ReadAll(dir_ / "out/index.json").find("t1") != std::string::npos);
+}
+
+TEST_F(FaultTest, RedirectToAnotherOriginCarriesNoCredentials) {
+  Start("redirect");
+  RunResult r = Cli({"--debug", "copy", Image(), "oci:" + Path("out") + ":t1"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  nlohmann::json stats = Stats();
+  ASSERT_GE(stats["offsite_requests"].get<int>(), 1);
+  for (const auto& auth : stats["offsite_auth"]) EXPECT_EQ(auth, "") << stats.dump();
+  // Debug output redacts tokens and pre-signed URL signatures.
+  EXPECT_NE(r.err.find("REDACTED"), std::string::npos);
+  EXPECT_EQ(r.err.find("good-token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("X-Amz-Signature=secret"), std::string::npos) << r.err;
+}
+
+TEST_F(FaultTest, PaginationToAnotherOriginCarriesNoCredentials) {
+  Start("link-offsite");
+  RunResult r = Cli({"--format", "json", "tags", host_ + "/fault/img"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  for (const auto& auth : Stats()["offsite_auth"]) EXPECT_EQ(auth, "");
+}
+
+TEST_F(FaultTest, FollowsTagPagination) {
+  Start("none");
+  RunResult r = Cli({"--format", "json", "tags", host_ + "/fault/img"});
+  ASSERT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tags"],
+            nlohmann::json::array({"t1", "t2", "t3", "t4", "t5"}));
+}
+
+TEST_F(FaultTest, TokenRealmAnsweringGarbageIsAClearError) {
+  Start("token-garbage");
+  RunResult r = Cli({"resolve", Image()});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_NE(r.err.find("invalid JSON"), std::string::npos) << r.err;
+}
+
+TEST_F(FaultTest, RejectedCredentialsAreAClearError) {
+  Start("none", "wrong");
+  RunResult r = Cli({"resolve", Image()});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_NE(r.err.find("credentials rejected"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace plugctl::testing

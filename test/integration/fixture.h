@@ -1,0 +1,59 @@
+// test/integration/fixture.h — shared helpers for CLI-level tests.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "subprocess.h"
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace plugctl::testing {
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/tmp/plugctl-it-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  RunResult Plugctl(std::vector<std::string> args, RunOptions options = {}) {
+    args.insert(args.begin(), PlugctlBinary());
+    return RunProcess(args, options);
+  }
+
+  // Runs plugctl --format json ARGS and parses stdout.
+  nlohmann::json PlugctlJson(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json"});
+    RunResult r = Plugctl(args);
+    EXPECT_TRUE(r.ok()) << r.Summary();
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out;
+    return j;
+  }
+
+  RunResult Skopeo(std::vector<std::string> args) {
+    args.insert(args.begin(), {"skopeo", "--insecure-policy"});
+    return RunProcess(args, {.timeout = std::chrono::seconds(120),
+                             .env = {{"HOME", dir_.string()}, {"TMPDIR", dir_.string()}}});
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs `plugctl demo` into dir_/demo once per test.
+  void Demo() {
+    RunResult r = Plugctl({"demo", "--dir", Path("demo")});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+  }
+  std::string DemoLayout() const { return "oci:" + (dir_ / "demo" / "layout").string(); }
+
+  std::filesystem::path dir_;
+};
+
+}  // namespace plugctl::testing

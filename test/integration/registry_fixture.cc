@@ -1,0 +1,67 @@
+#include "registry_fixture.h"
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace plugctl::testing {
+
+std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::path& dir,
+                                                      const RegistryConfig& config,
+                                                      std::string* why) {
+  if (!HaveProgram("docker-registry")) {
+    *why = "docker-registry not installed (run scripts/setup.sh)";
+    return nullptr;
+  }
+  std::unique_ptr<RegistryServer> server(new RegistryServer());
+  server->config_ = config;
+  std::filesystem::create_directories(dir);
+  server->storage_ = dir / "storage";
+  int port = FreePort();
+  server->host_ = fmt::format("127.0.0.1:{}", port);
+
+  std::string yaml = fmt::format(
+      "version: 0.1\n"
+      "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+      "storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n"
+      "  maintenance:\n    uploadpurging:\n      enabled: false\n"
+      "http:\n  addr: 127.0.0.1:{}\n  secret: plugctl-test-secret\n",
+      server->storage_.string(), port);
+  if (config.tls) {
+    std::string key = (dir / "key.pem").string();
+    server->ca_file_ = (dir / "cert.pem").string();
+    RunResult cert =
+        RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", server->ca_file_, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost"},
+                   {.timeout = std::chrono::seconds(60)});
+    if (!cert.ok()) {
+      *why = "openssl: " + cert.Summary();
+      return nullptr;
+    }
+    yaml += fmt::format("  tls:\n    certificate: {}\n    key: {}\n", server->ca_file_, key);
+  }
+  if (config.htpasswd) {
+    RunResult hash = RunProcess({"htpasswd", "-Bbn", config.user, config.password},
+                                {.timeout = std::chrono::seconds(30)});
+    if (!hash.ok()) {
+      *why = "htpasswd: " + hash.Summary();
+      return nullptr;
+    }
+    std::ofstream(dir / "htpasswd") << hash.out;
+    yaml += fmt::format("auth:\n  htpasswd:\n    realm: plugctl-test\n    path: {}\n",
+                        (dir / "htpasswd").string());
+  }
+  std::ofstream(dir / "config.yml") << yaml;
+  server->process_ = std::make_unique<Background>(
+      std::vector<std::string>{"docker-registry", "serve", (dir / "config.yml").string()},
+      (dir / "registry.log").string());
+  if (!WaitForPort(port, std::chrono::seconds(20))) {
+    std::ifstream log(dir / "registry.log");
+    *why = "docker-registry did not start: " + std::string(std::istreambuf_iterator<char>(log), {});
+    return nullptr;
+  }
+  return server;
+}
+
+}  // namespace plugctl::testing
