@@ -12,7 +12,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libpcre2-dev
   # real peers and tools used by the integration tests and benchmarks
-  skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3
+  skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3 time
 )
 
 missing=()

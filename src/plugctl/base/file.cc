@@ -116,8 +116,9 @@ Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const fs::pat
 AtomicFileWriter::~AtomicFileWriter() { Abort(); }
 
 Status AtomicFileWriter::Write(std::string_view data) {
-  if (fd_ < 0)
+  if (fd_ < 0) {
     return MakeError(ErrorCode::kFailedPrecondition, "write after commit: {}", path_.string());
+  }
   return WriteAllFd(fd_, data, temp_path_);
 }
 

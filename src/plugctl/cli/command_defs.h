@@ -12,6 +12,10 @@ Action DefineResolve(CLI::App& app, const GlobalOptions& globals);
 Action DefineTag(CLI::App& app, const GlobalOptions& globals);
 Action DefineDelete(CLI::App& app, const GlobalOptions& globals);
 Action DefineCatalog(CLI::App& app, const GlobalOptions& globals);
+Action DefineValidate(CLI::App& app, const GlobalOptions& globals);
+Action DefineConfig(CLI::App& app, const GlobalOptions& globals);
+Action DefinePull(CLI::App& app, const GlobalOptions& globals);
+Action DefineBuild(CLI::App& app, const GlobalOptions& globals);
 
 // Rejects malformed locations at parse time (a usage error, exit 2).
 CLI::Validator LocationCheck();

@@ -1,12 +1,16 @@
 // The command table: one entry per subcommand.
 #include <iostream>
 
+#include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/demo.h"
+#include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/plugin/loadability.h"
+#include "plugctl/plugin/wasm_module.h"
 #include "plugctl/store/content.h"
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
@@ -111,7 +115,31 @@ Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
 // ---- inspect ----
 struct InspectArgs {
   std::string location;
+  bool no_gateway = false;
+  bool verbose = false;
 };
+
+// `inspect plugin.wasm`: the module alone.
+Status InspectWasmFile(const InspectArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string bytes,
+                           ReadFileBounded(args.location, plugin::kMaxWasmModuleBytes));
+  PLUGCTL_ASSIGN_OR_RETURN(plugin::WasmModuleInfo module, plugin::ParseWasmModule(bytes));
+  std::vector<plugin::Finding> findings = plugin::CheckProxyWasm(module, args.location);
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json out = WasmJson(module);
+    out["file"] = args.location;
+    out["sha256"] = oci::Digest::Of(bytes).ToString();
+    out["size"] = bytes.size();
+    out["findings"] = FindingsJson(findings);
+    PrintJson(out);
+  } else {
+    std::cout << fmt::format("{}: wasm module, {} bytes, sha256 {}\n", args.location, bytes.size(),
+                             oci::Digest::Of(bytes).hex());
+    PrintWasm(module, args.verbose);
+    PrintFindings(findings);
+  }
+  return OkStatus();
+}
 
 nlohmann::ordered_json DescriptorJson(const oci::Descriptor& d) {
   nlohmann::ordered_json j = d.ToJson();
@@ -119,6 +147,8 @@ nlohmann::ordered_json DescriptorJson(const oci::Descriptor& d) {
 }
 
 Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(args.location, ec)) return InspectWasmFile(args, globals);
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
@@ -131,6 +161,14 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
     if (!bytes) return tl::unexpected(bytes.error().WithContext("config"));
     auto parsed = nlohmann::ordered_json::parse(*bytes, nullptr, false);
     if (!parsed.is_discarded()) config_content = std::move(parsed);
+  }
+
+  // What the gateway would make of it (reads the wasm layer; --no-gateway skips).
+  std::optional<plugin::LoadabilityReport> gateway;
+  if (!args.no_gateway) {
+    auto report = plugin::CheckGatewayLoadability(*target, root);
+    if (!report) return tl::unexpected(report.error().WithContext("gateway check"));
+    gateway = std::move(*report);
   }
 
   if (globals.format == OutputFormat::kJson) {
@@ -152,6 +190,10 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
       for (const auto& m : manifest.manifests) out["manifests"].push_back(DescriptorJson(m));
     }
     if (!manifest.annotations.empty()) out["annotations"] = manifest.annotations;
+    if (gateway) {
+      out["gateway"] = GatewayJson(*gateway);
+      if (gateway->module) out["wasm"] = WasmJson(*gateway->module);
+    }
     out["manifest"] = nlohmann::ordered_json::parse(manifest.raw, nullptr, false);
     PrintJson(out);
     return OkStatus();
@@ -189,14 +231,25 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
                                title.empty() ? "-" : title);
     }
   }
+  if (gateway) {
+    PrintGateway(*gateway);
+    if (gateway->module) {
+      std::cout << "Wasm:\n";
+      PrintWasm(*gateway->module, args.verbose);
+    }
+  }
   return OkStatus();
 }
 
 Action DefineInspect(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<InspectArgs>();
-  app.add_option("IMAGE", args->location, "Image location (see `plugctl copy --help`)")
+  app.add_option("IMAGE", args->location,
+                 "Image location (see `plugctl copy --help`), or a plugin.wasm file")
       ->required()
-      ->check(LocationCheck());
+      ->check(LocationCheck() | CLI::ExistingFile);
+  app.add_flag("--no-gateway", args->no_gateway,
+               "Skip the gateway check (which reads the wasm layer)");
+  app.add_flag("--verbose,-v", args->verbose, "List every wasm import and export");
   return [args, &globals] { return RunInspect(*args, globals); };
 }
 
@@ -245,6 +298,13 @@ constexpr CommandSpec kCommands[] = {
     {"copy", "Copy an image between registries, layouts and archives (digests preserved)",
      DefineCopy},
     {"inspect", "Show an image's manifest, config and layers", DefineInspect},
+    {"validate", "Check a plugin directory or image against the Higress Wasm image spec",
+     DefineValidate},
+    {"config", "Check plugin configurations (config check)", DefineConfig},
+    {"build", "Build a plugin image from a directory, reproducibly (Higress image spec)",
+     DefineBuild},
+    {"pull", "Extract a plugin (plugin.wasm, spec.yaml, README*.md, icon.png) from any image shape",
+     DefinePull},
     {"tags", "List the tags of a repository, layout or archive", DefineTags},
     {"resolve", "Print the digest an image reference resolves to", DefineResolve},
     {"tag", "Add tags to an image in place", DefineTag},

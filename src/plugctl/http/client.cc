@@ -91,8 +91,9 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
       value.remove_prefix(1);
+    }
     t->response.headers.Add(std::string(line.substr(0, colon)), std::string(value));
   }
   return size * n;

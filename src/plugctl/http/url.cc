@@ -56,7 +56,8 @@ Result<Url> ParseUrl(std::string_view text) {
   std::string port = GetPart(h.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   url.port = port.empty() ? 0 : std::stoi(port);
   url.path = GetPart(h.get(), CURLUPART_PATH);
-  if (url.path.empty()) url.path = "/";
+  // push_back, not = "/": GCC 12 -O2 reports a false -Wrestrict for the assignment.
+  if (url.path.empty()) url.path.push_back('/');
   url.query = GetPart(h.get(), CURLUPART_QUERY);
   return url;
 }

@@ -198,8 +198,9 @@ Result<Descriptor> Descriptor::FromJson(const nlohmann::json& object, std::strin
   if (media_type_it == object.end()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: missing", Join(path, "mediaType"));
   }
-  if (!media_type_it->is_string())
+  if (!media_type_it->is_string()) {
     return TypeError(Join(path, "mediaType"), "a string", *media_type_it);
+  }
   d.media_type = media_type_it->get<std::string>();
   if (d.media_type.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: must not be empty", Join(path, "mediaType"));

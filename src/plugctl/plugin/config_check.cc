@@ -135,9 +135,8 @@ bool IsWasmPluginResource(const nlohmann::json& value) {
 }
 
 std::vector<Finding> CheckConfigValue(const PluginSpec& spec, const nlohmann::json& config,
-                                      bool rule_level, std::string_view file,
-                                      std::string_view path, std::string_view pointer,
-                                      const LineMap* lines) {
+                                      bool rule_level, std::string_view file, std::string_view path,
+                                      std::string_view pointer, const LineMap* lines) {
   const Schema* schema = spec.SchemaFor(rule_level);
   if (schema == nullptr) {
     int line = lines != nullptr ? lines->Find(pointer) : 0;

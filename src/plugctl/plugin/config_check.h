@@ -48,9 +48,8 @@ std::vector<Finding> CheckConfigDocument(const PluginSpec& spec, std::string_vie
 // Checks one configuration value found at `path`/`pointer` of `file` (lines may be null):
 // against spec.SchemaFor(rule_level). An info finding when the spec has no schema.
 std::vector<Finding> CheckConfigValue(const PluginSpec& spec, const nlohmann::json& config,
-                                      bool rule_level, std::string_view file,
-                                      std::string_view path, std::string_view pointer,
-                                      const LineMap* lines);
+                                      bool rule_level, std::string_view file, std::string_view path,
+                                      std::string_view pointer, const LineMap* lines);
 
 // True if `value` looks like a WasmPlugin resource (kind WasmPlugin with an apiVersion).
 bool IsWasmPluginResource(const nlohmann::json& value);

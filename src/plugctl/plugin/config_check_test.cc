@@ -1,7 +1,5 @@
 #include "plugctl/plugin/config_check.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +7,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -106,8 +106,8 @@ TEST(ConfigCheckTest, PlainRuleConfig) {
 
 TEST(ConfigCheckTest, JsonConfig) {
   PluginSpec spec = LoadSpec();
-  std::vector<Finding> findings = CheckConfigDocument(
-      spec, "{\n  \"consumers\": [],\n  \"keys\": [\"k\", 5]\n}\n", "c.json");
+  std::vector<Finding> findings =
+      CheckConfigDocument(spec, "{\n  \"consumers\": [],\n  \"keys\": [\"k\", 5]\n}\n", "c.json");
   EXPECT_EQ(Strings(findings),
             std::vector<std::string>{"c.json:3: keys[1]: expected string, got integer 5 (error)"});
 }
@@ -156,7 +156,8 @@ spec:
 
 TEST(ConfigCheckTest, WasmPluginDefaultConfigErrors) {
   PluginSpec spec = LoadSpec();
-  std::vector<Finding> findings = CheckConfigDocument(spec, R"(apiVersion: extensions.higress.io/v1alpha1
+  std::vector<Finding> findings =
+      CheckConfigDocument(spec, R"(apiVersion: extensions.higress.io/v1alpha1
 kind: WasmPlugin
 spec:
   phase: default
@@ -174,7 +175,7 @@ spec:
     consumers: 5
     keys: [k]
 )",
-                                                      "wp.yaml", {.rule_level = true});
+                          "wp.yaml", {.rule_level = true});
   EXPECT_EQ(Strings(findings),
             (std::vector<std::string>{
                 "wp.yaml:4: spec.phase: \"default\" is not a WasmPlugin phase (UNSPECIFIED_PHASE, "
@@ -189,13 +190,14 @@ spec:
 
 TEST(ConfigCheckTest, IstioWasmPluginUsesPluginConfig) {
   PluginSpec spec = LoadSpec();
-  std::vector<Finding> findings = CheckConfigDocument(spec, R"(apiVersion: extensions.istio.io/v1alpha1
+  std::vector<Finding> findings =
+      CheckConfigDocument(spec, R"(apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 spec:
   pluginConfig:
     keys: [k]
 )",
-                                                      "wp.yaml");
+                          "wp.yaml");
   EXPECT_EQ(Strings(findings),
             std::vector<std::string>{
                 "wp.yaml:4: spec.pluginConfig.consumers: required property is missing (error)"});
@@ -222,11 +224,10 @@ TEST(ConfigCheckTest, YamlNotesAndOddInputs) {
   EXPECT_EQ(broken[0].severity, Severity::kError);
   EXPECT_GT(broken[0].line, 0);
   std::vector<Finding> scalar = CheckConfigDocument(spec, "just text\n", "s.yaml");
-  EXPECT_EQ(Strings(scalar),
-            std::vector<std::string>{"s.yaml:1: expected object, got string \"just text\" (error)"});
-  std::vector<Finding> configmap =
-      CheckConfigDocument(spec, "apiVersion: v1\nkind: ConfigMap\nallow: [a]\n", "k.yaml",
-                          {.rule_level = true});
+  EXPECT_EQ(Strings(scalar), std::vector<std::string>{
+                                 "s.yaml:1: expected object, got string \"just text\" (error)"});
+  std::vector<Finding> configmap = CheckConfigDocument(
+      spec, "apiVersion: v1\nkind: ConfigMap\nallow: [a]\n", "k.yaml", {.rule_level = true});
   EXPECT_FALSE(HasErrors(configmap));
   EXPECT_NE(Strings(configmap)[1].find("k.yaml:2: kind: looks like a Kubernetes resource of kind "
                                        "\"ConfigMap\", not a WasmPlugin"),
@@ -325,8 +326,8 @@ TEST(ConfigCheckRealDataTest, RuleLevelExamplesOmittingGlobalFieldsPass) {
   ASSERT_TRUE(parsed);
   std::string example =
       parsed->document.value["spec"]["routeConfigSchema"]["openAPIV3Schema"]["example"].dump();
-  EXPECT_FALSE(HasErrors(
-      CheckConfigDocument(parsed->spec, example, "rule.json", {.rule_level = true})));
+  EXPECT_FALSE(
+      HasErrors(CheckConfigDocument(parsed->spec, example, "rule.json", {.rule_level = true})));
   std::vector<Finding> global = CheckConfigDocument(parsed->spec, example, "rule.json");
   ASSERT_TRUE(HasErrors(global));
   EXPECT_EQ(global[0].path, "consumers");

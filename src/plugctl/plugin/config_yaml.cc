@@ -1,10 +1,7 @@
 #include "plugctl/plugin/config_yaml.h"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
-
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +11,10 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -102,8 +103,9 @@ std::optional<nlohmann::json> ParseCoreInt(std::string_view s) {
   // Too large for 64 bits: still an integer to a schema, kept as a float.
   double value = 0;
   for (char c : digits) {
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                                                        : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+    int d = std::isdigit(static_cast<unsigned char>(c))
+                ? c - '0'
+                : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
     value = value * base + d;
   }
   return nlohmann::json(negative ? -value : value);
@@ -341,10 +343,10 @@ class JsonBuilder final : public YAML::EventHandler {
 
   void CountValues(size_t n, const YAML::Mark& mark) {
     if (n > limits_.max_values || values_ > limits_.max_values - n) {
-      throw YamlAbort{ErrorCode::kResourceExhausted,
-                      fmt::format("more than {} values after alias expansion (YAML bomb?)",
-                                  limits_.max_values),
-                      mark.line + 1};
+      throw YamlAbort{
+          ErrorCode::kResourceExhausted,
+          fmt::format("more than {} values after alias expansion (YAML bomb?)", limits_.max_values),
+          mark.line + 1};
     }
     values_ += n;
   }
@@ -429,8 +431,8 @@ class JsonBuilder final : public YAML::EventHandler {
     std::string expected = is_map ? "map" : "seq";
     if (tag != "?" && tag != "!" && tag != std::string(kTagPrefix) + expected &&
         !(is_map && tag == std::string(kTagPrefix) + "set") &&
-        !(!is_map && (tag == std::string(kTagPrefix) + "omap" ||
-                      tag == std::string(kTagPrefix) + "pairs"))) {
+        !(!is_map &&
+          (tag == std::string(kTagPrefix) + "omap" || tag == std::string(kTagPrefix) + "pairs"))) {
       Note(frame.slot, fmt::format("unknown tag `{}` ignored", tag));
     }
     stack_.push_back(std::move(frame));
@@ -461,8 +463,8 @@ class JsonBuilder final : public YAML::EventHandler {
     }
     auto [it, inserted] = top.key_lines.try_emplace(top.key, top.key_line);
     if (!inserted) {
-      Note(slot, fmt::format("duplicate key \"{}\" (also on line {}); the last value wins",
-                             top.key, it->second));
+      Note(slot, fmt::format("duplicate key \"{}\" (also on line {}); the last value wins", top.key,
+                             it->second));
       it->second = top.key_line;
     }
     top.value[top.key] = std::move(value);
@@ -538,8 +540,7 @@ YamlLoadResult LoadYaml(std::string_view text, const YamlLimits& limits) {
   return result;
 }
 
-Result<std::vector<YamlDocument>> ParseYamlStream(std::string_view text,
-                                                  const YamlLimits& limits) {
+Result<std::vector<YamlDocument>> ParseYamlStream(std::string_view text, const YamlLimits& limits) {
   YamlLoadResult loaded = LoadYaml(text, limits);
   if (loaded.error) {
     if (loaded.error_line > 0) {
@@ -599,8 +600,9 @@ bool IsPlainPathKey(std::string_view key) {
 
 std::string AppendPath(std::string_view path, std::string_view key) {
   if (!IsPlainPathKey(key)) {
-    return fmt::format("{}[{}]", path, nlohmann::json(std::string(key)).dump(
-                                           -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return fmt::format("{}[{}]", path,
+                       nlohmann::json(std::string(key))
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (path.empty()) return std::string(key);
   return fmt::format("{}.{}", path, key);

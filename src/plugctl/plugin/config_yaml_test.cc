@@ -1,10 +1,10 @@
 #include "plugctl/plugin/config_yaml.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cmath>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -46,7 +46,7 @@ TEST(ConfigYamlTest, ScalarsFollowTheYaml12CoreSchema) {
       {"!!bool true", true},
       {"yes", "yes"},  // YAML 1.1 boolean, YAML 1.2 string
       {"on", "on"},
-      {"0755", 755},   // YAML 1.2: decimal
+      {"0755", 755},  // YAML 1.2: decimal
       {"1_000", "1_000"},
       {"1:30", "1:30"},
       {"12e", "12e"},
@@ -107,7 +107,8 @@ TEST(ConfigYamlTest, UnknownTagIsANote) {
 }
 
 TEST(ConfigYamlTest, Yaml11AmbiguitiesAreNoted) {
-  Result<YamlDocument> doc = ParseYamlDocument("a: yes\nb: \"yes\"\nc: 0755\nd: 1:30\ne: x\nOFF: 1\n");
+  Result<YamlDocument> doc =
+      ParseYamlDocument("a: yes\nb: \"yes\"\nc: 0755\nd: 1:30\ne: x\nOFF: 1\n");
   ASSERT_TRUE(doc);
   ASSERT_EQ(doc->notes.size(), 4u);
   EXPECT_EQ(doc->notes[0].path, "a");
@@ -121,8 +122,8 @@ TEST(ConfigYamlTest, Yaml11AmbiguitiesAreNoted) {
 }
 
 TEST(ConfigYamlTest, DuplicateKeysLastWinsWithANote) {
-  Result<YamlDocument> doc = ParseYamlDocument(
-      "required:\n  - a\n  - b\nother: 1\nrequired:\n  - c\n");
+  Result<YamlDocument> doc =
+      ParseYamlDocument("required:\n  - a\n  - b\nother: 1\nrequired:\n  - c\n");
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->value["required"], nlohmann::json::array({"c"}));
   ASSERT_EQ(doc->notes.size(), 1u);
@@ -142,13 +143,13 @@ TEST(ConfigYamlTest, DuplicateKeysInFlowMappings) {
 
 TEST(ConfigYamlTest, LinesOfValues) {
   Result<YamlDocument> doc = ParseYamlDocument(
-      "spec:\n"               // 1
-      "  phase: AUTHN\n"      // 2
-      "  list:\n"             // 3
-      "    - name: a\n"       // 4
-      "      value: 1\n"      // 5
-      "    - x\n"             // 6
-      "  \"a/b~c\": 2\n");    // 7
+      "spec:\n"             // 1
+      "  phase: AUTHN\n"    // 2
+      "  list:\n"           // 3
+      "    - name: a\n"     // 4
+      "      value: 1\n"    // 5
+      "    - x\n"           // 6
+      "  \"a/b~c\": 2\n");  // 7
   ASSERT_TRUE(doc);
   const LineMap& lines = doc->lines;
   EXPECT_EQ(lines.Find(""), 1);
@@ -171,8 +172,8 @@ TEST(ConfigYamlTest, EmptyValueTakesTheLineOfItsKey) {
 }
 
 TEST(ConfigYamlTest, JsonIsAccepted) {
-  Result<YamlDocument> doc =
-      ParseYamlDocument("{\n  \"servicePort\": 443,\n  \"name\": \"x\",\n  \"list\": [1.5, null]\n}");
+  Result<YamlDocument> doc = ParseYamlDocument(
+      "{\n  \"servicePort\": 443,\n  \"name\": \"x\",\n  \"list\": [1.5, null]\n}");
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->value["servicePort"], 443);
   EXPECT_EQ(doc->value["name"], "x");
@@ -195,8 +196,8 @@ TEST(ConfigYamlTest, AliasAsKey) {
 TEST(ConfigYamlTest, BillionLaughsIsRefusedQuickly) {
   std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   for (char c = 'b'; c <= 'j'; ++c) {
-    bomb += fmt::format("{}: &{} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n",
-                        c, c, fmt::arg("p", static_cast<char>(c - 1)));
+    bomb += fmt::format("{}: &{} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n", c,
+                        c, fmt::arg("p", static_cast<char>(c - 1)));
   }
   auto start = std::chrono::steady_clock::now();
   Result<YamlDocument> doc = ParseYamlDocument(bomb);
@@ -258,8 +259,7 @@ TEST(ConfigYamlTest, HugeInputIsRefusedBeforeParsing) {
   Result<YamlDocument> doc = ParseYamlDocument(text);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), ErrorCode::kResourceExhausted);
-  Result<YamlDocument> spec = ParseYamlDocument(std::string(2 * 1024 * 1024, ' '),
-                                                kSpecYamlLimits);
+  Result<YamlDocument> spec = ParseYamlDocument(std::string(2 * 1024 * 1024, ' '), kSpecYamlLimits);
   ASSERT_FALSE(spec);
 }
 
@@ -274,10 +274,10 @@ TEST(ConfigYamlTest, TooManyValuesIsRefused) {
 
 TEST(ConfigYamlTest, InvalidUtf8IsRefusedWithItsPosition) {
   const std::string cases[] = {
-      "a: 1\nb: \xff\n",           // invalid lead byte
-      "a: 1\nb: \xc3\n",           // truncated
-      "a: 1\nb: \xc0\xaf\n",       // overlong
-      "a: 1\nb: \xed\xa0\x80\n",   // surrogate
+      "a: 1\nb: \xff\n",              // invalid lead byte
+      "a: 1\nb: \xc3\n",              // truncated
+      "a: 1\nb: \xc0\xaf\n",          // overlong
+      "a: 1\nb: \xed\xa0\x80\n",      // surrogate
       "a: 1\nb: \xf4\x90\x80\x80\n",  // above U+10FFFF
       std::string("a: 1\nb: \0\n", 10),
   };
@@ -292,7 +292,9 @@ TEST(ConfigYamlTest, InvalidUtf8IsRefusedWithItsPosition) {
 }
 
 TEST(ConfigYamlTest, Utf8ByteOrderMarkIsSkipped) {
-  nlohmann::json v = Load("\xEF\xBB\xBF" "a: 1\n");
+  nlohmann::json v = Load(
+      "\xEF\xBB\xBF"
+      "a: 1\n");
   EXPECT_EQ(v["a"], 1);
 }
 

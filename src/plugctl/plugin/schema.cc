@@ -1,7 +1,5 @@
 #include "plugctl/plugin/schema.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include "plugctl/plugin/schema_regex.h"
@@ -67,7 +66,7 @@ struct Node {
   int items = -1;
   std::optional<nlohmann::json> enum_values;
   std::optional<double> minimum, maximum;
-  bool exclusive_minimum = false, exclusive_maximum = false;  // OpenAPI 3.0 booleans
+  bool exclusive_minimum = false, exclusive_maximum = false;               // OpenAPI 3.0 booleans
   std::optional<double> exclusive_minimum_value, exclusive_maximum_value;  // JSON Schema numbers
   std::optional<double> multiple_of;
   std::optional<uint64_t> min_length, max_length, min_items, max_items, min_properties,
@@ -82,10 +81,18 @@ struct Node {
 };
 
 // Hard bounds for hostile schemas and configurations.
-constexpr int kMaxSchemaDepth = 200;           // nested schema objects in one document
-constexpr int kMaxValidationDepth = 400;       // nested Validate calls (values + applicators)
-constexpr size_t kMaxValidationSteps = 1'000'000;
-constexpr int kMaxPatternEvaluations = 10'000;  // per Validate call; see schema_regex.h
+constexpr int kMaxSchemaDepth = 200;      // nested schema objects in one document
+constexpr int kMaxValidationDepth = 400;  // nested Validate calls (values + applicators)
+// Validation steps (schema applications) allowed: a base plus a few per value. Plain schemas
+// need one or two steps per value; only combinators nested in combinators need more.
+constexpr size_t kBaseValidationSteps = 100'000;
+constexpr size_t kValidationStepsPerValue = 8;
+// Pattern checks per Validate call: every value first gets a cheap attempt; only a few may
+// use the full PCRE2 match limit. This bounds the regex time of one validation to about a
+// second whatever the patterns and values (see schema_regex.h).
+constexpr int kMaxPatternEvaluations = 10'000;
+constexpr uint32_t kQuickMatchLimit = 10'000;
+constexpr int kMaxExpensivePatternEvaluations = 20;
 
 bool IsLocale(std::string_view s) {
   // BCP 47-ish: a 2-3 letter language, then subtags of 2-8 letters/digits ("en-US", "zh-Hans").
@@ -171,28 +178,55 @@ std::string DidYouMean(std::string_view name, const std::map<std::string, int>& 
 }
 
 const std::set<std::string_view>& OpenApiKeywords() {
-  static const std::set<std::string_view> kKeywords = {
-      "title",         "multipleOf",   "maximum",      "exclusiveMaximum",
-      "minimum",       "exclusiveMinimum", "maxLength", "minLength",
-      "pattern",       "maxItems",     "minItems",     "uniqueItems",
-      "maxProperties", "minProperties", "required",    "enum",
-      "type",          "allOf",        "oneOf",        "anyOf",
-      "not",           "items",        "properties",   "additionalProperties",
-      "description",   "format",       "default",      "nullable",
-      "discriminator", "readOnly",     "writeOnly",    "xml",
-      "externalDocs",  "example",      "deprecated",   "$ref"};
+  static const std::set<std::string_view> kKeywords = {"title",         "multipleOf",
+                                                       "maximum",       "exclusiveMaximum",
+                                                       "minimum",       "exclusiveMinimum",
+                                                       "maxLength",     "minLength",
+                                                       "pattern",       "maxItems",
+                                                       "minItems",      "uniqueItems",
+                                                       "maxProperties", "minProperties",
+                                                       "required",      "enum",
+                                                       "type",          "allOf",
+                                                       "oneOf",         "anyOf",
+                                                       "not",           "items",
+                                                       "properties",    "additionalProperties",
+                                                       "description",   "format",
+                                                       "default",       "nullable",
+                                                       "discriminator", "readOnly",
+                                                       "writeOnly",     "xml",
+                                                       "externalDocs",  "example",
+                                                       "deprecated",    "$ref"};
   return kKeywords;
 }
 
 const std::set<std::string_view>& JsonSchemaOnlyKeywords() {
-  static const std::set<std::string_view> kKeywords = {
-      "const",        "examples",        "$schema",          "$id",
-      "id",           "$defs",           "definitions",      "patternProperties",
-      "dependencies", "dependentRequired", "dependentSchemas", "if",
-      "then",         "else",            "contains",         "propertyNames",
-      "prefixItems",  "unevaluatedProperties", "unevaluatedItems", "$comment",
-      "contentMediaType", "contentEncoding", "minContains",   "maxContains",
-      "$anchor",      "$dynamicRef",     "$recursiveRef"};
+  static const std::set<std::string_view> kKeywords = {"const",
+                                                       "examples",
+                                                       "$schema",
+                                                       "$id",
+                                                       "id",
+                                                       "$defs",
+                                                       "definitions",
+                                                       "patternProperties",
+                                                       "dependencies",
+                                                       "dependentRequired",
+                                                       "dependentSchemas",
+                                                       "if",
+                                                       "then",
+                                                       "else",
+                                                       "contains",
+                                                       "propertyNames",
+                                                       "prefixItems",
+                                                       "unevaluatedProperties",
+                                                       "unevaluatedItems",
+                                                       "$comment",
+                                                       "contentMediaType",
+                                                       "contentEncoding",
+                                                       "minContains",
+                                                       "maxContains",
+                                                       "$anchor",
+                                                       "$dynamicRef",
+                                                       "$recursiveRef"};
   return kKeywords;
 }
 
@@ -321,7 +355,8 @@ size_t CodePoints(std::string_view s) {
 }
 
 bool AllOf(std::string_view s, int (*pred)(int)) {
-  return std::all_of(s.begin(), s.end(), [pred](char c) { return pred(static_cast<unsigned char>(c)) != 0; });
+  return std::all_of(s.begin(), s.end(),
+                     [pred](char c) { return pred(static_cast<unsigned char>(c)) != 0; });
 }
 
 bool ParseFixedDigits(std::string_view s, size_t pos, size_t count, int* out) {
@@ -500,12 +535,28 @@ bool HasErrorViolations(const std::vector<Violation>& violations) {
                      [](const Violation& v) { return v.severity == Severity::kError; });
 }
 
+// Values in a JSON document (iterative: the document may be deep).
+size_t CountJsonValues(const nlohmann::json& root) {
+  size_t count = 0;
+  std::vector<const nlohmann::json*> stack = {&root};
+  while (!stack.empty()) {
+    const nlohmann::json* v = stack.back();
+    stack.pop_back();
+    ++count;
+    if (v->is_structured()) {
+      for (const nlohmann::json& child : *v) stack.push_back(&child);
+    }
+  }
+  return count;
+}
+
 class Validator {
  public:
   Validator(const Schema::Data& data, const ValidateOptions& options)
       : data_(data), options_(options) {}
 
   std::vector<Violation> Run(int node, const nlohmann::json& value) {
+    max_steps_ = kBaseValidationSteps + kValidationStepsPerValue * CountJsonValues(value);
     std::vector<Violation> out;
     Validate(node, value, "", "", /*report_undeclared=*/true, &out);
     if (!stopped_.empty()) {
@@ -526,8 +577,7 @@ class Validator {
   void Validate(int index, const nlohmann::json& v, const std::string& pointer,
                 const std::string& path, bool report_undeclared, std::vector<Violation>* out);
   void ValidateObject(const Node& n, const nlohmann::json& v, const std::string& pointer,
-                      const std::string& path, bool report_undeclared,
-                      std::vector<Violation>* out);
+                      const std::string& path, bool report_undeclared, std::vector<Violation>* out);
   void ValidateArray(const Node& n, const nlohmann::json& v, const std::string& pointer,
                      const std::string& path, std::vector<Violation>* out);
   void ValidateString(const Node& n, const nlohmann::json& v, const std::string& pointer,
@@ -543,7 +593,9 @@ class Validator {
   const ValidateOptions& options_;
   int depth_ = 0;
   size_t steps_ = 0;
+  size_t max_steps_ = kBaseValidationSteps;
   int pattern_evaluations_ = 0;
+  int expensive_evaluations_ = 0;
   bool pattern_budget_reported_ = false;
   std::string stopped_;  // set when a global bound stopped validation
 };
@@ -552,10 +604,11 @@ void Validator::Validate(int index, const nlohmann::json& v, const std::string& 
                          const std::string& path, bool report_undeclared,
                          std::vector<Violation>* out) {
   if (!stopped_.empty()) return;
-  if (++steps_ > kMaxValidationSteps) {
-    stopped_ = fmt::format("validation stopped after {} steps: the schema and the value are too "
-                           "complex (combinators nested in combinators?)",
-                           kMaxValidationSteps);
+  if (++steps_ > max_steps_) {
+    stopped_ = fmt::format(
+        "validation stopped after {} steps: the schema and the value are too "
+        "complex (combinators nested in combinators?)",
+        max_steps_);
     return;
   }
   if (depth_ >= kMaxValidationDepth) {
@@ -563,23 +616,23 @@ void Validator::Validate(int index, const nlohmann::json& v, const std::string& 
                            kMaxValidationDepth, path.empty() ? "(root)" : path);
     return;
   }
-  ++depth_;
+  // Undone on every return below.
+  struct DepthGuard {
+    int& depth;
+    explicit DepthGuard(int& d) : depth(++d) {}
+    ~DepthGuard() { --depth; }
+  } guard(depth_);
   const Node& n = N(index);
   if (n.ref >= 0) {
     Validate(n.ref, v, pointer, path, report_undeclared, out);
-    --depth_;
     return;
   }
-  if (v.is_null() && n.nullable) {
-    --depth_;
-    return;
-  }
+  if (v.is_null() && n.nullable) return;
   if (n.type && !TypeMatches(*n.type, v)) {
     std::string got(JsonTypeName(v));
     if (!v.is_structured() && !v.is_null()) got += " " + DescribeValue(v);
     Add(out, Severity::kError, pointer, path,
         fmt::format("expected {}, got {}", SchemaTypeName(*n.type), got));
-    --depth_;
     return;
   }
   if (n.enum_values &&
@@ -597,9 +650,10 @@ void Validator::Validate(int index, const nlohmann::json& v, const std::string& 
                     fmt::join(allowed, ", ")));
   }
   if (v.is_object()) {
-    ValidateObject(n, v, pointer, path, report_undeclared && n.all_of.empty() &&
-                                            n.any_of.empty() && n.one_of.empty(),
-                   out);
+    // Properties declared in allOf/anyOf/oneOf branches are not visible here: no undeclared
+    // warnings then.
+    bool composed = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty();
+    ValidateObject(n, v, pointer, path, report_undeclared && !composed, out);
   } else if (v.is_array()) {
     ValidateArray(n, v, pointer, path, out);
   } else if (v.is_string()) {
@@ -608,7 +662,6 @@ void Validator::Validate(int index, const nlohmann::json& v, const std::string& 
     ValidateNumber(n, v, pointer, path, out);
   }
   ValidateApplicators(n, v, pointer, path, out);
-  --depth_;
 }
 
 void Validator::ValidateObject(const Node& n, const nlohmann::json& v, const std::string& pointer,
@@ -701,8 +754,7 @@ void Validator::ValidateString(const Node& n, const nlohmann::json& v, const std
     }
     if (n.max_length && length > *n.max_length) {
       Add(out, Severity::kError, pointer, path,
-          fmt::format("string has {} characters, more than maxLength {}", length,
-                      *n.max_length));
+          fmt::format("string has {} characters, more than maxLength {}", length, *n.max_length));
     }
   }
   if (n.pattern) {
@@ -716,7 +768,12 @@ void Validator::ValidateString(const Node& n, const nlohmann::json& v, const std
       }
     } else {
       ++pattern_evaluations_;
-      Result<bool> match = n.pattern->Search(s);
+      Result<bool> match = n.pattern->Search(s, kQuickMatchLimit);
+      if (!match && match.error().code() == ErrorCode::kResourceExhausted &&
+          expensive_evaluations_ < kMaxExpensivePatternEvaluations) {
+        ++expensive_evaluations_;
+        match = n.pattern->Search(s);
+      }
       if (!match) {
         Add(out, Severity::kWarning, pointer, path,
             fmt::format("not checked against pattern `{}`: {}", n.pattern->pattern(),
@@ -898,8 +955,7 @@ namespace {
 class Compiler {
  public:
   Compiler(const nlohmann::json& document, const SchemaLocation& location,
-           const SchemaCompileOptions& options, Schema::Data* data,
-           std::vector<Finding>* findings)
+           const SchemaCompileOptions& options, Schema::Data* data, std::vector<Finding>* findings)
       : doc_(document),
         location_(location),
         options_(options),
@@ -952,8 +1008,8 @@ class Compiler {
   // Node fields are written through the index: compiling children grows data_->nodes.
   Node& N(int index) { return data_->nodes[static_cast<size_t>(index)]; }
 
-  int CompileNode(const nlohmann::json& value, const std::string& pointer,
-                  const std::string& path, int depth, bool is_property, bool is_root);
+  int CompileNode(const nlohmann::json& value, const std::string& pointer, const std::string& path,
+                  int depth, bool is_property, bool is_root);
   void CompileKeyword(int index, const std::string& key, const nlohmann::json& v, int depth,
                       bool is_property, bool is_root, const nlohmann::json& schema);
   int CompileChild(const nlohmann::json& value, int parent, std::string_view keyword, int depth) {
@@ -999,8 +1055,8 @@ int Compiler::CompileNode(const nlohmann::json& value, const std::string& pointe
   if (value.contains("$ref")) {
     std::vector<std::string> ignored;
     for (const auto& [key, v] : value.items()) {
-      if (key != "$ref" && OpenApiKeywords().count(key) && key != "title" &&
-          key != "description" && key != "example" && key != "default") {
+      if (key != "$ref" && OpenApiKeywords().count(key) && key != "title" && key != "description" &&
+          key != "example" && key != "default") {
         ignored.push_back(key);
       }
     }
@@ -1031,9 +1087,8 @@ std::optional<std::vector<int>> Compiler::CompileList(int index, const std::stri
   return out;
 }
 
-void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann::json& v,
-                              int depth, bool is_property, bool is_root,
-                              const nlohmann::json& schema) {
+void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann::json& v, int depth,
+                              bool is_property, bool is_root, const nlohmann::json& schema) {
   auto error = [&](std::string message) {
     Report(Severity::kError, index, key, std::move(message));
   };
@@ -1072,13 +1127,15 @@ void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann:
       } else if (name == "null") {
         error("type `null` does not exist in OpenAPI 3.0 (use `nullable: true`)");
       } else {
-        error(fmt::format("unknown type `{}` (expected object, array, string, integer, number "
-                          "or boolean)",
-                          name));
+        error(
+            fmt::format("unknown type `{}` (expected object, array, string, integer, number "
+                        "or boolean)",
+                        name));
       }
     } else if (v.is_array()) {
-      error("`type` must be a single type name in OpenAPI 3.0 (a list is JSON Schema; use "
-            "`nullable: true` for null)");
+      error(
+          "`type` must be a single type name in OpenAPI 3.0 (a list is JSON Schema; use "
+          "`nullable: true` for null)");
     } else {
       error(fmt::format("`type` must be a type name, got {}", JsonTypeName(v)));
     }
@@ -1166,9 +1223,10 @@ void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann:
         warn(fmt::format("`{}: true` has no effect without `{}`", key, bound));
       }
     } else if (v.is_number()) {
-      warn(fmt::format("a numeric `{}` is JSON Schema / OpenAPI 3.1; OpenAPI 3.0 wants true or "
-                       "false beside `{}` (the number is used as an exclusive bound)",
-                       key, bound));
+      warn(
+          fmt::format("a numeric `{}` is JSON Schema / OpenAPI 3.1; OpenAPI 3.0 wants true or "
+                      "false beside `{}` (the number is used as an exclusive bound)",
+                      key, bound));
       (is_min ? N(index).exclusive_minimum_value : N(index).exclusive_maximum_value) =
           v.get<double>();
     } else {
@@ -1202,16 +1260,16 @@ void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann:
     const std::string& text = v.get_ref<const std::string&>();
     Result<EcmaRegex> re = EcmaRegex::Compile(text);
     if (!re) {
-      error(fmt::format("pattern {} does not compile: {}", DescribeValue(v),
-                        re.error().message()));
+      error(fmt::format("pattern {} does not compile: {}", DescribeValue(v), re.error().message()));
       return;
     }
     N(index).pattern = *re;
     std::vector<std::string> odd = NonEcmaScriptSyntax(text);
     if (!odd.empty()) {
-      warn(fmt::format("pattern uses syntax that ECMAScript (the OpenAPI regex dialect) does not "
-                       "have or reads differently: {}",
-                       fmt::join(odd, ", ")));
+      warn(
+          fmt::format("pattern uses syntax that ECMAScript (the OpenAPI regex dialect) does not "
+                      "have or reads differently: {}",
+                      fmt::join(odd, ", ")));
     }
   } else if (key == "format") {
     if (!v.is_string()) {
@@ -1227,8 +1285,9 @@ void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann:
     }
   } else if (key == "allOf" || key == "anyOf" || key == "oneOf") {
     if (auto list = CompileList(index, key, v, depth)) {
-      (key == "allOf" ? N(index).all_of : key == "anyOf" ? N(index).any_of : N(index).one_of) =
-          std::move(*list);
+      (key == "allOf"   ? N(index).all_of
+       : key == "anyOf" ? N(index).any_of
+                        : N(index).one_of) = std::move(*list);
     }
   } else if (key == "not") {
     if (!v.is_object()) {
@@ -1310,9 +1369,10 @@ void Compiler::CompileKeyword(int index, const std::string& key, const nlohmann:
   } else if (key == "components") {
     warn("`components` only has an effect at the root of openAPIV3Schema; ignored");
   } else if (IsLocale(key)) {
-    warn(fmt::format("unknown keyword `{}` (ignored); it looks like a translation that belongs "
-                     "inside an x-…-i18n mapping",
-                     key));
+    warn(
+        fmt::format("unknown keyword `{}` (ignored); it looks like a translation that belongs "
+                    "inside an x-…-i18n mapping",
+                    key));
   } else {
     warn(fmt::format("unknown keyword `{}` (not an OpenAPI 3.0 Schema keyword; ignored)", key));
   }
@@ -1390,9 +1450,10 @@ void Compiler::ResolveRefs() {
         Report(Severity::kError, pending.node, "$ref", std::move(message));
       };
       if (ref.empty() || ref.front() != '#') {
-        fail(fmt::format("$ref `{}` points outside the schema document; only local references "
-                         "(\"#/components/schemas/name\") can be resolved",
-                         ref));
+        fail(
+            fmt::format("$ref `{}` points outside the schema document; only local references "
+                        "(\"#/components/schemas/name\") can be resolved",
+                        ref));
         continue;
       }
       std::optional<std::string> decoded = PercentDecode(std::string_view(ref).substr(1));
@@ -1400,9 +1461,10 @@ void Compiler::ResolveRefs() {
       const nlohmann::json* target =
           decoded ? ResolvePointer(doc_, *decoded, &normalized) : nullptr;
       if (target == nullptr) {
-        fail(fmt::format("$ref `{}` does not resolve: nothing at that location in the schema "
-                         "document",
-                         ref));
+        fail(
+            fmt::format("$ref `{}` does not resolve: nothing at that location in the schema "
+                        "document",
+                        ref));
         continue;
       }
       if (!target->is_object()) {
@@ -1419,8 +1481,7 @@ void Compiler::ResolveRefs() {
         size_t pos = 1;
         while (pos <= normalized.size()) {
           size_t end = normalized.find('/', pos);
-          std::string token =
-              normalized.substr(pos, end == std::string::npos ? end : end - pos);
+          std::string token = normalized.substr(pos, end == std::string::npos ? end : end - pos);
           std::string unescaped;
           for (size_t i = 0; i < token.size(); ++i) {
             if (token[i] == '~' && i + 1 < token.size()) {
@@ -1584,9 +1645,8 @@ SchemaCompilation Schema::Compile(const nlohmann::json& document, const SchemaLo
   std::vector<Finding> findings;
   Compiler compiler(data->document, location, options, data.get(), &findings);
   compiler.Run();
-  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    return a.line < b.line;
-  });
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.line < b.line; });
   return SchemaCompilation{Schema(std::move(data)), std::move(findings)};
 }
 
@@ -1600,9 +1660,8 @@ const nlohmann::json& Schema::document() const { return data_->document; }
 std::vector<std::pair<std::string, ConfigScope>> Schema::TopLevelProperties() const {
   int index = data_->root;
   // Follow $ref chains (cycles were broken at compile time).
-  for (size_t hops = 0; data_->nodes[static_cast<size_t>(index)].ref >= 0 &&
-                        hops < data_->nodes.size();
-       ++hops) {
+  for (size_t hops = 0;
+       data_->nodes[static_cast<size_t>(index)].ref >= 0 && hops < data_->nodes.size(); ++hops) {
     index = data_->nodes[static_cast<size_t>(index)].ref;
   }
   std::vector<std::pair<std::string, ConfigScope>> out;
@@ -1640,8 +1699,8 @@ std::vector<Finding> CheckI18nValue(const nlohmann::json& value, std::string_vie
                fmt::format("a translation must be text, got {}", JsonTypeName(text)));
     } else if (!text.is_string()) {
       sink.Add(Severity::kWarning, entry_path, entry_pointer,
-               fmt::format("a translation should be text, got {} {} (quote it)",
-                           JsonTypeName(text), DescribeValue(text)));
+               fmt::format("a translation should be text, got {} {} (quote it)", JsonTypeName(text),
+                           DescribeValue(text)));
     }
   }
   return out;

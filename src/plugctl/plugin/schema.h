@@ -24,6 +24,12 @@
 // Undeclared properties are allowed unless additionalProperties is false, but get a warning
 // when the schema declares other properties (a likely typo: "allows" for "allow").
 //
+// Hostile schemas and values are bounded: schema nesting (200 levels), validation nesting
+// (400), validation steps (100k plus 8 per value: combinators inside combinators cannot go
+// exponential), $ref cycles that never reach a property or item (reported and dropped), and
+// pattern checks (10k per Validate; each first runs with a small PCRE2 match limit, only 20
+// may use the full one). A bound that stops a check is reported, never silent.
+//
 //   SchemaCompilation c = Schema::Compile(doc, {.file = "spec.yaml",
 //                                               .path = "spec.configSchema.openAPIV3Schema",
 //                                               .pointer = "/spec/configSchema/openAPIV3Schema",

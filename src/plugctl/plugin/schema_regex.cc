@@ -1,9 +1,8 @@
 #include "plugctl/plugin/schema_regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <fmt/format.h>
+#include <pcre2.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -38,8 +37,9 @@ struct EcmaRegex::Impl {
 
 Result<EcmaRegex> EcmaRegex::Compile(std::string_view pattern) {
   if (pattern.size() > kMaxPatternBytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "pattern is {} bytes, more than the limit of {}",
-                     pattern.size(), kMaxPatternBytes);
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "pattern is {} bytes, more than the limit of {}", pattern.size(),
+                     kMaxPatternBytes);
   }
   auto impl = std::make_shared<Impl>();
   impl->pattern = std::string(pattern);
@@ -57,8 +57,8 @@ Result<EcmaRegex> EcmaRegex::Compile(std::string_view pattern) {
                                 PCRE2_NEVER_BACKSLASH_C;
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  impl->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                             kOptions, &error_code, &error_offset, compile_context);
+  impl->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), kOptions,
+                             &error_code, &error_offset, compile_context);
   pcre2_compile_context_free(compile_context);
   if (impl->code == nullptr) {
     return MakeError(ErrorCode::kInvalidArgument, "invalid regular expression at offset {}: {}",
@@ -72,25 +72,36 @@ Result<EcmaRegex> EcmaRegex::Compile(std::string_view pattern) {
   return EcmaRegex(std::move(impl));
 }
 
-Result<bool> EcmaRegex::Search(std::string_view subject) const {
-  // Match data is per call so that one compiled pattern can be used from many threads.
+Result<bool> EcmaRegex::Search(std::string_view subject, uint32_t match_limit) const {
+  // Match data (and a lowered-limit context) are per call so that one compiled pattern can be
+  // used from many threads.
   pcre2_match_data* match_data = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   if (match_data == nullptr) return MakeError(ErrorCode::kInternal, "out of memory");
-  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
-                       0, 0, match_data, impl_->match_context);
+  pcre2_match_context* context = impl_->match_context;
+  pcre2_match_context* lowered = nullptr;
+  if (match_limit < kRegexMatchLimit) {
+    lowered = pcre2_match_context_copy(impl_->match_context);
+    if (lowered == nullptr) {
+      pcre2_match_data_free(match_data);
+      return MakeError(ErrorCode::kInternal, "out of memory");
+    }
+    pcre2_set_match_limit(lowered, match_limit);
+    context = lowered;
+  }
+  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                       0, match_data, context);
+  pcre2_match_context_free(lowered);
   pcre2_match_data_free(match_data);
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
-  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-      rc == PCRE2_ERROR_HEAPLIMIT) {
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT) {
     return MakeError(ErrorCode::kResourceExhausted,
                      "pattern is too expensive to evaluate on this value ({})", Pcre2Message(rc));
   }
   if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21) {
     return MakeError(ErrorCode::kInvalidArgument, "value is not valid UTF-8");
   }
-  return MakeError(ErrorCode::kInternal, "regular expression match failed: {}",
-                   Pcre2Message(rc));
+  return MakeError(ErrorCode::kInternal, "regular expression match failed: {}", Pcre2Message(rc));
 }
 
 const std::string& EcmaRegex::pattern() const { return impl_->pattern; }
@@ -149,11 +160,11 @@ std::vector<std::string> NonEcmaScriptSyntax(std::string_view p) {
     }
     if (c == '(' && i + 1 < p.size() && p[i + 1] == '?') {
       std::string_view rest = p.substr(i + 2);
-      bool ecma = rest.starts_with(":") || rest.starts_with("=") || rest.starts_with("!") ||
-                  rest.starts_with("<=") || rest.starts_with("<!") ||
-                  (rest.starts_with("<") && rest.size() > 1 &&
-                   (std::isalpha(static_cast<unsigned char>(rest[1])) || rest[1] == '_' ||
-                    rest[1] == '$'));
+      bool ecma =
+          rest.starts_with(":") || rest.starts_with("=") || rest.starts_with("!") ||
+          rest.starts_with("<=") || rest.starts_with("<!") ||
+          (rest.starts_with("<") && rest.size() > 1 &&
+           (std::isalpha(static_cast<unsigned char>(rest[1])) || rest[1] == '_' || rest[1] == '$'));
       if (!ecma) {
         add(fmt::format("group syntax `(?{}`", rest.substr(0, rest.empty() ? 0 : 1)));
       }

@@ -21,6 +21,7 @@
 // Thread-safe: a compiled EcmaRegex is immutable and may be shared; copies share the code.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,7 +45,9 @@ class EcmaRegex {
   // True if the pattern matches anywhere in `subject` (ECMAScript RegExp.test, no flags).
   // kResourceExhausted when a PCRE2 limit stopped the match; kInvalidArgument if `subject` is
   // not valid UTF-8.
-  [[nodiscard]] Result<bool> Search(std::string_view subject) const;
+  // `match_limit` lowers (never raises) the PCRE2 match limit, for a cheap first attempt.
+  [[nodiscard]] Result<bool> Search(std::string_view subject,
+                                    uint32_t match_limit = kRegexMatchLimit) const;
 
   const std::string& pattern() const;
 

@@ -1,9 +1,9 @@
 #include "plugctl/plugin/schema_regex.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -77,7 +77,8 @@ TEST(SchemaRegexTest, CatastrophicBacktrackingIsBounded) {
   for (std::string pattern : {"^(a+)+$", "^(a|a)*$", "^(a|aa)+$", "(x+x+)+y"}) {
     Result<EcmaRegex> re = EcmaRegex::Compile(pattern);
     ASSERT_TRUE(re);
-    std::string subject = pattern == "(x+x+)+y" ? std::string(5000, 'x') : std::string(5000, 'a') + "!";
+    std::string subject =
+        pattern == "(x+x+)+y" ? std::string(5000, 'x') : std::string(5000, 'a') + "!";
     auto start = std::chrono::steady_clock::now();
     Result<bool> m = re->Search(subject);
     auto elapsed = std::chrono::steady_clock::now() - start;
@@ -95,7 +96,9 @@ TEST(SchemaRegexTest, CatastrophicBacktrackingIsBounded) {
 TEST(SchemaRegexTest, InvalidUtf8SubjectIsAnError) {
   Result<EcmaRegex> re = EcmaRegex::Compile("a");
   ASSERT_TRUE(re);
-  Result<bool> m = re->Search("\xff" "a");
+  Result<bool> m = re->Search(
+      "\xff"
+      "a");
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().code(), ErrorCode::kInvalidArgument);
 }

@@ -1,10 +1,10 @@
 #include "plugctl/plugin/schema.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -195,8 +195,8 @@ TEST(SchemaTest, KeywordsValidAndInvalid) {
     if (c.expected.empty()) {
       EXPECT_TRUE(errors.empty()) << c.schema << " / " << c.config << ": " << errors.front();
     } else {
-      ASSERT_EQ(errors.size(), 1u) << c.schema << " / " << c.config
-                                   << (errors.empty() ? "" : ": " + errors.front());
+      ASSERT_EQ(errors.size(), 1u)
+          << c.schema << " / " << c.config << (errors.empty() ? "" : ": " + errors.front());
       EXPECT_EQ(errors[0], c.expected) << c.schema << " / " << c.config;
     }
   }
@@ -294,11 +294,10 @@ TEST(SchemaTest, UndeclaredPropertiesAreWarnings) {
                 "zzz: property is not declared in the schema"}));
   // An open schema (no properties) and allOf compositions do not warn.
   EXPECT_TRUE(Warnings(CompileYaml("type: object").schema, "{a: 1}").empty());
-  SchemaCompilation composed =
-      CompileYaml("allOf: [{properties: {a: {}}}, {properties: {b: {}}}]");
+  SchemaCompilation composed = CompileYaml("allOf: [{properties: {a: {}}}, {properties: {b: {}}}]");
   EXPECT_TRUE(Warnings(composed.schema, "{a: 1, b: 2}").empty());
-  std::vector<Violation> quiet = compiled.schema.Validate(Yaml("{allows: 1}"),
-                                                          {.warn_undeclared = false});
+  std::vector<Violation> quiet =
+      compiled.schema.Validate(Yaml("{allows: 1}"), {.warn_undeclared = false});
   EXPECT_TRUE(quiet.empty());
 }
 
@@ -315,9 +314,9 @@ components:
 )");
   ASSERT_FALSE(HasErrors(compiled.findings)) << compiled.findings.front().ToString();
   EXPECT_TRUE(Errors(compiled.schema, "{name: a, children: [{name: b, children: []}]}").empty());
-  EXPECT_EQ(Errors(compiled.schema, "{name: a, children: [{name: b, children: [{name: 1}]}]}"),
-            std::vector<std::string>{
-                "children[0].children[0].name: expected string, got integer 1"});
+  EXPECT_EQ(
+      Errors(compiled.schema, "{name: a, children: [{name: b, children: [{name: 1}]}]}"),
+      std::vector<std::string>{"children[0].children[0].name: expected string, got integer 1"});
 }
 
 TEST(SchemaTest, RefCyclesWithoutDescentAreBroken) {
@@ -370,7 +369,8 @@ TEST(SchemaTest, CompileFindings) {
       {"type: array", Severity::kError, "s.type", "must have `items`"},
       {"type: array\nitems: {}\nrequired: [a]", Severity::kWarning, "s.required",
        "move it into `items`"},
-      {"type: string\nminItems: 1", Severity::kWarning, "s.minItems", "no effect on a schema of type string"},
+      {"type: string\nminItems: 1", Severity::kWarning, "s.minItems",
+       "no effect on a schema of type string"},
       {"type: integer\npattern: x", Severity::kWarning, "s.pattern", "no effect"},
       {"minLength: 5\nmaxLength: 2", Severity::kWarning, "s.minLength", "no value can match"},
       {"minimum: 5\nmaximum: 2", Severity::kWarning, "s.minimum", "no value can match"},
@@ -404,8 +404,8 @@ TEST(SchemaTest, CompileFindings) {
       {"anyOf: []", Severity::kWarning, "s.anyOf", "empty list"},
       {"not: 5", Severity::kError, "s.not", "must be a schema"},
       {"$ref: '#/nope'", Severity::kError, "s.$ref", "does not resolve"},
-      {"$ref: '#/components/schemas/x'\ncomponents: {schemas: {y: {}}}", Severity::kError,
-       "s.$ref", "does not resolve"},
+      {"$ref: '#/components/schemas/x'\ncomponents: {schemas: {y: {}}}", Severity::kError, "s.$ref",
+       "does not resolve"},
       {"$ref: 'http://example.com/s.json'", Severity::kError, "s.$ref", "outside"},
       {"$ref: '#/title'\ntitle: x", Severity::kError, "s.$ref", "not a schema"},
       {"$ref: 5", Severity::kError, "s.$ref", "must be a string"},
@@ -496,9 +496,8 @@ TEST(SchemaTest, ViolationsToFindingsJoinsPathsAndLines) {
   Result<YamlDocument> config = ParseYamlDocument("a:\n  - 1\n  - x\n");
   ASSERT_TRUE(config);
   SchemaCompilation compiled = CompileYaml("properties: {a: {items: {type: integer}}}");
-  std::vector<Finding> findings =
-      ViolationsToFindings(compiled.schema.Validate(config->value), "c.yaml", "spec.defaultConfig",
-                           "", &config->lines);
+  std::vector<Finding> findings = ViolationsToFindings(
+      compiled.schema.Validate(config->value), "c.yaml", "spec.defaultConfig", "", &config->lines);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].ToString(),
             "c.yaml:3: spec.defaultConfig.a[1]: expected integer, got string \"x\" (error)");

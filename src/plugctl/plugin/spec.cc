@@ -135,8 +135,7 @@ std::optional<std::string> SpecChecker::Text(const nlohmann::json& parent, std::
   }
   if (it->is_string()) return it->get<std::string>();
   if (it->is_structured()) {
-    Add(Severity::kError, path, pointer,
-        fmt::format("must be text, got {}", JsonTypeName(*it)));
+    Add(Severity::kError, path, pointer, fmt::format("must be text, got {}", JsonTypeName(*it)));
     return std::nullopt;
   }
   std::string text = it->dump();
@@ -363,7 +362,8 @@ void SpecChecker::CheckSpec(const nlohmann::json& body) {
     bool in_range = false;
     if (priority->is_number_integer()) {
       int64_t p = priority->get<int64_t>();
-      in_range = p >= std::numeric_limits<int32_t>::min() && p <= std::numeric_limits<int32_t>::max();
+      in_range =
+          p >= std::numeric_limits<int32_t>::min() && p <= std::numeric_limits<int32_t>::max();
       if (in_range) spec_->priority = static_cast<int32_t>(p);
     }
     if (!integral) {

@@ -66,12 +66,12 @@ struct PluginContact {
 };
 
 struct PluginInfo {
-  std::string category;     // "auth", "ai", ...
-  std::string name;         // "basic-auth" or "basic-auth/v1"
-  std::string title;        // display name
+  std::string category;  // "auth", "ai", ...
+  std::string name;      // "basic-auth" or "basic-auth/v1"
+  std::string title;     // display name
   std::string description;
-  std::string version;      // semver, "1.0.0"
-  std::string icon_url;     // empty if absent
+  std::string version;   // semver, "1.0.0"
+  std::string icon_url;  // empty if absent
   std::optional<PluginContact> contact;
   // The x-{field}-i18n maps, by field: {"title": {"zh-CN": "..."}}. A null map is empty.
   std::map<std::string, std::map<std::string, std::string>> i18n;
@@ -82,7 +82,7 @@ struct PluginInfo {
 struct PluginSpec {
   std::string api_version;  // "1.0.0"
   PluginInfo info;
-  std::string phase_text;   // as written ("default", "AUTHN"); empty if absent
+  std::string phase_text;  // as written ("default", "AUTHN"); empty if absent
   PluginPhase phase = PluginPhase::kUnspecified;  // normalized, for WasmPlugin generation
   int32_t priority = 0;
   // spec.configSchema.openAPIV3Schema: the global configuration (defaultConfig).

@@ -1,7 +1,5 @@
 #include "plugctl/plugin/spec.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace plugctl::plugin {
 namespace {
@@ -155,8 +155,7 @@ TEST(SpecTest, RealDialectIsAccepted) {
   EXPECT_EQ(parsed->spec.phase, PluginPhase::kUnspecified);
   EXPECT_EQ(parsed->spec.phase_text, "default");
   EXPECT_EQ(parsed->spec.info.extra["image"], "platform_wasm/x");
-  EXPECT_EQ(parsed->spec.info.i18n.at("readmeUrl").at("en-US"),
-            "https://example.com/README_EN.md");
+  EXPECT_EQ(parsed->spec.info.i18n.at("readmeUrl").at("en-US"), "https://example.com/README_EN.md");
   EXPECT_TRUE(parsed->spec.info.i18n.at("title").empty());  // null map
   ASSERT_TRUE(parsed->spec.route_config_schema);
   EXPECT_EQ(parsed->spec.SchemaFor(true), &*parsed->spec.route_config_schema);
@@ -192,8 +191,7 @@ TEST(SpecTest, Checks) {
       {"  version: 1.0.0", "  version: 1.0.0-rc.1+build.5", Severity::kInfo, "", ""},
       {"  title: Basic Auth\n", "", Severity::kError, "info.title", "missing"},
       {"  title: Basic Auth", "  title:", Severity::kError, "info.title", "empty"},
-      {"  description: HTTP Basic Auth\n", "", Severity::kWarning, "info.description",
-       "missing"},
+      {"  description: HTTP Basic Auth\n", "", Severity::kWarning, "info.description", "missing"},
       {"  category: auth", "  category: transform", Severity::kInfo, "info.category",
        "Higress console uses it"},
       {"  category: auth", "  category: transformation", Severity::kWarning, "info.category",
@@ -206,8 +204,8 @@ TEST(SpecTest, Checks) {
        "info.contact.email", "not an email"},
       {"    name: Team", "    name: 2456868764", Severity::kWarning, "info.contact.name",
        "quote it"},
-      {"    name: Team", "    name: Team\n    phone: 1", Severity::kWarning,
-       "info.contact.phone", "unknown contact key"},
+      {"    name: Team", "    name: Team\n    phone: 1", Severity::kWarning, "info.contact.phone",
+       "unknown contact key"},
       {"  x-description-i18n:\n    en-US: Authentication based on HTTP Basic Auth.",
        "  x-description-i18n: text", Severity::kError, "info.x-description-i18n",
        "mapping of locale"},
@@ -225,15 +223,14 @@ TEST(SpecTest, Checks) {
       {"  phase: AUTHN\n", "", Severity::kWarning, "spec.phase", "UNSPECIFIED_PHASE"},
       {"  priority: 0", "  priority: high", Severity::kError, "spec.priority",
        "must be an integer"},
-      {"  priority: 0", "  priority: 1.5", Severity::kError, "spec.priority",
-       "must be an integer"},
-      {"  priority: 0", "  priority: 99999999999", Severity::kError, "spec.priority",
-       "32-bit"},
+      {"  priority: 0", "  priority: 1.5", Severity::kError, "spec.priority", "must be an integer"},
+      {"  priority: 0", "  priority: 99999999999", Severity::kError, "spec.priority", "32-bit"},
       {"  priority: 0\n", "", Severity::kWarning, "spec.priority", "uses 0"},
       {"  priority: 0", "  priority: 0\n  extra: 1", Severity::kWarning, "spec.extra",
        "unknown spec key"},
-      {"    openAPIV3Schema:\n      type: object\n", "    schema: {}\n    openAPIV3Schema:\n      type: object\n",
-       Severity::kWarning, "spec.configSchema.schema", "only openAPIV3Schema"},
+      {"    openAPIV3Schema:\n      type: object\n",
+       "    schema: {}\n    openAPIV3Schema:\n      type: object\n", Severity::kWarning,
+       "spec.configSchema.schema", "only openAPIV3Schema"},
       {"      type: object\n      properties:\n        consumers:",
        "      type: array\n      items: {}\n      properties:\n        consumers:",
        Severity::kWarning, "spec.configSchema.openAPIV3Schema.type", "should have type object"},
@@ -245,16 +242,18 @@ TEST(SpecTest, Checks) {
       {"          - name: consumer1", "          - name: CONSUMER1", Severity::kWarning,
        "spec.configSchema.openAPIV3Schema.example.consumers[0].name",
        "example contradicts the schema: \"CONSUMER1\" does not match the pattern"},
-      {"            credential: admin:123456", "            credential: 123456",
-       Severity::kWarning, "spec.configSchema.openAPIV3Schema.example.consumers[0].credential",
+      {"            credential: admin:123456", "            credential: 123456", Severity::kWarning,
+       "spec.configSchema.openAPIV3Schema.example.consumers[0].credential",
        "expected string, got integer 123456"},
       {"        allow:\n          - consumer1\n", "", Severity::kWarning,
        "spec.configSchema.openAPIV3Schema.example.allow", "required property is missing"},
-      {"      required:\n        - allow\n", "      required:\n        - allow\n      required:\n        - consumers\n",
+      {"      required:\n        - allow\n",
+       "      required:\n        - allow\n      required:\n        - consumers\n",
        Severity::kWarning, "spec.configSchema.openAPIV3Schema.required",
        "duplicate key \"required\""},
-      {"  phase: AUTHN\n  priority: 0\n  configSchema:", "  phase: AUTHN\n  priority: 0\n  routeConfigSchema: 5\n  configSchema:",
-       Severity::kError, "spec.routeConfigSchema", "must be a mapping"},
+      {"  phase: AUTHN\n  priority: 0\n  configSchema:",
+       "  phase: AUTHN\n  priority: 0\n  routeConfigSchema: 5\n  configSchema:", Severity::kError,
+       "spec.routeConfigSchema", "must be a mapping"},
       {"    openAPIV3Schema:\n", "    notSchema:\n", Severity::kError,
        "spec.configSchema.openAPIV3Schema", "required field is missing"},
   };
@@ -268,8 +267,8 @@ TEST(SpecTest, Checks) {
     }
     const Finding* f = FindFinding(parsed->findings, c.severity, c.path, c.message_part);
     EXPECT_NE(f, nullptr) << "\"" << c.to << "\" wanted " << SeverityName(c.severity) << " at "
-                          << c.path << " with \"" << c.message_part << "\", got:"
-                          << Findings(parsed->findings);
+                          << c.path << " with \"" << c.message_part
+                          << "\", got:" << Findings(parsed->findings);
     if (f != nullptr) {
       EXPECT_EQ(f->file, "spec.yaml");
       EXPECT_GT(f->line, 0) << f->ToString();
@@ -289,8 +288,8 @@ TEST(SpecTest, LinesPointAtTheField) {
 }
 
 TEST(SpecTest, StrictTurnsWarningsIntoErrors) {
-  std::string text = Replace(std::string(kDocumentedSpec), "apiVersion: 1.0.0",
-                             "apiVersion: 2.0.0");
+  std::string text =
+      Replace(std::string(kDocumentedSpec), "apiVersion: 1.0.0", "apiVersion: 2.0.0");
   std::vector<Finding> relaxed = ValidateSpecYaml(text, "spec.yaml");
   EXPECT_FALSE(HasErrors(relaxed));
   ASSERT_EQ(relaxed.size(), 1u);

@@ -176,8 +176,9 @@ Result<Credential> DockerConfig::Get(std::string_view registry_host) const {
   for (const auto& [host, entry] : auths->items()) {
     if (NormalizeKey(host) != key) continue;
     std::string where = fmt::format("{}: auths[\"{}\"]", path_.string(), host);
-    if (!entry.is_object())
+    if (!entry.is_object()) {
       return MakeError(ErrorCode::kInvalidArgument, "{} must be an object", where);
+    }
     Credential cred;
     PLUGCTL_ASSIGN_OR_RETURN(std::string auth, StringField(entry, "auth", where));
     if (!auth.empty()) {

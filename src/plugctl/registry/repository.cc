@@ -239,8 +239,9 @@ Result<bool> RepositoryTarget::Exists(const oci::Descriptor& desc) {
   Call call{.method = "HEAD",
             .path = manifest ? ManifestPath(desc.digest.ToString()) : BlobPath(desc.digest),
             .scope = PullScope(repository_)};
-  if (manifest)
+  if (manifest) {
     call.headers.Add("Accept", desc.media_type + ", " + std::string(oci::ManifestAcceptHeader()));
+  }
   PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session_->Do(call));
   if (r.status == 200) return true;
   if (r.status == 404) return false;
@@ -324,8 +325,9 @@ Status RepositoryTarget::UploadChunked(std::string location, const oci::Descript
     if (chunk.empty()) break;
     size_t sent = 0;
     for (int tries = 0; sent < chunk.size(); ++tries) {
-      if (tries > 5)
+      if (tries > 5) {
         return MakeError(ErrorCode::kUnavailable, "{}: chunk upload keeps failing", what);
+      }
       int64_t start = offset + static_cast<int64_t>(sent);
       Call patch{.method = "PATCH",
                  .path = location,

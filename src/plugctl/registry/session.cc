@@ -246,8 +246,9 @@ Result<Session::Token> Session::FetchToken(const Challenge& challenge, const std
         http::RedactUrl(realm), response->status,
         cred.empty() ? ": log in with `plugctl login " + host_ + "`" : ": credentials rejected");
   }
-  if (response->status != 200)
+  if (response->status != 200) {
     return tl::unexpected(ResponseError(*response, "token request to " + realm));
+  }
   auto json = nlohmann::json::parse(response->body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
     return MakeError(ErrorCode::kUnauthenticated, "{}: token endpoint {} returned invalid JSON",

@@ -467,8 +467,9 @@ class DockerArchiveWriter : public Target {
       item["Config"] = BlobMemberName(image->config->digest);
       item["RepoTags"] = tags;
       ordered_json layers = ordered_json::array();
-      for (const oci::Descriptor& layer : image->layers)
+      for (const oci::Descriptor& layer : image->layers) {
         layers.push_back(BlobMemberName(layer.digest));
+      }
       item["Layers"] = std::move(layers);
       manifest_json.push_back(std::move(item));
     }

@@ -124,10 +124,11 @@ TEST_F(DockerArchiveTest, OutputIsDeterministic) {
     ASSERT_TRUE((*out)->Tag(image.desc(), "x:1"));
     ASSERT_TRUE((*out)->Commit());
     std::string bytes = *ReadFileBounded(file_, 64 << 20);
-    if (i == 0)
+    if (i == 0) {
       first = bytes;
-    else
+    } else {
       EXPECT_EQ(bytes, first);
+    }
   }
 }
 

@@ -372,8 +372,9 @@ TEST_F(OciLayoutTest, ConcurrentPushesAndTags) {
 TEST_F(OciLayoutTest, ConcurrentTagsFromTwoProcesses) {
   constexpr int kTagsPerProcess = 40;
   std::vector<TestImage> images;
-  for (int i = 0; i < 2 * kTagsPerProcess; ++i)
+  for (int i = 0; i < 2 * kTagsPerProcess; ++i) {
     images.push_back(MakeTestImage("p" + std::to_string(i)));
+  }
   for (const TestImage& image : images) ASSERT_TRUE(PushImage(*layout_, image));
 
   auto tag_range = [&](int begin) {

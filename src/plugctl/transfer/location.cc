@@ -68,8 +68,9 @@ Result<Location> ParseLocation(std::string_view text) {
       }
       if (loc.ref_is_digest()) {
         auto digest = oci::Digest::Parse(loc.ref.substr(1));
-        if (!digest)
+        if (!digest) {
           return tl::unexpected(digest.error().WithContext(fmt::format("location \"{}\"", text)));
+        }
       } else if (loc.ref.size() > 512 ||
                  loc.ref.find_first_of(std::string_view("\0\n\r\t ", 5)) != std::string::npos) {
         return MakeError(ErrorCode::kInvalidArgument,

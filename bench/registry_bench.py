@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Registry push/pull: plugctl versus skopeo against one local docker-registry.
+
+Starts Debian's docker-registry on 127.0.0.1 (temporary storage), writes a
+source OCI layout with N plugin-sized images (1-10 MiB random layers) and one
+image with a large blob, then for each row runs the same transfers with both
+tools, one process per image as a user would, and prints wall time and peak
+RSS (per process, from wait4) with plugctl/skopeo ratios (< 1: plugctl wins).
+
+usage: bench/registry_bench.py [--plugctl build/release/plugctl] [--images 50]
+                               [--big-mib 500] [--workdir DIR]
+"""
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--plugctl", default="build/release/plugctl")
+ap.add_argument("--images", type=int, default=50)
+ap.add_argument("--big-mib", type=int, default=500)
+ap.add_argument("--workdir")
+args = ap.parse_args()
+
+plugctl = os.path.abspath(args.plugctl)
+if not os.path.exists(plugctl):
+    sys.exit(f"no plugctl at {plugctl}: build it with `cmake --preset release && "
+             "cmake --build --preset release`")
+for tool in ("skopeo", "docker-registry", "/usr/bin/time"):
+    if shutil.which(tool) is None:
+        sys.exit(f"{tool} not installed: run scripts/setup.sh")
+
+work = args.workdir or tempfile.mkdtemp(prefix="plugctl-bench-")
+os.makedirs(work, exist_ok=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def write_blob(layout, data):
+    digest = hashlib.sha256(data).hexdigest()
+    path = os.path.join(layout, "blobs", "sha256", digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+
+
+def write_big_blob(layout, mib, seed):
+    """Streams a large random blob to disk without holding it in memory."""
+    rng = random.Random(seed)
+    tmp = os.path.join(layout, "big.tmp")
+    h = hashlib.sha256()
+    with open(tmp, "wb") as f:
+        for _ in range(mib):
+            chunk = rng.randbytes(1 << 20)
+            h.update(chunk)
+            f.write(chunk)
+    digest = h.hexdigest()
+    path = os.path.join(layout, "blobs", "sha256", digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.replace(tmp, path)
+    return {"digest": "sha256:" + digest, "size": mib << 20}
+
+
+def make_layout(layout, count, big_mib):
+    os.makedirs(layout, exist_ok=True)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    rng = random.Random(1)
+    config = write_blob(layout, b"{}")
+    entries = []
+
+    def add(tag, layer):
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.unknown.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer,
+                        "annotations": {"org.opencontainers.image.title": "plugin.tar.gz"}}],
+        }, separators=(",", ":")).encode()
+        m = write_blob(layout, manifest)
+        entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", **m,
+                        "annotations": {"org.opencontainers.image.ref.name": tag}})
+
+    for i in range(count):
+        size = rng.randint(1 << 20, 10 << 20)
+        add(f"p{i}", write_blob(layout, rng.randbytes(size)))
+    if big_mib > 0:
+        add("big", write_big_blob(layout, big_mib, 2))
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                   "manifests": entries}, f)
+
+
+def run(cmd):
+    """Runs cmd; returns (seconds, peak RSS in MiB).
+
+    Peak RSS comes from GNU time: a child's ru_maxrss keeps its parent's
+    watermark from before exec, so measuring from this (large) Python process
+    would report Python's memory, not the tool's.
+    """
+    rss_file = os.path.join(work, "rss")
+    start = time.monotonic()
+    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    with open(rss_file) as f:
+        return elapsed, int(f.read().split()[-1]) / 1024.0
+
+
+def row(name, plugctl_cmds, skopeo_cmds):
+    p_time = s_time = p_rss = s_rss = 0.0
+    for cmd in plugctl_cmds:
+        t, m = run(cmd)
+        p_time += t
+        p_rss = max(p_rss, m)
+    for cmd in skopeo_cmds:
+        t, m = run(cmd)
+        s_time += t
+        s_rss = max(s_rss, m)
+    print(f"{name:<34} {p_time:8.2f}s {s_time:8.2f}s {p_time / s_time:7.2f}   "
+          f"{p_rss:8.1f} {s_rss:8.1f} {p_rss / s_rss:7.2f}", flush=True)
+
+
+port = free_port()
+host = f"127.0.0.1:{port}"
+storage = os.path.join(work, "registry")
+config_path = os.path.join(work, "registry.yml")
+with open(config_path, "w") as f:
+    f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+            f"http:\n  addr: {host}\n  secret: bench\n")
+registry = subprocess.Popen(["docker-registry", "serve", config_path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    src = os.path.join(work, "src")
+    print(f"writing {args.images} images of 1-10 MiB and one of {args.big_mib} MiB to {src}",
+          flush=True)
+    make_layout(src, args.images, args.big_mib)
+
+    sk = ["skopeo", "--insecure-policy"]
+    print(f"\n{'row':<34} {'plugctl':>9} {'skopeo':>9} {'ratio':>7}   "
+          f"{'MiB':>8} {'MiB':>8} {'ratio':>7}")
+    tags = [f"p{i}" for i in range(args.images)]
+    row(f"push {args.images} images",
+        [[plugctl, "--no-progress", "copy", f"oci:{src}:{t}", f"{host}/plugctl/{t}:1"] for t in tags],
+        [sk + ["copy", "--dest-tls-verify=false", f"oci:{src}:{t}", f"docker://{host}/skopeo/{t}:1"]
+         for t in tags])
+    row(f"pull {args.images} images",
+        [[plugctl, "--no-progress", "copy", f"{host}/plugctl/{t}:1", f"oci:{work}/pull-p:{t}"]
+         for t in tags],
+        [sk + ["copy", "--src-tls-verify=false", f"docker://{host}/skopeo/{t}:1",
+               f"oci:{work}/pull-s:{t}"] for t in tags])
+    if args.big_mib > 0:
+        row(f"push one {args.big_mib} MiB blob",
+            [[plugctl, "--no-progress", "copy", f"oci:{src}:big", f"{host}/plugctl/big:1"]],
+            [sk + ["copy", "--dest-tls-verify=false", f"oci:{src}:big", f"docker://{host}/skopeo/big:1"]])
+        row(f"pull one {args.big_mib} MiB blob",
+            [[plugctl, "--no-progress", "copy", f"{host}/plugctl/big:1", f"oci:{work}/big-p:big"]],
+            [sk + ["copy", "--src-tls-verify=false", f"docker://{host}/skopeo/big:1",
+                   f"oci:{work}/big-s:big"]])
+finally:
+    registry.terminate()
+    registry.wait(timeout=10)
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)

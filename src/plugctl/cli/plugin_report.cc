@@ -1,0 +1,154 @@
+#include "plugctl/cli/plugin_report.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "plugctl/cli/output.h"
+
+namespace plugctl::cli {
+namespace {
+
+int Rank(plugin::Severity s) {
+  return s == plugin::Severity::kError ? 0 : s == plugin::Severity::kWarning ? 1 : 2;
+}
+
+std::string Limits(const plugin::MemoryLimits& limits) {
+  std::string out =
+      fmt::format("{}..{} pages", limits.min_pages,
+                  limits.max_pages ? std::to_string(*limits.max_pages) : std::string("no maximum"));
+  if (limits.shared) out += ", shared";
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json FindingsJson(const std::vector<plugin::Finding>& findings) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& f : findings) {
+    nlohmann::ordered_json j;
+    j["severity"] = plugin::SeverityName(f.severity);
+    if (!f.file.empty()) j["file"] = f.file;
+    if (f.line > 0) j["line"] = f.line;
+    if (!f.path.empty()) j["path"] = f.path;
+    j["message"] = f.message;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void PrintFindings(const std::vector<plugin::Finding>& findings) {
+  std::vector<const plugin::Finding*> sorted;
+  for (const auto& f : findings) sorted.push_back(&f);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return Rank(a->severity) < Rank(b->severity);
+  });
+  for (const auto* f : sorted) std::cout << "  " << f->ToString() << '\n';
+}
+
+std::string CountFindings(const std::vector<plugin::Finding>& findings) {
+  size_t errors = 0, warnings = 0;
+  for (const auto& f : findings) {
+    errors += f.severity == plugin::Severity::kError;
+    warnings += f.severity == plugin::Severity::kWarning;
+  }
+  return fmt::format("{} error{}, {} warning{}", errors, errors == 1 ? "" : "s", warnings,
+                     warnings == 1 ? "" : "s");
+}
+
+nlohmann::ordered_json WasmJson(const plugin::WasmModuleInfo& m) {
+  nlohmann::ordered_json j;
+  j["version"] = m.version;
+  j["proxyAbiVersions"] = m.proxy_abi_versions;
+  j["usesWasi"] = m.uses_wasi;
+  j["wasiImports"] = m.wasi_imports;
+  j["functions"] = {{"imported", m.imported_function_count}, {"defined", m.defined_function_count}};
+  nlohmann::ordered_json imports = nlohmann::ordered_json::array();
+  for (const auto& i : m.imports) {
+    imports.push_back(
+        {{"module", i.module}, {"name", i.name}, {"kind", plugin::ExternalKindName(i.kind)}});
+  }
+  j["imports"] = imports;
+  nlohmann::ordered_json exports = nlohmann::ordered_json::array();
+  for (const auto& e : m.exports) {
+    exports.push_back({{"name", e.name}, {"kind", plugin::ExternalKindName(e.kind)}});
+  }
+  j["exports"] = exports;
+  nlohmann::ordered_json memories = nlohmann::ordered_json::array();
+  for (const auto& mem : m.memories) {
+    nlohmann::ordered_json mj = {{"minPages", mem.limits.min_pages}, {"shared", mem.limits.shared}};
+    if (mem.limits.max_pages) mj["maxPages"] = *mem.limits.max_pages;
+    if (mem.import) mj["import"] = *mem.import;
+    memories.push_back(mj);
+  }
+  j["memories"] = memories;
+  j["customSections"] = m.custom_section_names;
+  return j;
+}
+
+void PrintWasm(const plugin::WasmModuleInfo& m, bool verbose) {
+  std::cout << fmt::format("  proxy-wasm ABI: {}\n",
+                           m.proxy_abi_versions.empty()
+                               ? std::string("none exported")
+                               : fmt::format("{}", fmt::join(m.proxy_abi_versions, ", ")));
+  std::cout << fmt::format("  functions:      {} imported, {} defined; {} exports\n",
+                           m.imported_function_count, m.defined_function_count, m.exports.size());
+  if (m.uses_wasi) {
+    std::cout << fmt::format("  WASI imports:   {}\n", fmt::join(m.wasi_imports, ", "));
+  }
+  for (const auto& mem : m.memories) {
+    std::cout << fmt::format("  memory:         {}{}\n", Limits(mem.limits),
+                             mem.import ? " (imported from " + *mem.import + ")" : "");
+  }
+  if (!m.custom_section_names.empty()) {
+    std::cout << fmt::format("  custom:         {}\n", fmt::join(m.custom_section_names, ", "));
+  }
+  if (verbose) {
+    for (const auto& i : m.imports) {
+      std::cout << fmt::format("  import  {:<8} {}.{}\n", plugin::ExternalKindName(i.kind),
+                               i.module, i.name);
+    }
+    for (const auto& e : m.exports) {
+      std::cout << fmt::format("  export  {:<8} {}\n", plugin::ExternalKindName(e.kind), e.name);
+    }
+  }
+}
+
+nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& r) {
+  nlohmann::ordered_json j;
+  j["loadable"] = r.loadable;
+  j["path"] = plugin::LoadPathName(r.path);
+  if (r.manifest) j["sha256"] = r.manifest->digest.ToString();
+  if (r.platform) j["platform"] = r.platform->ToString();
+  if (r.layer) j["layer"] = r.layer->digest.ToString();
+  if (!r.wasm_entry.empty()) j["wasmEntry"] = r.wasm_entry;
+  if (r.wasm_sha256) {
+    j["wasmSha256"] = r.wasm_sha256->ToString();
+    j["wasmSize"] = r.wasm_size;
+  }
+  j["reasons"] = r.reasons;
+  j["findings"] = FindingsJson(r.findings);
+  return j;
+}
+
+void PrintGateway(const plugin::LoadabilityReport& r, bool with_findings) {
+  if (r.loadable) {
+    std::cout << fmt::format("Gateway:     loads it ({} path{})\n", plugin::LoadPathName(r.path),
+                             r.platform ? ", platform " + r.platform->ToString() : "");
+    if (r.manifest) {
+      std::cout << fmt::format("  WasmPlugin sha256 for oci:// urls:    {}\n",
+                               r.manifest->digest.hex());
+    }
+    if (r.wasm_sha256) {
+      std::cout << fmt::format("  WasmPlugin sha256 for http(s):// urls: {} ({})\n",
+                               r.wasm_sha256->hex(), HumanBytes(r.wasm_size));
+    }
+  } else {
+    std::cout << "Gateway:     will NOT load it\n";
+    for (const auto& reason : r.reasons) std::cout << "  - " << reason << '\n';
+  }
+  if (with_findings) {
+    for (const auto& f : r.findings) std::cout << "  " << f.ToString() << '\n';
+  }
+}
+
+}  // namespace plugctl::cli
