@@ -1,5 +1,6 @@
 #include "plugctl/oci/descriptor.h"
 
+#include <algorithm>
 #include <limits>
 #include <string_view>
 
@@ -259,6 +260,15 @@ Result<Descriptor> Descriptor::FromJson(const nlohmann::json& object, std::strin
 std::string Descriptor::Title() const {
   auto it = annotations.find(std::string(kAnnotationTitle));
   return it == annotations.end() ? std::string() : it->second;
+}
+
+bool Platform::Matches(const Platform& wanted) const {
+  if (architecture != wanted.architecture || os != wanted.os) return false;
+  if (!wanted.os_version.empty() && os_version != wanted.os_version) return false;
+  if (!wanted.variant.empty() && variant != wanted.variant) return false;
+  return std::all_of(wanted.os_features.begin(), wanted.os_features.end(), [&](const auto& f) {
+    return std::find(os_features.begin(), os_features.end(), f) != os_features.end();
+  });
 }
 
 }  // namespace plugctl::oci

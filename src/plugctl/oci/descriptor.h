@@ -30,6 +30,10 @@ struct Platform {
   std::string ToString() const;
   // Parses "os/arch[/variant]"; kInvalidArgument otherwise.
   [[nodiscard]] static Result<Platform> Parse(std::string_view text);
+  // Whether this (an index entry's) platform satisfies `wanted`, as
+  // go-containerregistry decides: os and architecture equal; os.version and
+  // variant equal when `wanted` names them; wanted's os.features a subset.
+  bool Matches(const Platform& wanted) const;
   bool operator==(const Platform&) const = default;
 };
 

@@ -202,5 +202,17 @@ TEST(PlatformTest, ParseRejects) {
   }
 }
 
+TEST(PlatformTest, MatchesLikeGoContainerRegistry) {
+  Platform given{
+      .architecture = "arm64", .os = "linux", .os_features = {"a", "b"}, .variant = "v8"};
+  EXPECT_TRUE(given.Matches({.architecture = "arm64", .os = "linux"}));
+  EXPECT_TRUE(given.Matches({.architecture = "arm64", .os = "linux", .variant = "v8"}));
+  EXPECT_TRUE(given.Matches({.architecture = "arm64", .os = "linux", .os_features = {"b"}}));
+  EXPECT_FALSE(given.Matches({.architecture = "arm64", .os = "linux", .variant = "v7"}));
+  EXPECT_FALSE(given.Matches({.architecture = "amd64", .os = "linux"}));
+  EXPECT_FALSE(given.Matches({.architecture = "arm64", .os = "linux", .os_features = {"c"}}));
+  EXPECT_FALSE(given.Matches({.architecture = "arm64", .os = "linux", .os_version = "1"}));
+}
+
 }  // namespace
 }  // namespace plugctl::oci

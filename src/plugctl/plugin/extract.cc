@@ -304,22 +304,6 @@ class CachingTarget : public store::Target {
   uint64_t used_ = 0;
 };
 
-// ---- platforms -----------------------------------------------------------------------------
-
-bool MatchesPlatform(const oci::Platform& given, const oci::Platform& wanted) {
-  if (given.architecture != wanted.architecture || given.os != wanted.os) return false;
-  if (!wanted.os_version.empty() && given.os_version != wanted.os_version) return false;
-  if (!wanted.variant.empty() && given.variant != wanted.variant) return false;
-  return std::all_of(wanted.os_features.begin(), wanted.os_features.end(), [&](const auto& f) {
-    return std::find(given.os_features.begin(), given.os_features.end(), f) !=
-           given.os_features.end();
-  });
-}
-
-oci::Platform EffectivePlatform(const oci::Descriptor& child) {
-  return child.platform ? *child.platform : LinuxAmd64();
-}
-
 // ---- the output directory ------------------------------------------------------------------
 
 // Creates `dir` when missing and removes what it created unless Keep() was called.
@@ -461,7 +445,7 @@ class Extractor {
       std::vector<std::string> listed;
       for (const oci::Descriptor& d : manifest.manifests) {
         listed.push_back(d.platform ? d.platform->ToString() : "no platform (linux/amd64)");
-        if (!child && MatchesPlatform(EffectivePlatform(d), options_.platform)) child = &d;
+        if (!child && EffectivePlatform(d).Matches(options_.platform)) child = &d;
       }
       if (!child) {
         return MakeError(

@@ -15,23 +15,6 @@ constexpr std::string_view kPluginFileName = "plugin.wasm";
 // go-containerregistry follows nested indexes; real images never nest more than one level.
 constexpr int kMaxIndexDepth = 4;
 
-// go-containerregistry's matchesPlatform: os and architecture equal; os.version and variant
-// equal when the wanted platform names them; the wanted os.features a subset of the given.
-bool MatchesPlatform(const oci::Platform& given, const oci::Platform& wanted) {
-  if (given.architecture != wanted.architecture || given.os != wanted.os) return false;
-  if (!wanted.os_version.empty() && given.os_version != wanted.os_version) return false;
-  if (!wanted.variant.empty() && given.variant != wanted.variant) return false;
-  return std::all_of(wanted.os_features.begin(), wanted.os_features.end(), [&](const auto& f) {
-    return std::find(given.os_features.begin(), given.os_features.end(), f) !=
-           given.os_features.end();
-  });
-}
-
-// The gateway treats index entries without a platform as linux/amd64.
-oci::Platform EffectivePlatform(const oci::Descriptor& child) {
-  return child.platform ? *child.platform : LinuxAmd64();
-}
-
 // Go's path/filepath.Base on a slash path: trailing slashes dropped, then the last element.
 std::string_view Basename(std::string_view path) {
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -295,6 +278,10 @@ void CheckWasmBytes(const std::string& bytes, const LoadOptions& options,
 
 }  // namespace
 
+oci::Platform EffectivePlatform(const oci::Descriptor& child) {
+  return child.platform ? *child.platform : LinuxAmd64();
+}
+
 oci::Platform LinuxAmd64() {
   oci::Platform platform;
   platform.os = "linux";
@@ -376,7 +363,7 @@ Result<LoadabilityReport> CheckGatewayLoadability(store::Target& target,
     for (const oci::Descriptor& d : manifest.manifests) {
       if (!listed.empty()) listed += ", ";
       listed += d.platform ? d.platform->ToString() : "no platform";
-      if (!child && MatchesPlatform(EffectivePlatform(d), options.platform)) child = &d;
+      if (!child && EffectivePlatform(d).Matches(options.platform)) child = &d;
     }
     if (!child) {
       report.reasons.push_back(fmt::format("index {} has no {} manifest (it lists: {})",

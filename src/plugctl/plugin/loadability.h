@@ -53,6 +53,10 @@ std::string_view LoadPathName(LoadPath path);
 // The platform the gateway resolves indexes to (go-containerregistry's default).
 oci::Platform LinuxAmd64();
 
+// The platform the gateway assumes for an index entry: its own, or
+// linux/amd64 when it names none.
+oci::Platform EffectivePlatform(const oci::Descriptor& child);
+
 // The shape of an image manifest as the gateway sees it, decided from the manifest alone.
 struct ManifestShape {
   LoadPath path = LoadPath::kNone;
