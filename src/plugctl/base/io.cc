@@ -26,4 +26,16 @@ Result<std::string> ReadAllBounded(Reader& reader, size_t max_bytes, std::string
   }
 }
 
+Result<std::string> ReadUpTo(Reader& reader, size_t limit) {
+  std::string out(limit, '\0');
+  size_t got = 0;
+  while (got < limit) {
+    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader.Read(std::span<char>(out.data() + got, limit - got)));
+    if (n == 0) break;
+    got += n;
+  }
+  out.resize(got);
+  return out;
+}
+
 }  // namespace plugctl

@@ -66,6 +66,9 @@ class StringWriter : public Writer {
 [[nodiscard]] Result<std::string> ReadAllBounded(Reader& reader, size_t max_bytes,
                                                  std::string_view what);
 
+// Reads up to `limit` bytes: fewer only at end of stream.
+[[nodiscard]] Result<std::string> ReadUpTo(Reader& reader, size_t limit);
+
 // Copies reader to writer in kCopyBufferSize chunks; returns bytes copied.
 // `on_chunk`, when set, is called after each chunk with its size.
 template <typename OnChunk>

@@ -143,19 +143,6 @@ class ReplayReader : public Reader {
   Reader& inner_;
 };
 
-// Reads up to `n` bytes (fewer only at end of stream).
-Result<std::string> ReadPrefix(Reader& reader, size_t n) {
-  std::string out(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    PLUGCTL_ASSIGN_OR_RETURN(size_t r, reader.Read(std::span<char>(out.data() + got, n - got)));
-    if (r == 0) break;
-    got += r;
-  }
-  out.resize(got);
-  return out;
-}
-
 // The outcome of looking for plugin.wasm in a layer: the bytes, or why not.
 struct WasmSource {
   std::optional<std::string> bytes;
@@ -184,7 +171,7 @@ Result<WasmSource> SearchTarLayer(store::Target& target, const oci::Descriptor& 
 
   // The gateway opens these layers with a gzip reader: an uncompressed or zstd tar under a
   // gzip media type fails there even though libarchive would read it.
-  auto prefix = ReadPrefix(verifying, 2);
+  auto prefix = ReadUpTo(verifying, 2);
   if (!prefix) return content_failure(prefix.error());
   if (*prefix != "\x1f\x8b") {
     out.reason = fmt::format("{} ({}) is not gzip-compressed: the gateway reads it with gzip", what,

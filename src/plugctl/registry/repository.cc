@@ -98,19 +98,6 @@ class BlobReader : public Reader {
   std::unique_ptr<http::ResponseStream> stream_;
 };
 
-// Reads up to `limit` bytes (fewer only at end of stream).
-Result<std::string> ReadChunk(Reader& reader, size_t limit) {
-  std::string out(limit, '\0');
-  size_t got = 0;
-  while (got < limit) {
-    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader.Read(std::span<char>(out.data() + got, limit - got)));
-    if (n == 0) break;
-    got += n;
-  }
-  out.resize(got);
-  return out;
-}
-
 }  // namespace
 
 std::string NextLink(const http::Response& response) {
@@ -321,7 +308,7 @@ Status RepositoryTarget::UploadChunked(std::string location, const oci::Descript
   int64_t offset = 0;
   for (;;) {
     PLUGCTL_ASSIGN_OR_RETURN(std::string chunk,
-                             ReadChunk(verifying, static_cast<size_t>(chunk_size)));
+                             ReadUpTo(verifying, static_cast<size_t>(chunk_size)));
     if (chunk.empty()) break;
     size_t sent = 0;
     for (int tries = 0; sent < chunk.size(); ++tries) {

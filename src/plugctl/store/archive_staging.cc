@@ -66,25 +66,6 @@ Status AddLayoutBlobs(OciLayoutTarget& layout, archive::TarWriter& tar) {
   return OkStatus();
 }
 
-Result<oci::Manifest> FetchManifest(Target& target, const oci::Descriptor& desc) {
-  if (desc.size < 0 || static_cast<uint64_t>(desc.size) > oci::kMaxManifestBytes) {
-    return MakeError(ErrorCode::kResourceExhausted,
-                     "{}: manifest {} is {} bytes, over the {} byte limit", target.Describe(),
-                     desc.digest.ToString(), desc.size, oci::kMaxManifestBytes);
-  }
-  PLUGCTL_ASSIGN_OR_RETURN(auto raw, target.Fetch(desc));
-  oci::VerifyingReader verified(
-      *raw, desc, fmt::format("{}: manifest {}", target.Describe(), desc.digest.ToString()));
-  PLUGCTL_ASSIGN_OR_RETURN(
-      std::string bytes, ReadAllBounded(verified, oci::kMaxManifestBytes, desc.digest.ToString()));
-  Result<oci::Manifest> m = oci::Manifest::Parse(std::move(bytes), desc.media_type);
-  if (!m) {
-    return tl::unexpected(
-        m.error().WithContext(fmt::format("{}: {}", target.Describe(), desc.digest.ToString())));
-  }
-  return m;
-}
-
 tl::unexpected<Error> ReadOnlyError(std::string_view describe, std::string_view operation) {
   return MakeError(ErrorCode::kFailedPrecondition, "{}: opened read-only; cannot {}", describe,
                    operation);

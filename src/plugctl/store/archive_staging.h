@@ -47,10 +47,6 @@ namespace plugctl::store::internal {
 // Adds "blobs/", "blobs/<alg>/" and every blob, sorted by digest.
 [[nodiscard]] Status AddLayoutBlobs(OciLayoutTarget& layout, archive::TarWriter& tar);
 
-// Fetches and parses a manifest or index (bounded by oci::kMaxManifestBytes). kDataLoss if the
-// bytes do not match desc.digest.
-[[nodiscard]] Result<oci::Manifest> FetchManifest(Target& target, const oci::Descriptor& desc);
-
 // The kFailedPrecondition error of Push/Tag on a target opened with OpenMode::kRead.
 tl::unexpected<Error> ReadOnlyError(std::string_view describe, std::string_view operation);
 

@@ -16,6 +16,7 @@
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
 #include "plugctl/store/archive_staging.h"
+#include "plugctl/store/content.h"
 #include "plugctl/store/oci_layout.h"
 
 namespace plugctl::store {
@@ -292,7 +293,7 @@ class DockerArchiveReader : public Target {
     // Config digest -> what a RepoTag of that image should resolve to.
     std::map<oci::Digest, oci::Descriptor> cover;
     for (const oci::Descriptor& entry : *top) {
-      Result<oci::Manifest> m = internal::FetchManifest(*layout_, entry);
+      Result<oci::Manifest> m = FetchManifest(*layout_, entry);
       if (!m) continue;
       if (!m->is_index()) {
         if (m->config) cover.emplace(m->config->digest, entry);
@@ -302,7 +303,7 @@ class DockerArchiveReader : public Target {
       bool complete = true;
       for (const oci::Descriptor& child : m->manifests) {
         Result<oci::Manifest> cm = oci::IsImageManifestType(child.media_type)
-                                       ? internal::FetchManifest(*layout_, child)
+                                       ? FetchManifest(*layout_, child)
                                        : Result<oci::Manifest>(tl::unexpected(
                                              Error(ErrorCode::kNotFound, "not an image")));
         if (!cm || cm->is_index() || !cm->config) {
@@ -501,7 +502,7 @@ class DockerArchiveWriter : public Target {
         if (!require_blobs) return std::optional<oci::Manifest>();
         return refuse(fmt::format("manifest {} is not stored", d.digest.ToString()));
       }
-      PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest m, internal::FetchManifest(*layout_, d));
+      PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest m, FetchManifest(*layout_, d));
       return std::optional<oci::Manifest>(std::move(m));
     };
     PLUGCTL_ASSIGN_OR_RETURN(std::optional<oci::Manifest> m, fetch(desc));
