@@ -11,8 +11,6 @@ usage: bench/registry_bench.py [--plugctl build/release/plugctl] [--images 50]
                                [--big-mib 500] [--workdir DIR]
 """
 import argparse
-import hashlib
-import json
 import os
 import random
 import shutil
@@ -21,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_layout import write_big_blob, write_layout  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--plugctl", default="build/release/plugctl")
@@ -49,60 +50,13 @@ def free_port():
     return port
 
 
-def write_blob(layout, data):
-    digest = hashlib.sha256(data).hexdigest()
-    path = os.path.join(layout, "blobs", "sha256", digest)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if not os.path.exists(path):
-        with open(path, "wb") as f:
-            f.write(data)
-    return {"digest": "sha256:" + digest, "size": len(data)}
-
-
-def write_big_blob(layout, mib, seed):
-    """Streams a large random blob to disk without holding it in memory."""
-    rng = random.Random(seed)
-    tmp = os.path.join(layout, "big.tmp")
-    h = hashlib.sha256()
-    with open(tmp, "wb") as f:
-        for _ in range(mib):
-            chunk = rng.randbytes(1 << 20)
-            h.update(chunk)
-            f.write(chunk)
-    digest = h.hexdigest()
-    path = os.path.join(layout, "blobs", "sha256", digest)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    os.replace(tmp, path)
-    return {"digest": "sha256:" + digest, "size": mib << 20}
-
-
 def make_layout(layout, count, big_mib):
     os.makedirs(layout, exist_ok=True)
-    with open(os.path.join(layout, "oci-layout"), "w") as f:
-        f.write('{"imageLayoutVersion":"1.0.0"}')
     rng = random.Random(1)
-    config = write_blob(layout, b"{}")
-    entries = []
-
-    def add(tag, layer):
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.unknown.config.v1+json", **config},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer,
-                        "annotations": {"org.opencontainers.image.title": "plugin.tar.gz"}}],
-        }, separators=(",", ":")).encode()
-        m = write_blob(layout, manifest)
-        entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", **m,
-                        "annotations": {"org.opencontainers.image.ref.name": tag}})
-
-    for i in range(count):
-        size = rng.randint(1 << 20, 10 << 20)
-        add(f"p{i}", write_blob(layout, rng.randbytes(size)))
+    images = [(f"p{i}", rng.randbytes(rng.randint(1 << 20, 10 << 20))) for i in range(count)]
     if big_mib > 0:
-        add("big", write_big_blob(layout, big_mib, 2))
-    with open(os.path.join(layout, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                   "manifests": entries}, f)
+        images.append(("big", write_big_blob(layout, big_mib, 2)))
+    write_layout(layout, images)
 
 
 def run(cmd):

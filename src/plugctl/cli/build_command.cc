@@ -24,23 +24,6 @@ struct BuildArgs {
   bool strict = false;
 };
 
-// SOURCE_DATE_EPOCH: unset or empty → 0; otherwise a decimal integer of seconds.
-Result<int64_t> SourceDateEpoch() {
-  const char* env = std::getenv("SOURCE_DATE_EPOCH");
-  if (env == nullptr || *env == '\0') return 0;
-  std::string_view text(env);
-  int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > (INT64_MAX - 9) / 10) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "SOURCE_DATE_EPOCH=\"{}\" is not a number of seconds since 1970",
-                       text.substr(0, 64));
-    }
-    value = value * 10 + (c - '0');
-  }
-  return value;
-}
-
 // The tag to write at `loc`: the one it names, else the plugin version ("latest" without one).
 // docker archives need NAME:TAG: the plugin name's first segment ("basic-auth/v1" →
 // "basic-auth:1.0.0").
@@ -158,6 +141,22 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
 }
 
 }  // namespace
+
+Result<int64_t> SourceDateEpoch() {
+  const char* env = std::getenv("SOURCE_DATE_EPOCH");
+  if (env == nullptr || *env == '\0') return 0;
+  std::string_view text(env);
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > (INT64_MAX - 9) / 10) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "SOURCE_DATE_EPOCH=\"{}\" is not a number of seconds since 1970",
+                       text.substr(0, 64));
+    }
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
 
 Action DefineBuild(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<BuildArgs>();

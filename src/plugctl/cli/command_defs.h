@@ -16,6 +16,13 @@ Action DefineValidate(CLI::App& app, const GlobalOptions& globals);
 Action DefineConfig(CLI::App& app, const GlobalOptions& globals);
 Action DefinePull(CLI::App& app, const GlobalOptions& globals);
 Action DefineBuild(CLI::App& app, const GlobalOptions& globals);
+Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals);
+
+Action DefineMirror(CLI::App& app, const GlobalOptions& globals);
+
+// The created time of built and rebuilt images: SOURCE_DATE_EPOCH (unset or empty: 0, the
+// epoch), so builds are reproducible by default.
+[[nodiscard]] Result<int64_t> SourceDateEpoch();
 
 // Rejects malformed locations at parse time (a usage error, exit 2).
 CLI::Validator LocationCheck();

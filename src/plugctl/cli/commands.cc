@@ -9,9 +9,11 @@
 #include "plugctl/cli/registry_env.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/plugin/builder.h"
 #include "plugctl/plugin/loadability.h"
 #include "plugctl/plugin/wasm_module.h"
 #include "plugctl/store/content.h"
+#include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
 
@@ -42,7 +44,51 @@ struct CopyArgs {
   std::string src;
   std::string dst;
   std::vector<std::string> extra_tags;
+  std::string variant;
 };
+
+// `copy --variant`: a rebuilt image, which has a digest of its own.
+Status RunConvert(const CopyArgs& args, store::Target& src, const transfer::Location& src_loc,
+                  store::Target& dst, const transfer::CopyOptions& copy, ProgressBar& bar,
+                  const GlobalOptions& globals) {
+  transfer::ConvertOptions options;
+  PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
+  PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
+  options.copy = copy;
+  auto root = src.Resolve(src_loc.ResolveRef());
+  if (!root) {
+    return tl::unexpected(root.error().WithContext(
+        fmt::format("resolve \"{}\" in {}", src_loc.ResolveRef(), src.Describe())));
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::ConvertResult result,
+                           transfer::ConvertImage(src, *root, dst, options));
+  PLUGCTL_RETURN_IF_ERROR(dst.Commit());
+  bar.Finish();
+  const oci::Descriptor& built = result.image.manifest;
+  if (globals.format == OutputFormat::kJson) {
+    PrintJson({{"source", src.Describe()},
+               {"destination", dst.Describe()},
+               {"variant", plugin::BuildVariantName(options.variant)},
+               {"sourceDigest", root->digest.ToString()},
+               {"digest", built.digest.ToString()},
+               {"mediaType", built.media_type},
+               {"size", built.size},
+               {"tags", copy.tags},
+               {"wasmSha256", result.image.wasm_sha256.ToString()},
+               {"blobsCopied", result.copy.blobs_copied},
+               {"blobsSkipped", result.copy.blobs_skipped},
+               {"bytesCopied", result.copy.bytes_copied},
+               {"notes", result.notes}});
+    return OkStatus();
+  }
+  std::cout << fmt::format(
+      "Rebuilt {} as the {} variant -> {}\n  digest {} (was {}: pinned sha256 values must be "
+      "regenerated)\n  plugin.wasm sha256 {} (unchanged)\n",
+      args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
+      root->digest.ToString(), result.image.wasm_sha256.hex());
+  for (const std::string& note : result.notes) std::cout << "  note: " << note << '\n';
+  return OkStatus();
+}
 
 Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location src_loc, transfer::ParseLocation(args.src));
@@ -65,6 +111,11 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
     dst_tag =
         src_loc.kind == transfer::LocationKind::kRegistry ? src_loc.reference.tag : src_loc.ref;
     if (dst_tag.empty() && src_loc.kind == transfer::LocationKind::kRegistry) dst_tag = "latest";
+    // docker load needs NAME:TAG; the source's own name is what `docker pull` would have given.
+    if (dst_loc.kind == transfer::LocationKind::kDockerArchive &&
+        src_loc.kind == transfer::LocationKind::kRegistry) {
+      dst_tag = fmt::format("{}:{}", src_loc.reference.Name(), dst_tag);
+    }
   }
   if (!dst_tag.empty()) options.tags.push_back(dst_tag);
   for (const auto& tag : args.extra_tags) options.tags.push_back(tag);
@@ -73,6 +124,7 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
                                                         globals.format == OutputFormat::kText &&
                                                         StderrIsTerminal());
   options.progress = bar.Callback();
+  if (!args.variant.empty()) return RunConvert(args, *src, src_loc, *dst, options, bar, globals);
   PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
                            transfer::CopyImage(*src, src_loc.ResolveRef(), *dst, options));
   PLUGCTL_RETURN_IF_ERROR(dst->Commit());
@@ -105,10 +157,14 @@ Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("SRC", args->src, "Source image location")->required()->check(LocationCheck());
   app.add_option("DST", args->dst, "Destination location")->required()->check(LocationCheck());
   app.add_option("--tag,-t", args->extra_tags, "Also tag the copy with TAG (repeatable)");
+  app.add_option("--variant", args->variant,
+                 "Rebuild the plugin in this shape instead of copying it: compat, oci or docker "
+                 "(the digest changes)")
+      ->check(CLI::IsMember({"compat", "oci", "docker"}));
   app.footer(
       "Locations: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG],\n"
       "           [docker://|oci://]HOST[:PORT]/REPO[:TAG|@DIGEST].\n"
-      "Digests are preserved: a copy never rewrites a manifest.");
+      "Digests are preserved: without --variant a copy never rewrites a manifest.");
   return [args, &globals] { return RunCopy(*args, globals); };
 }
 
@@ -305,6 +361,11 @@ constexpr CommandSpec kCommands[] = {
      DefineBuild},
     {"pull", "Extract a plugin (plugin.wasm, spec.yaml, README*.md, icon.png) from any image shape",
      DefinePull},
+    {"wasmplugin", "Print a Higress WasmPlugin resource pinning a plugin image (url, sha256)",
+     DefineWasmPlugin},
+    {"mirror",
+     "Mirror lists of plugin images into a registry, layout or bundle, and load bundles back",
+     DefineMirror},
     {"tags", "List the tags of a repository, layout or archive", DefineTags},
     {"resolve", "Print the digest an image reference resolves to", DefineResolve},
     {"tag", "Add tags to an image in place", DefineTag},

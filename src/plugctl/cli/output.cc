@@ -43,8 +43,8 @@ void ProgressBar::OnEvent(const transfer::ProgressEvent& event) {
   using Kind = transfer::ProgressEvent::Kind;
   switch (event.kind) {
     case Kind::kPlanned:
-      total_blobs_ = event.total_blobs;
-      total_bytes_ = event.total_bytes;
+      total_blobs_ = (accumulate_ ? total_blobs_ : 0) + event.total_blobs;
+      total_bytes_ = (accumulate_ ? total_bytes_ : 0) + event.total_bytes;
       break;
     case Kind::kBytes:
       done_bytes_ += event.bytes;

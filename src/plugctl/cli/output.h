@@ -35,6 +35,9 @@ class ProgressBar {
   ~ProgressBar();
 
   transfer::ProgressCallback Callback();
+  // For many copies behind one bar (mirror): each copy's plan adds to the totals instead of
+  // replacing them.
+  void AccumulatePlans() { accumulate_ = true; }
   // Clears the line.
   void Finish();
 
@@ -52,6 +55,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_render_;
   bool drawn_ = false;
+  bool accumulate_ = false;
 };
 
 // Whether stderr is a terminal (progress bars) and stdout (colors, tables).

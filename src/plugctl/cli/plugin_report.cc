@@ -36,13 +36,13 @@ nlohmann::ordered_json FindingsJson(const std::vector<plugin::Finding>& findings
   return out;
 }
 
-void PrintFindings(const std::vector<plugin::Finding>& findings) {
+void PrintFindings(const std::vector<plugin::Finding>& findings, std::ostream& out) {
   std::vector<const plugin::Finding*> sorted;
   for (const auto& f : findings) sorted.push_back(&f);
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
     return Rank(a->severity) < Rank(b->severity);
   });
-  for (const auto* f : sorted) std::cout << "  " << f->ToString() << '\n';
+  for (const auto* f : sorted) out << "  " << f->ToString() << '\n';
 }
 
 std::string CountFindings(const std::vector<plugin::Finding>& findings) {

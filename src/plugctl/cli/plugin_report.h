@@ -2,6 +2,7 @@
 // verdicts are shown, shared by inspect, validate, pull and build.
 #pragma once
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,8 @@
 namespace plugctl::cli {
 
 nlohmann::ordered_json FindingsJson(const std::vector<plugin::Finding>& findings);
-// One line per finding on stdout, errors first.
-void PrintFindings(const std::vector<plugin::Finding>& findings);
+// One line per finding on `out` (stdout by default), errors first.
+void PrintFindings(const std::vector<plugin::Finding>& findings, std::ostream& out = std::cout);
 // "2 errors, 1 warning"
 std::string CountFindings(const std::vector<plugin::Finding>& findings);
 

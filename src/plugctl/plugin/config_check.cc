@@ -33,6 +33,20 @@ class FindingList {
   std::vector<Finding>* out_;
 };
 
+// spec.phase, when present, must be one of the WasmPlugin phase names ("default" is spec.yaml
+// dialect only).
+void CheckPhase(const nlohmann::json& body, std::string_view path, std::string_view pointer,
+                FindingList& findings) {
+  auto phase = body.find("phase");
+  if (phase == body.end()) return;
+  if (!phase->is_string() || !ParsePluginPhase(phase->get<std::string>()) || *phase == "default") {
+    findings.Add(Severity::kError, AppendPath(path, "phase"), AppendPointer(pointer, "phase"),
+                 fmt::format("{} is not a WasmPlugin phase (UNSPECIFIED_PHASE, AUTHN, AUTHZ, "
+                             "STATS)",
+                             DescribeValue(*phase)));
+  }
+}
+
 void CheckWasmPlugin(const PluginSpec& spec, const YamlDocument& doc, std::string_view file,
                      std::vector<Finding>* out) {
   const nlohmann::json& resource = doc.value;
@@ -50,16 +64,8 @@ void CheckWasmPlugin(const PluginSpec& spec, const YamlDocument& doc, std::strin
                  "a WasmPlugin needs a spec mapping");
     return;
   }
-  if (auto phase = body->find("phase"); phase != body->end()) {
-    if (!phase->is_string() || !ParsePluginPhase(phase->get<std::string>()) ||
-        *phase == "default") {
-      findings.Add(Severity::kError, "spec.phase", "/spec/phase",
-                   fmt::format("{} is not a WasmPlugin phase (UNSPECIFIED_PHASE, AUTHN, AUTHZ, "
-                               "STATS)",
-                               DescribeValue(*phase)));
-    }
-  }
   if (istio) {
+    CheckPhase(*body, "spec", "/spec", findings);
     // Istio's WasmPlugin has one pluginConfig, no per-rule configurations.
     if (auto config = body->find("pluginConfig"); config != body->end() && !config->is_null()) {
       findings.Append(CheckConfigValue(spec, *config, false, file, "spec.pluginConfig",
@@ -67,23 +73,37 @@ void CheckWasmPlugin(const PluginSpec& spec, const YamlDocument& doc, std::strin
     }
     return;
   }
-  if (auto config = body->find("defaultConfig"); config != body->end() && !config->is_null()) {
-    findings.Append(CheckConfigValue(spec, *config, false, file, "spec.defaultConfig",
-                                     "/spec/defaultConfig", &doc.lines));
+  findings.Append(CheckWasmPluginSpec(spec, *body, file, "spec", "/spec", &doc.lines));
+}
+
+}  // namespace
+
+std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann::json& body,
+                                         std::string_view file, std::string_view path,
+                                         std::string_view pointer, const LineMap* lines) {
+  std::vector<Finding> out;
+  if (!body.is_object()) return out;
+  FindingList findings(file, lines, &out);
+  CheckPhase(body, path, pointer, findings);
+  if (auto config = body.find("defaultConfig"); config != body.end() && !config->is_null()) {
+    findings.Append(CheckConfigValue(spec, *config, false, file, AppendPath(path, "defaultConfig"),
+                                     AppendPointer(pointer, "defaultConfig"), lines));
   }
-  auto rules = body->find("matchRules");
-  if (rules == body->end() || rules->is_null()) return;
+  auto rules = body.find("matchRules");
+  if (rules == body.end() || rules->is_null()) return out;
+  std::string rules_path = AppendPath(path, "matchRules");
+  std::string rules_pointer = AppendPointer(pointer, "matchRules");
   if (!rules->is_array()) {
-    findings.Add(Severity::kError, "spec.matchRules", "/spec/matchRules",
+    findings.Add(Severity::kError, rules_path, rules_pointer,
                  fmt::format("must be a list of rules, got {}", JsonTypeName(*rules)));
-    return;
+    return out;
   }
   for (size_t i = 0; i < rules->size(); ++i) {
     const nlohmann::json& rule = (*rules)[i];
-    std::string path = AppendPath("spec.matchRules", i);
-    std::string pointer = AppendPointer("/spec/matchRules", i);
+    std::string rule_path = AppendPath(rules_path, i);
+    std::string rule_pointer = AppendPointer(rules_pointer, i);
     if (!rule.is_object()) {
-      findings.Add(Severity::kError, path, pointer,
+      findings.Add(Severity::kError, rule_path, rule_pointer,
                    fmt::format("a match rule must be a mapping, got {}", JsonTypeName(rule)));
       continue;
     }
@@ -91,8 +111,8 @@ void CheckWasmPlugin(const PluginSpec& spec, const YamlDocument& doc, std::strin
     for (std::string_view key : {"ingress", "domain", "service"}) {
       auto it = rule.find(key);
       if (it == rule.end() || it->is_null()) continue;
-      std::string key_path = AppendPath(path, key);
-      std::string key_pointer = AppendPointer(pointer, key);
+      std::string key_path = AppendPath(rule_path, key);
+      std::string key_pointer = AppendPointer(rule_pointer, key);
       if (!it->is_array()) {
         findings.Add(Severity::kError, key_path, key_pointer,
                      fmt::format("must be a list of names, got {}", JsonTypeName(*it)));
@@ -107,27 +127,27 @@ void CheckWasmPlugin(const PluginSpec& spec, const YamlDocument& doc, std::strin
       if (!it->empty()) has_target = true;
     }
     if (!has_target) {
-      findings.Add(Severity::kError, path, pointer,
+      findings.Add(Severity::kError, rule_path, rule_pointer,
                    "a match rule must list at least one ingress, domain or service; the gateway "
                    "rejects a rule that matches nothing");
     }
     for (const auto& [key, value] : rule.items()) {
       if (key != "ingress" && key != "domain" && key != "service" && key != "config" &&
           key != "configDisable") {
-        findings.Add(Severity::kWarning, AppendPath(path, key), AppendPointer(pointer, key),
+        findings.Add(Severity::kWarning, AppendPath(rule_path, key),
+                     AppendPointer(rule_pointer, key),
                      "unknown match rule key (expected ingress, domain, service, config, "
                      "configDisable)");
       }
     }
     auto config = rule.find("config");
     if (config != rule.end() && !config->is_null()) {
-      findings.Append(CheckConfigValue(spec, *config, true, file, AppendPath(path, "config"),
-                                       AppendPointer(pointer, "config"), &doc.lines));
+      findings.Append(CheckConfigValue(spec, *config, true, file, AppendPath(rule_path, "config"),
+                                       AppendPointer(rule_pointer, "config"), lines));
     }
   }
+  return out;
 }
-
-}  // namespace
 
 bool IsWasmPluginResource(const nlohmann::json& value) {
   return value.is_object() && value.contains("apiVersion") && value["apiVersion"].is_string() &&

@@ -51,6 +51,14 @@ std::vector<Finding> CheckConfigValue(const PluginSpec& spec, const nlohmann::js
                                       bool rule_level, std::string_view file, std::string_view path,
                                       std::string_view pointer, const LineMap* lines);
 
+// Checks the spec of a Higress WasmPlugin (`body`, found at `path`/`pointer` of `file`: "spec"
+// and "/spec" for a resource, "" for a bare {defaultConfig, matchRules} fragment): phase,
+// defaultConfig (global), every matchRules[].config (rule level) and that every rule names an
+// ingress, domain or service. Other keys (url, sha256, priority…) are not looked at.
+std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann::json& body,
+                                         std::string_view file, std::string_view path,
+                                         std::string_view pointer, const LineMap* lines);
+
 // True if `value` looks like a WasmPlugin resource (kind WasmPlugin with an apiVersion).
 bool IsWasmPluginResource(const nlohmann::json& value);
 

@@ -1,0 +1,62 @@
+"""Writes OCI layouts of plugin-shaped test images for the benchmarks, independently of plugctl."""
+import hashlib
+import json
+import os
+import random
+
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def write_blob(layout, data):
+    digest = hashlib.sha256(data).hexdigest()
+    path = os.path.join(layout, "blobs", "sha256", digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+
+
+def write_big_blob(layout, mib, seed):
+    """Streams a large random blob to disk without holding it in memory."""
+    rng = random.Random(seed)
+    tmp = os.path.join(layout, "big.tmp")
+    h = hashlib.sha256()
+    with open(tmp, "wb") as f:
+        for _ in range(mib):
+            chunk = rng.randbytes(1 << 20)
+            h.update(chunk)
+            f.write(chunk)
+    digest = h.hexdigest()
+    path = os.path.join(layout, "blobs", "sha256", digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.replace(tmp, path)
+    return {"digest": "sha256:" + digest, "size": mib << 20}
+
+
+def write_layout(layout, images):
+    """images: [(ref name, layer descriptor from write_blob/write_big_blob, or layer bytes)].
+
+    Each image: an ORAS-style manifest (unknown config "{}") with one tar+gzip layer titled
+    plugin.tar.gz, tagged with its ref name in index.json.
+    """
+    os.makedirs(layout, exist_ok=True)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    config = write_blob(layout, b"{}")
+    entries = []
+    for tag, layer in images:
+        if isinstance(layer, (bytes, bytearray)):
+            layer = write_blob(layout, bytes(layer))
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": MANIFEST,
+            "config": {"mediaType": "application/vnd.unknown.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer,
+                        "annotations": {"org.opencontainers.image.title": "plugin.tar.gz"}}],
+        }, separators=(",", ":")).encode()
+        m = write_blob(layout, manifest)
+        entries.append({"mediaType": MANIFEST, **m,
+                        "annotations": {"org.opencontainers.image.ref.name": tag}})
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                   "manifests": entries}, f)

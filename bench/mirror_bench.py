@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Mirroring many plugins: `plugctl mirror` versus skopeo, registry to registry and into a bundle.
+
+Starts two Debian docker-registry instances on 127.0.0.1 (the internet side and the private
+side), fills the first with N plugin-sized images (1-10 MiB random layers), then times:
+
+  registry -> registry   plugctl mirror LIST --to B/plugctl
+                         vs a loop of `skopeo copy` (one process per image) and `skopeo sync`
+  rerun (nothing to do)  the same again
+  registry -> bundle     plugctl mirror LIST --to oci-archive:bundle.tar
+                         vs a `skopeo copy` loop into one OCI layout, then `tar` (one file to carry)
+  bundle -> registry     plugctl mirror oci-archive:bundle.tar --to B/loaded
+                         vs a `skopeo copy` loop from the OCI layout
+
+Prints wall time and peak RSS (GNU time, per process; max over a loop) with plugctl/skopeo ratios
+(< 1: plugctl wins); skopeo's column is its faster way (loop or sync) where both ran.
+
+usage: bench/mirror_bench.py [--plugctl build/release/plugctl] [--images 50] [--workdir DIR]
+"""
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--plugctl", default="build/release/plugctl")
+ap.add_argument("--images", type=int, default=50)
+ap.add_argument("--workdir")
+args = ap.parse_args()
+
+plugctl = os.path.abspath(args.plugctl)
+if not os.path.exists(plugctl):
+    sys.exit(f"no plugctl at {plugctl}: build it with `cmake --preset release && "
+             "cmake --build --preset release`")
+for tool in ("skopeo", "docker-registry", "/usr/bin/time", "tar"):
+    if shutil.which(tool) is None:
+        sys.exit(f"{tool} not installed: run scripts/setup.sh")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_layout import write_layout  # noqa: E402
+
+work = args.workdir or tempfile.mkdtemp(prefix="plugctl-mirror-bench-")
+os.makedirs(work, exist_ok=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_registry(name):
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    config_path = os.path.join(work, f"{name}.yml")
+    with open(config_path, "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                f"storage:\n  filesystem:\n    rootdirectory: {os.path.join(work, name)}\n"
+                f"  delete:\n    enabled: true\n"
+                f"http:\n  addr: {host}\n  secret: bench\n")
+    proc = subprocess.Popen(["docker-registry", "serve", config_path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, host
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"docker-registry {name} did not start")
+
+
+def run(cmd):
+    """Runs cmd; returns (seconds, peak RSS in MiB), from GNU time (see registry_bench.py)."""
+    rss_file = os.path.join(work, "rss")
+    start = time.monotonic()
+    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    with open(rss_file) as f:
+        return elapsed, int(f.read().split()[-1]) / 1024.0
+
+
+def measure(cmds):
+    total = peak = 0.0
+    for cmd in cmds:
+        t, m = run(cmd)
+        total += t
+        peak = max(peak, m)
+    return total, peak
+
+
+def row(name, plugctl_cmds, *skopeo_ways):
+    p_time, p_rss = measure(plugctl_cmds)
+    best = None
+    for label, cmds in skopeo_ways:
+        t, m = measure(cmds)
+        if best is None or t < best[1]:
+            best = (label, t, m)
+    label, s_time, s_rss = best
+    print(f"{name:<24} {p_time:8.2f}s {s_time:8.2f}s {p_time / s_time:7.2f}   "
+          f"{p_rss:7.1f} {s_rss:7.1f} {p_rss / s_rss:7.2f}   {label}", flush=True)
+
+
+def make_bundle(layout, count):
+    """An OCI layout of `count` images named bench.example.com/plugins/pN:1.0 (random layers)."""
+    rng = random.Random(1)
+    write_layout(layout, [(f"bench.example.com/plugins/p{i}:1.0",
+                           rng.randbytes(rng.randint(1 << 20, 10 << 20))) for i in range(count)])
+
+
+registries = []
+try:
+    a_proc, a = start_registry("internet")
+    registries.append(a_proc)
+    b_proc, b = start_registry("private")
+    registries.append(b_proc)
+    seed = os.path.join(work, "seed")
+    print(f"writing {args.images} images of 1-10 MiB and pushing them to {a}", flush=True)
+    make_bundle(seed, args.images)
+    run([plugctl, "--no-progress", "mirror", f"oci:{seed}", "--to", f"{a}/plugins",
+         "--no-gateway-check"])
+    refs = [f"{a}/plugins/p{i}:1.0" for i in range(args.images)]
+    with open(os.path.join(work, "list.txt"), "w") as f:
+        f.write("\n".join(refs) + "\n")
+    with open(os.path.join(work, "sync.yaml"), "w") as f:
+        f.write(f"{a}:\n  tls-verify: false\n  images:\n")
+        for i in range(args.images):
+            f.write(f"    plugins/p{i}: ['1.0']\n")
+
+    sk = ["skopeo", "--insecure-policy"]
+    # skopeo does no gateway check; neither does plugctl here, so both move the same bytes.
+    pm = [plugctl, "--no-progress", "mirror", "--no-gateway-check"]
+    lst = os.path.join(work, "list.txt")
+    print(f"\n{'row':<24} {'plugctl':>9} {'skopeo':>9} {'ratio':>7}   "
+          f"{'MiB':>7} {'MiB':>7} {'ratio':>7}   skopeo way")
+    row(f"registry->registry {args.images}",
+        [pm + [lst, "--to", f"{b}/plugctl"]],
+        ("copy loop", [sk + ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                             f"docker://{a}/plugins/p{i}:1.0", f"docker://{b}/skopeo/p{i}:1.0"]
+                       for i in range(args.images)]),
+        ("sync", [sk + ["sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+                        os.path.join(work, "sync.yaml"), f"{b}/skopeo-sync"]]))
+    row("rerun, nothing to do",
+        [pm + [lst, "--to", f"{b}/plugctl"]],
+        ("copy loop", [sk + ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                             f"docker://{a}/plugins/p{i}:1.0", f"docker://{b}/skopeo/p{i}:1.0"]
+                       for i in range(args.images)]),
+        ("sync", [sk + ["sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+                        os.path.join(work, "sync.yaml"), f"{b}/skopeo-sync"]]))
+    bundle = os.path.join(work, "bundle.tar")
+    sk_layout = os.path.join(work, "skopeo-layout")
+    row(f"registry->bundle {args.images}",
+        [pm + [lst, "--to", f"oci-archive:{bundle}"]],
+        ("copy loop + tar",
+         [sk + ["copy", "--src-tls-verify=false", f"docker://{r}", f"oci:{sk_layout}:{r}"]
+          for r in refs] + [["tar", "-cf", os.path.join(work, "skopeo-bundle.tar"), "-C",
+                             sk_layout, "."]]))
+    row(f"bundle->registry {args.images}",
+        [pm + [f"oci-archive:{bundle}", "--to", f"{b}/loaded"]],
+        ("copy loop", [sk + ["copy", "--dest-tls-verify=false", f"oci:{sk_layout}:{r}",
+                             f"docker://{b}/skopeo-loaded/p{i}:1.0"]
+                       for i, r in enumerate(refs)]))
+finally:
+    for proc in registries:
+        proc.terminate()
+        proc.wait(timeout=10)
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,232 @@
+// `plugctl mirror LIST|REF|BUNDLE… --to DEST`: many plugin images in one run, into a registry,
+// an OCI layout or a bundle, and back out of a bundle (transfer/mirror.h).
+//
+// An argument is a bundle when it names a local transport (oci:, oci-archive:,
+// docker-archive:), a list file when such a file exists, and an image reference otherwise.
+#include <filesystem>
+#include <iostream>
+
+#include "plugctl/base/file.h"
+#include "plugctl/cli/command_defs.h"
+#include "plugctl/cli/plugin_report.h"
+#include "plugctl/cli/registry_env.h"
+#include "plugctl/transfer/mirror.h"
+#include "plugctl/transfer/mirror_list.h"
+
+namespace plugctl::cli {
+namespace {
+
+struct MirrorArgs {
+  std::vector<std::string> inputs;
+  std::string to;
+  bool scoped = false;
+  std::vector<std::string> maps;
+  bool dry_run = false;
+  bool keep_going = false;
+  int jobs = 4;
+  bool no_gateway_check = false;
+  std::string variant;
+};
+
+bool IsBundleArgument(std::string_view text) {
+  return (text.starts_with("oci:") && !text.starts_with("oci://")) ||
+         text.starts_with("oci-archive:") || text.starts_with("docker-archive:");
+}
+
+Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& sources,
+                  std::vector<transfer::Location>& bundles) {
+  for (size_t i = 0; i < args.inputs.size(); ++i) {
+    const std::string& input = args.inputs[i];
+    if (IsBundleArgument(input)) {
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
+      bundles.push_back(std::move(loc));
+      continue;
+    }
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(input, ec)) {
+      PLUGCTL_ASSIGN_OR_RETURN(std::string text,
+                               ReadFileBounded(input, transfer::kMaxMirrorListBytes));
+      PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMirrorList(text, input));
+      for (auto& s : parsed) sources.push_back(std::move(s));
+      continue;
+    }
+    auto source = transfer::ParseMirrorReference(input, fmt::format("argument {}", i + 1));
+    if (!source) {
+      return tl::unexpected(source.error().WithContext(
+          fmt::format("\"{}\" is neither a list file, a bundle nor an image reference", input)));
+    }
+    sources.push_back(std::move(*source));
+  }
+  return OkStatus();
+}
+
+std::string ItemLine(const transfer::MirrorItemResult& r) {
+  using State = transfer::MirrorItemResult::State;
+  std::string line = fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
+                                 r.item.name.ToString(), r.item.destination.ToString());
+  if (r.source_root) line += "  " + ShortDigest(r.source_root->digest);
+  if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
+  if (r.state == State::kCopied) {
+    line += fmt::format("  {} blobs, {}", r.copy.blobs_copied + r.copy.blobs_mounted,
+                        HumanBytes(r.copy.bytes_copied));
+  }
+  if (r.gateway && !r.gateway->loadable) {
+    line += fmt::format("\n           ! the gateway will not load it: {}",
+                        fmt::join(r.gateway->reasons, "; "));
+  }
+  return line;
+}
+
+nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
+  nlohmann::ordered_json j;
+  j["source"] = r.item.name.ToString();
+  j["origin"] = r.item.origin;
+  j["destination"] = r.item.destination.ToString();
+  j["state"] = transfer::MirrorStateName(r.state);
+  if (r.source_root) {
+    j["digest"] = r.source_root->digest.ToString();
+    j["mediaType"] = r.source_root->media_type;
+  }
+  if (r.converted) j["convertedDigest"] = r.converted->digest.ToString();
+  j["blobsCopied"] = r.copy.blobs_copied;
+  j["blobsSkipped"] = r.copy.blobs_skipped;
+  j["blobsMounted"] = r.copy.blobs_mounted;
+  j["bytesCopied"] = r.copy.bytes_copied;
+  if (r.gateway) j["gateway"] = GatewayJson(*r.gateway);
+  if (r.error) j["error"] = r.error->message();
+  return j;
+}
+
+Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
+  std::vector<transfer::MirrorSource> sources;
+  std::vector<transfer::Location> bundles;
+  PLUGCTL_RETURN_IF_ERROR(ReadInputs(args, sources, bundles));
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::MirrorDestination dest,
+                           transfer::ParseMirrorDestination(args.to));
+
+  transfer::MirrorOptions options;
+  options.mapping.scoped = args.scoped;
+  for (const std::string& m : args.maps) {
+    PLUGCTL_ASSIGN_OR_RETURN(auto rule, transfer::ParseMappingRule(m));
+    options.mapping.rules.push_back(std::move(rule));
+  }
+  options.jobs = args.jobs;
+  options.copy.concurrency = globals.concurrency;
+  options.dry_run = args.dry_run;
+  options.keep_going = args.keep_going;
+  options.check_gateway = !args.no_gateway_check;
+  if (!args.variant.empty()) {
+    PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
+    PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
+  }
+
+  const bool text = globals.format == OutputFormat::kText;
+  ProgressBar bar(fmt::format("mirror -> {}", dest.ToString()),
+                  text && !globals.no_progress && StderrIsTerminal());
+  bar.AccumulatePlans();
+  options.copy.progress = bar.Callback();
+  if (text) {
+    options.on_item = [&bar](const transfer::MirrorItemResult& r) {
+      bar.Finish();
+      std::cout << ItemLine(r) << '\n' << std::flush;
+    };
+  }
+
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(
+      transfer::MirrorPlan plan,
+      transfer::PlanMirror(sources, bundles, dest, options, env.open_options()));
+  auto report = transfer::RunMirror(plan, options, env.open_options());
+  bar.Finish();
+  if (!report) return tl::unexpected(report.error());
+
+  if (!text) {
+    nlohmann::ordered_json out;
+    out["destination"] = dest.ToString();
+    out["dryRun"] = args.dry_run;
+    out["images"] = nlohmann::ordered_json::array();
+    for (const auto& r : report->items) {
+      if (r.state == transfer::MirrorItemResult::State::kFailed && !r.error) continue;
+      out["images"].push_back(ItemJson(r));
+    }
+    out["sourceFailures"] = nlohmann::ordered_json::array();
+    for (const auto& [origin, error] : report->source_failures) {
+      out["sourceFailures"].push_back({{"origin", origin}, {"error", error.message()}});
+    }
+    out["copied"] = report->copied;
+    out["upToDate"] = report->up_to_date;
+    out["failed"] = report->failed;
+    out["notLoadable"] = report->not_loadable;
+    out["bytesCopied"] = report->bytes_copied;
+    PrintJson(out);
+  } else {
+    uint64_t would = 0;
+    for (const auto& r : report->items) {
+      if (r.state == transfer::MirrorItemResult::State::kWouldCopy) ++would;
+    }
+    if (args.dry_run) {
+      std::cout << fmt::format("Dry run: {} images would be copied, {} are up to date at {}\n",
+                               would, report->up_to_date, dest.ToString());
+    } else {
+      std::cout << fmt::format("Mirrored to {}: {} copied ({}), {} up to date, {} failed\n",
+                               dest.ToString(), report->copied, HumanBytes(report->bytes_copied),
+                               report->up_to_date, report->failed);
+    }
+    if (report->not_loadable > 0) {
+      std::cout << fmt::format(
+          "{} images will not load in the gateway (see above); `plugctl inspect` shows why, "
+          "--variant rebuilds them in a loadable shape\n",
+          report->not_loadable);
+    }
+    for (const auto& [origin, error] : report->source_failures) {
+      std::cerr << "error: " << error.message() << '\n';
+    }
+    for (const auto& r : report->items) {
+      if (r.error) std::cerr << "error: " << r.error->message() << '\n';
+    }
+  }
+  if (report->failed > 0) {
+    return MakeError(ErrorCode::kUnavailable, "{} of {} images failed", report->failed,
+                     report->items.size() + report->source_failures.size());
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<MirrorArgs>();
+  app.add_option("LIST", args->inputs,
+                 "plugins.properties or YAML list files, image references, or bundles "
+                 "(oci:DIR, oci-archive:FILE, docker-archive:FILE) to load")
+      ->required();
+  app.add_option("--to", args->to,
+                 "Destination: a registry prefix (registry.local:5000/plugins), oci:DIR, "
+                 "oci-archive:FILE or docker-archive:FILE")
+      ->required();
+  app.add_flag("--scoped", args->scoped,
+               "Keep the source registry and whole path under the registry prefix");
+  app.add_option("--map", args->maps,
+                 "FROM=TO: put repositories whose name starts with FROM under TO instead "
+                 "(repeatable; the longest FROM wins)");
+  app.add_flag("--dry-run,-n", args->dry_run, "Show what would be copied; write nothing");
+  app.add_flag("--keep-going", args->keep_going,
+               "Go on after a failed image; report every failure at the end");
+  app.add_option("--jobs,-j", args->jobs, "Images copied at once")
+      ->default_val(4)
+      ->check(CLI::Range(1, 64));
+  app.add_flag("--no-gateway-check", args->no_gateway_check,
+               "Do not check that the gateway can load each copied image");
+  app.add_option("--variant", args->variant,
+                 "Rebuild every image as compat, oci or docker (changes digests)")
+      ->check(CLI::IsMember({"compat", "oci", "docker"}));
+  app.footer(
+      "Registry destinations get each image under the prefix by its last path component\n"
+      "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"
+      "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference, so\n"
+      "`plugctl mirror oci-archive:bundle.tar --to registry.local:5000/plugins` loads one.\n"
+      "Digests are preserved (unless --variant); images already at the destination are skipped.");
+  return [args, &globals] { return RunMirrorCommand(*args, globals); };
+}
+
+}  // namespace plugctl::cli

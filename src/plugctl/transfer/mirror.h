@@ -1,0 +1,175 @@
+// plugctl/transfer/mirror.h — many images in one run: what `plugctl mirror` does.
+//
+// Sources are registry repositories with tag selections (mirror_list.h) and local bundles
+// (oci:DIR, oci-archive:FILE, docker-archive:FILE) whose tags are full image references, as a
+// bundle written by Mirror holds them. The destination is one of
+//
+//   registry prefix   "reg.local:5000/plugins" (or just "reg.local:5000"): every image goes to
+//                     its own repository under the prefix, named by MapRepository;
+//   oci:DIR, oci-archive:FILE
+//                     one layout for all images, each tagged with its full original reference
+//                     ("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/basic-auth:1.0.0",
+//                     or "…/basic-auth@sha256:…" for digest-only references);
+//   docker-archive:FILE
+//                     the same names as RepoTags (digest-only references cannot be named there).
+//
+// Each image is one CopyGraph, so digests are preserved and everything copy.h guarantees holds
+// per image (children before parents, verification while streaming, blobs already at the
+// destination skipped). Before copying, an image whose destination tag already names the same
+// digest is reported up to date and not touched: a second run transfers nothing. With a
+// variant (ConvertImage), images are rebuilt instead and their digests change.
+//
+// Interruption: registry and OCI layout destinations only ever hold complete blobs and complete
+// images (blobs are verified, then renamed or committed; manifests come last); archive
+// destinations are written once, atomically, by Commit() at the end of the run. Rerunning after
+// a kill completes the work.
+//
+//   MirrorPlan plan;
+//   PLUGCTL_ASSIGN_OR_RETURN(plan, PlanMirror(sources, bundles, destination, options, open));
+//   PLUGCTL_ASSIGN_OR_RETURN(MirrorReport report, RunMirror(plan, options, open));
+//
+// Thread-safety: one call at a time per destination. Images are copied `jobs` at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plugctl/base/status.h"
+#include "plugctl/oci/descriptor.h"
+#include "plugctl/oci/reference.h"
+#include "plugctl/plugin/builder.h"
+#include "plugctl/plugin/loadability.h"
+#include "plugctl/transfer/copy.h"
+#include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror_list.h"
+
+namespace plugctl::transfer {
+
+// How source repositories are named under a registry destination prefix.
+struct NameMapping {
+  // Keep the source registry and the whole path ("reg.io/plugins/x" → PREFIX/reg.io/plugins/x;
+  // a port's ':' becomes '-'), as `skopeo sync --scoped`. Default: the last path component only.
+  bool scoped = false;
+  // FROM=TO rewrites, tried before the rules above. FROM matches "host/path" (or "path") of the
+  // source exactly or as a prefix ending at a '/'; the longest match wins; the matched part is
+  // replaced by TO.
+  std::vector<std::pair<std::string, std::string>> rules;
+};
+
+// Parses "FROM=TO" for NameMapping::rules (kInvalidArgument naming the text).
+[[nodiscard]] Result<std::pair<std::string, std::string>> ParseMappingRule(std::string_view text);
+
+// The repository (path only) `source` lands in under `prefix` ("" for the registry's root).
+// kInvalidArgument when the result is not a valid repository name.
+[[nodiscard]] Result<std::string> MapRepository(const oci::Reference& source,
+                                                std::string_view prefix,
+                                                const NameMapping& mapping);
+
+// A destination as `mirror --to` takes it: a location (oci:, oci-archive:, docker-archive:),
+// or a registry prefix "host[:port][/path]" with an optional oci:// or docker:// scheme and no
+// tag or digest.
+struct MirrorDestination {
+  Location location;  // kRegistry: reference.registry and reference.repository (the prefix)
+  std::string prefix;
+  bool is_registry() const { return location.kind == LocationKind::kRegistry; }
+  std::string ToString() const;
+};
+[[nodiscard]] Result<MirrorDestination> ParseMirrorDestination(std::string_view text);
+
+// One image to move.
+struct MirrorItem {
+  // The image's full name: the source reference (tag or digest), or a bundle's tag.
+  oci::Reference name;
+  // Where it came from: "plugins.properties:14", "oci-archive:bundle.tar".
+  std::string origin;
+  // The source: a registry reference, or the bundle location (its ref set to the tag).
+  Location source;
+  // For bundle sources: the key of MirrorPlan::bundles; empty for registry sources.
+  std::string bundle;
+  // The destination: kRegistry (mapped repository, tag) or the local destination with `ref`
+  // set to the tag it gets there.
+  Location destination;
+};
+
+struct MirrorOptions {
+  NameMapping mapping;
+  // Images copied at once; each also runs copy.concurrency blob transfers.
+  int jobs = 4;
+  CopyOptions copy;
+  // Resolve and compare only; nothing is written.
+  bool dry_run = false;
+  // Go on after a failed image and report every failure at the end.
+  bool keep_going = false;
+  // Check every image as the gateway would (reads its wasm layer; from a local side if any).
+  bool check_gateway = true;
+  // Rebuild every image in this shape (ConvertImage) instead of copying it unchanged.
+  std::optional<plugin::BuildVariant> variant;
+  // The created time of rebuilt images (BuildOptions::created).
+  int64_t created = 0;
+  // Called on the calling thread's behalf (possibly from workers, serialized) as items finish.
+  std::function<void(const struct MirrorItemResult&)> on_item;
+};
+
+struct MirrorItemResult {
+  enum class State {
+    kCopied,     // transferred now
+    kUpToDate,   // the destination already held it under that name
+    kWouldCopy,  // dry run: it would be transferred
+    kFailed,
+  };
+  MirrorItem item;
+  State state = State::kFailed;
+  // The source root; for conversions also the rebuilt image.
+  std::optional<oci::Descriptor> source_root;
+  std::optional<oci::Descriptor> converted;
+  CopyResult copy;
+  std::optional<plugin::LoadabilityReport> gateway;
+  std::optional<Error> error;
+};
+
+// "copied", "up-to-date", "would-copy", "failed".
+std::string_view MirrorStateName(MirrorItemResult::State state);
+
+struct MirrorReport {
+  std::vector<MirrorItemResult> items;  // in plan order
+  // Sources that could not be expanded (MirrorPlan::failures).
+  std::vector<std::pair<std::string, Error>> source_failures;
+  uint64_t copied = 0;
+  uint64_t up_to_date = 0;
+  uint64_t failed = 0;
+  // Images the gateway would not load (their items carry the reasons).
+  uint64_t not_loadable = 0;
+  uint64_t bytes_copied = 0;
+};
+
+struct MirrorPlan {
+  MirrorDestination destination;
+  std::vector<MirrorItem> items;
+  // The bundles, opened once (archives are unpacked when opened), by bundle key.
+  std::map<std::string, std::shared_ptr<store::Target>> bundles;
+  // Sources that failed to expand (tag listing, bad tags) when keep_going; else they fail the
+  // plan.
+  std::vector<std::pair<std::string, Error>> failures;
+};
+
+// Expands sources (listing tags where patterns ask for it) and bundles (their tags that parse as
+// references; others are kInvalidArgument naming the tag) into items with their destinations.
+// Duplicate destinations are an error naming both sources.
+[[nodiscard]] Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
+                                            const std::vector<Location>& bundles,
+                                            const MirrorDestination& destination,
+                                            const MirrorOptions& options, const OpenOptions& open);
+
+// Copies every item; commits the destination at the end (also after failures with keep_going,
+// so that what succeeded is kept). Returns the report, or the first error without keep_going.
+// With keep_going the report is returned even when items failed (report.failed > 0).
+[[nodiscard]] Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
+                                             const OpenOptions& open);
+
+}  // namespace plugctl::transfer

@@ -1,0 +1,200 @@
+#include "plugctl/transfer/mirror.h"
+
+#include <gtest/gtest.h>
+
+#include "plugctl/base/file.h"
+#include "plugctl/oci/manifest.h"
+#include "plugctl/oci/media_types.h"
+#include "plugctl/store/memory_target.h"
+#include "plugctl/store/oci_layout.h"
+#include "plugctl/transfer/copy.h"
+
+namespace plugctl::transfer {
+namespace {
+
+oci::Reference Ref(std::string_view text) {
+  auto r = oci::Reference::Parse(text);
+  EXPECT_TRUE(r.has_value()) << text;
+  return *r;
+}
+
+std::string Map(std::string_view source, std::string_view prefix, const NameMapping& mapping) {
+  auto mapped = MapRepository(Ref(source), prefix, mapping);
+  return mapped ? *mapped : "error: " + mapped.error().message();
+}
+
+TEST(MapRepositoryTest, DefaultKeepsTheLastComponentUnderThePrefix) {
+  NameMapping m;
+  EXPECT_EQ(
+      Map("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/basic-auth:1.0.0", "plugins", m),
+      "plugins/basic-auth");
+  EXPECT_EQ(Map("reg.io/a/b/c:1", "", m), "c");
+  EXPECT_EQ(Map("reg.io/c:1", "x/y", m), "x/y/c");
+}
+
+TEST(MapRepositoryTest, ScopedKeepsHostAndPath) {
+  NameMapping m{.scoped = true};
+  EXPECT_EQ(Map("reg.io/plugins/key-auth:1", "mirror", m), "mirror/reg.io/plugins/key-auth");
+  EXPECT_EQ(Map("Reg.io:5000/plugins/key-auth:1", "", m), "reg.io-5000/plugins/key-auth");
+}
+
+TEST(MapRepositoryTest, LongestRuleWinsAtPathBoundaries) {
+  NameMapping m;
+  m.rules.emplace_back("reg.io/plugins", "higress");
+  m.rules.emplace_back("reg.io/plugins/ai-rag", "ai/rag");
+  m.rules.emplace_back("other", "o");  // matches the path "other/…", not "otherwise"
+  EXPECT_EQ(Map("reg.io/plugins/basic-auth:1", "p", m), "p/higress/basic-auth");
+  EXPECT_EQ(Map("reg.io/plugins/ai-rag:1", "p", m), "p/ai/rag");
+  EXPECT_EQ(Map("reg.io/pluginsx/y:1", "p", m), "p/y");  // no rule: default
+  EXPECT_EQ(Map("x.io/other/z:1", "", m), "o/z");
+  EXPECT_EQ(Map("x.io/otherwise/z:1", "", m), "z");
+}
+
+TEST(MapRepositoryTest, ParseMappingRule) {
+  auto rule = ParseMappingRule("oci://reg.io/plugins=higress/");
+  ASSERT_TRUE(rule.has_value());
+  EXPECT_EQ(rule->first, "reg.io/plugins");
+  EXPECT_EQ(rule->second, "higress");
+  EXPECT_FALSE(ParseMappingRule("no-equals").has_value());
+  EXPECT_FALSE(ParseMappingRule("=x").has_value());
+}
+
+TEST(MirrorDestinationTest, RegistryPrefixes) {
+  auto d = ParseMirrorDestination("registry.local:5000/plugins");
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_TRUE(d->is_registry());
+  EXPECT_EQ(d->location.reference.registry, "registry.local:5000");
+  EXPECT_EQ(d->prefix, "plugins");
+  EXPECT_EQ(d->ToString(), "registry.local:5000/plugins");
+
+  d = ParseMirrorDestination("oci://127.0.0.1:5000/");
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_EQ(d->prefix, "");
+  EXPECT_EQ(d->ToString(), "127.0.0.1:5000");
+
+  EXPECT_FALSE(ParseMirrorDestination("plugins").has_value());  // no host
+  EXPECT_FALSE(ParseMirrorDestination("reg.io/plugins:1.0").has_value());
+  EXPECT_FALSE(ParseMirrorDestination("reg.io/Plugins").has_value());
+}
+
+TEST(MirrorDestinationTest, LocalBundlesTakeNoTag) {
+  auto d = ParseMirrorDestination("oci-archive:/tmp/bundle.tar");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_FALSE(d->is_registry());
+  EXPECT_EQ(d->location.kind, LocationKind::kOciArchive);
+  auto tagged = ParseMirrorDestination("oci:/tmp/x:1.0");
+  ASSERT_FALSE(tagged.has_value());
+  EXPECT_NE(tagged.error().message().find("full reference"), std::string::npos);
+}
+
+// A layout "bundle" with images named by full reference, as mirror writes them.
+class MirrorBundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = TempDir::Create("mirror-test-");
+    ASSERT_TRUE(dir.has_value());
+    tmp_ = std::move(*dir);
+  }
+
+  std::string Path(std::string_view name) const { return (tmp_->path() / name).string(); }
+
+  oci::Descriptor AddImage(store::OciLayoutTarget& layout, const std::string& name,
+                           const std::string& content) {
+    store::MemoryTarget mem("mem");
+    oci::ImageManifestSpec spec;
+    spec.config = mem.Put(oci::kUnknownConfig, "{}");
+    spec.layers.push_back(mem.Put(oci::kOciLayerTarGzip, content));
+    oci::Descriptor manifest = mem.Put(oci::kOciManifest, oci::BuildImageManifest(spec));
+    auto copied = CopyGraph(mem, manifest, layout, {.tags = {name}});
+    EXPECT_TRUE(copied.has_value()) << copied.error().message();
+    return manifest;
+  }
+
+  std::unique_ptr<TempDir> tmp_;
+};
+
+TEST_F(MirrorBundleTest, LayoutToLayoutKeepsDigestsAndIsIncremental) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  oci::Descriptor a = AddImage(**src, "reg.io/plugins/a:1.0.0", "aaaa");
+  oci::Descriptor b = AddImage(**src, "reg.io/plugins/b:2.0.0", "bbbb");
+
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  options.check_gateway = false;
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  ASSERT_EQ(plan->items.size(), 2u);
+
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_EQ(report->copied, 2u);
+  EXPECT_EQ(report->failed, 0u);
+
+  auto dst = store::OciLayoutTarget::Open(Path("dst"));
+  ASSERT_TRUE(dst.has_value());
+  auto ra = (*dst)->Resolve("reg.io/plugins/a:1.0.0");
+  auto rb = (*dst)->Resolve("reg.io/plugins/b:2.0.0");
+  ASSERT_TRUE(ra.has_value() && rb.has_value());
+  EXPECT_EQ(ra->digest, a.digest);
+  EXPECT_EQ(rb->digest, b.digest);
+
+  // A second run finds everything in place and moves nothing.
+  auto again = RunMirror(*plan, options, {});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->copied, 0u);
+  EXPECT_EQ(again->up_to_date, 2u);
+  EXPECT_EQ(again->bytes_copied, 0u);
+
+  // Dry run into a bundle that does not exist: everything would be copied, nothing written.
+  auto dry_dest = ParseMirrorDestination("oci-archive:" + Path("none.tar"));
+  ASSERT_TRUE(dry_dest.has_value());
+  MirrorOptions dry = options;
+  dry.dry_run = true;
+  auto dry_plan = PlanMirror({}, {*bundle}, *dry_dest, dry, {});
+  ASSERT_TRUE(dry_plan.has_value());
+  auto dry_report = RunMirror(*dry_plan, dry, {});
+  ASSERT_TRUE(dry_report.has_value()) << dry_report.error().message();
+  for (const auto& item : dry_report->items) {
+    EXPECT_EQ(item.state, MirrorItemResult::State::kWouldCopy);
+  }
+  EXPECT_FALSE(std::filesystem::exists(Path("none.tar")));
+}
+
+TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "1.0.0", "x");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("reg.local:5000/plugins");
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  auto plan = PlanMirror({}, {*bundle}, *dest, {}, {});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_NE(plan.error().message().find("\"1.0.0\" is not a full image reference"),
+            std::string::npos)
+      << plan.error().message();
+}
+
+TEST_F(MirrorBundleTest, CollidingDestinationsAreRefused) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "reg.io/team-a/auth:1", "x");
+  AddImage(**src, "reg.io/team-b/auth:1", "y");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("reg.local:5000/plugins");
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  auto plan = PlanMirror({}, {*bundle}, *dest, {}, {});
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_NE(plan.error().message().find("--scoped"), std::string::npos);
+  MirrorOptions scoped;
+  scoped.mapping.scoped = true;
+  auto scoped_plan = PlanMirror({}, {*bundle}, *dest, scoped, {});
+  ASSERT_TRUE(scoped_plan.has_value()) << scoped_plan.error().message();
+  EXPECT_EQ(scoped_plan->items[0].destination.ToString(),
+            "reg.local:5000/plugins/reg.io/team-a/auth:1");
+}
+
+}  // namespace
+}  // namespace plugctl::transfer
