@@ -77,11 +77,11 @@ def start_registry(name):
     sys.exit(f"docker-registry {name} did not start")
 
 
-def run(cmd):
+def run(cmd, env=None):
     """Runs cmd; returns (seconds, peak RSS in MiB), from GNU time (see registry_bench.py)."""
     rss_file = os.path.join(work, "rss")
     start = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd,
+    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
@@ -90,10 +90,10 @@ def run(cmd):
         return elapsed, int(f.read().split()[-1]) / 1024.0
 
 
-def measure(cmds):
+def measure(cmds, env=None):
     total = peak = 0.0
     for cmd in cmds:
-        t, m = run(cmd)
+        t, m = run(cmd, env)
         total += t
         peak = max(peak, m)
     return total, peak
@@ -103,7 +103,11 @@ def row(name, plugctl_cmds, *skopeo_ways):
     p_time, p_rss = measure(plugctl_cmds)
     best = None
     for label, cmds in skopeo_ways:
-        t, m = measure(cmds)
+        # Each way keeps its own HOME: skopeo's blob-info cache would otherwise let a later way
+        # mount what an earlier one uploaded instead of transferring it.
+        home = os.path.join(work, "home-" + label.replace(" ", "-"))
+        os.makedirs(home, exist_ok=True)
+        t, m = measure(cmds, dict(os.environ, HOME=home))
         if best is None or t < best[1]:
             best = (label, t, m)
     label, s_time, s_rss = best

@@ -14,8 +14,13 @@ python3 scripts/check_layers.py
 
 if [ "${1:-}" != "--no-tidy" ]; then
   echo "check: clang-tidy"
-  [ -f build/dev/compile_commands.json ] || cmake --preset dev >/dev/null
+  # Any configured gcc build has the compile database; the test command's (asan) comes first.
+  db=""
+  for d in build/asan build/dev; do
+    [ -f "$d/compile_commands.json" ] && { db="$d"; break; }
+  done
+  [ -n "$db" ] || { cmake --preset asan >/dev/null; db=build/asan; }
   mapfile -t tidy < <(git ls-files 'src/*.cc')
-  printf '%s\n' "${tidy[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy -p build/dev --quiet 2>/dev/null
+  printf '%s\n' "${tidy[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy -p "$db" --quiet 2>/dev/null
 fi
 echo "check: ok"

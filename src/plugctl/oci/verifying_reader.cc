@@ -38,4 +38,13 @@ Result<size_t> VerifyingReader::Read(std::span<char> out) {
   return n;
 }
 
+VerifyingReader& EnsureVerifying(Reader& content, const Descriptor& expected, std::string what,
+                                 std::optional<VerifyingReader>& storage) {
+  if (auto* verifying = dynamic_cast<VerifyingReader*>(&content);
+      verifying != nullptr && verifying->Checks(expected)) {
+    return *verifying;
+  }
+  return storage.emplace(content, expected, std::move(what));
+}
+
 }  // namespace plugctl::oci

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "plugctl/base/io.h"
@@ -28,6 +29,10 @@ class VerifyingReader : public Reader {
 
   // True once the whole stream was read and matched.
   bool verified() const { return verified_; }
+  // Whether this reader checks exactly `desc`'s digest and size.
+  bool Checks(const Descriptor& desc) const {
+    return desc.digest == expected_digest_ && static_cast<uint64_t>(desc.size) == expected_size_;
+  }
   uint64_t bytes_read() const { return read_; }
 
  private:
@@ -40,5 +45,12 @@ class VerifyingReader : public Reader {
   bool verified_ = false;
   bool failed_ = false;
 };
+
+// The reader through which to consume `content` so that it is verified against `expected`:
+// `content` itself when it already is a VerifyingReader checking `expected` (the copy engine
+// verifies what it reads, and a target's Push would otherwise hash every byte a second time),
+// else a new VerifyingReader constructed in `storage`.
+VerifyingReader& EnsureVerifying(Reader& content, const Descriptor& expected, std::string what,
+                                 std::optional<VerifyingReader>& storage);
 
 }  // namespace plugctl::oci

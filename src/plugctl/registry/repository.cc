@@ -284,7 +284,8 @@ Status RepositoryTarget::PushBlob(const oci::Descriptor& desc, Reader& content) 
 Status RepositoryTarget::UploadMonolithic(const std::string& location, const oci::Descriptor& desc,
                                           Reader& content) {
   std::string what = fmt::format("push {} to {}", desc.digest.ToString(), Describe());
-  oci::VerifyingReader verifying(content, desc, what);
+  std::optional<oci::VerifyingReader> storage;
+  oci::VerifyingReader& verifying = oci::EnsureVerifying(content, desc, what, storage);
   Call put{.method = "PUT",
            .path = WithQuery(location, "digest=" + http::QueryEscape(desc.digest.ToString())),
            .body_reader = &verifying,
@@ -304,7 +305,8 @@ Status RepositoryTarget::UploadMonolithic(const std::string& location, const oci
 Status RepositoryTarget::UploadChunked(std::string location, const oci::Descriptor& desc,
                                        Reader& content, int64_t chunk_size) {
   std::string what = fmt::format("push {} to {}", desc.digest.ToString(), Describe());
-  oci::VerifyingReader verifying(content, desc, what);
+  std::optional<oci::VerifyingReader> storage;
+  oci::VerifyingReader& verifying = oci::EnsureVerifying(content, desc, what, storage);
   int64_t offset = 0;
   for (;;) {
     PLUGCTL_ASSIGN_OR_RETURN(std::string chunk,

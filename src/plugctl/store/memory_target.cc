@@ -39,7 +39,9 @@ Result<bool> MemoryTarget::Exists(const oci::Descriptor& desc) {
 }
 
 Status MemoryTarget::Push(const oci::Descriptor& desc, Reader& content) {
-  oci::VerifyingReader verifying(content, desc, fmt::format("push {}", desc.digest.ToString()));
+  std::optional<oci::VerifyingReader> storage;
+  oci::VerifyingReader& verifying =
+      oci::EnsureVerifying(content, desc, fmt::format("push {}", desc.digest.ToString()), storage);
   StringWriter out;
   PLUGCTL_RETURN_IF_ERROR(CopyStream(verifying, out));
   std::lock_guard lock(mu_);

@@ -384,8 +384,9 @@ Status OciLayoutTarget::Push(const oci::Descriptor& desc, Reader& content) {
   // The temporary file is beside the blob so the rename is atomic; it is removed on every
   // failure path by the writer's destructor.
   PLUGCTL_ASSIGN_OR_RETURN(auto out, AtomicFileWriter::Create(path));
-  oci::VerifyingReader verified(content, desc,
-                                fmt::format("{}: blob {}", Describe(), desc.digest.ToString()));
+  std::optional<oci::VerifyingReader> storage;
+  oci::VerifyingReader& verified = oci::EnsureVerifying(
+      content, desc, fmt::format("{}: blob {}", Describe(), desc.digest.ToString()), storage);
   PLUGCTL_ASSIGN_OR_RETURN(uint64_t copied, CopyStream(verified, *out));
   (void)copied;
   if (!verified.verified()) {

@@ -159,9 +159,10 @@ class BlobCopier {
       Status pushed = raw ? OkStatus() : Status(tl::unexpected(raw.error()));
       uint64_t bytes = 0;
       if (pushed) {
-        oci::VerifyingReader verifying(**raw, desc, "source content");
-        ProgressReader progress(verifying, desc, options_, cancelled_);
-        pushed = dst_.Push(desc, progress);
+        // Verifying outermost lets the destination see it and not hash the bytes again.
+        ProgressReader progress(**raw, desc, options_, cancelled_);
+        oci::VerifyingReader verifying(progress, desc, "source content");
+        pushed = dst_.Push(desc, verifying);
         bytes = progress.bytes();
       }
       if (pushed) {

@@ -8,7 +8,8 @@
 //  - Digests are preserved: manifests are moved as their exact bytes, never
 //    re-serialized.
 //  - Every byte read from the source is verified against its descriptor while
-//    streaming (oci::VerifyingReader); the destination verifies again on Push.
+//    streaming (oci::VerifyingReader); the destination's Push sees that reader and
+//    completes its own write only once it verified (oci::EnsureVerifying: one hash, not two).
 //  - Blobs the destination already has are skipped (incremental copies).
 //  - Children are stored before their parents, so a destination never holds a
 //    manifest whose blobs are missing, even if the copy is interrupted.
