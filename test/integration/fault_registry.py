@@ -14,6 +14,9 @@ own /token endpoint, and tags listed two per page with Link headers.
   redirect       blob GETs redirect (307) to a second listener on another origin
   token-garbage  the token endpoint answers HTML instead of JSON
   link-offsite   the first tags page links to the other origin for page two
+  chunk-416      uploads to "fault/up": the second PATCH of an upload keeps only the first half
+                 of its chunk and is answered 416 (a write cut short); the client must ask
+                 where the upload stands (GET) and resend the rest
 
 Writes its port to --port-file once listening; records what the other origin
 saw (did an Authorization header arrive?) in --stats as JSON.
@@ -57,7 +60,10 @@ TOKEN = "good-token"
 
 lock = threading.Lock()
 stats = {"blob_gets": 0, "offsite_requests": 0, "offsite_auth": [], "range_requests": 0,
-         "token_requests": 0}
+         "token_requests": 0, "status_416": 0, "upload_status_gets": 0, "uploaded": []}
+UPLOADS = {}  # upload id -> {"data": bytearray, "patches": int}
+UP_MANIFESTS = {}
+UP_BLOBS = {}  # fault/up starts empty, so every blob is uploaded
 main_port = [0]
 other_port = [0]
 
@@ -95,6 +101,80 @@ class Main(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    # ---- uploads to fault/up (distribution-spec push) ----
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def upload_id(self, path):
+        return path.rsplit("/", 1)[1]
+
+    def do_POST(self):
+        path = self.path.split("?")[0]
+        if not self.authorized():
+            return
+        if path != "/v2/fault/up/blobs/uploads/":
+            return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
+        self.body()
+        with lock:
+            uid = "u%d" % (len(UPLOADS) + 1)
+            UPLOADS[uid] = {"data": bytearray(), "patches": 0}
+        return self.send(202, b"", {"Location": "/v2/fault/up/blobs/uploads/" + uid,
+                                    "Range": "0-0"})
+
+    def do_PATCH(self):
+        path = self.path.split("?")[0]
+        if not self.authorized():
+            return
+        data = self.body()
+        with lock:
+            up = UPLOADS.get(self.upload_id(path))
+            if up is None:
+                return self.send(404, b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]}')
+            up["patches"] += 1
+            start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
+            if args.mode == "chunk-416" and up["patches"] == 2 and start == len(up["data"]):
+                # Only the first half of this chunk made it (a write cut short): 416, and the
+                # client must find out where the upload stands.
+                up["data"] += data[:len(data) // 2]
+                stats["status_416"] += 1
+                save_stats()
+                return self.send(416, b'{"errors":[{"code":"BLOB_UPLOAD_INVALID"}]}',
+                                 {"Range": "0-%d" % (len(up["data"]) - 1)})
+            if start != len(up["data"]):
+                stats["status_416"] += 1
+                save_stats()
+                return self.send(416, b'{"errors":[{"code":"BLOB_UPLOAD_INVALID"}]}',
+                                 {"Range": "0-%d" % (len(up["data"]) - 1)})
+            up["data"] += data
+            end = len(up["data"]) - 1
+        return self.send(202, b"", {"Location": path, "Range": "0-%d" % end})
+
+    def do_PUT(self):
+        path = self.path.split("?")[0]
+        if not self.authorized():
+            return
+        data = self.body()
+        if path.startswith("/v2/fault/up/manifests/"):
+            with lock:
+                UP_MANIFESTS[path.rsplit("/", 1)[1]] = data
+                UP_MANIFESTS[digest(data)] = data
+            return self.send(201, b"", {"Docker-Content-Digest": digest(data)})
+        with lock:
+            up = UPLOADS.pop(self.upload_id(path), None)
+        if up is None:
+            return self.send(404, b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]}')
+        want = self.path.split("digest=")[1].replace("%3A", ":") if "digest=" in self.path else ""
+        blob = bytes(up["data"] + data)
+        if digest(blob) != want:
+            return self.send(400, b'{"errors":[{"code":"DIGEST_INVALID"}]}')
+        with lock:
+            UP_BLOBS[want] = blob
+            stats["uploaded"].append(want)
+            save_stats()
+        return self.send(201, b"", {"Docker-Content-Digest": want,
+                                    "Location": "/v2/fault/up/blobs/" + want})
+
     def do_GET(self):
         path = self.path.split("?")[0]
         if path == "/token":
@@ -110,6 +190,27 @@ class Main(BaseHTTPRequestHandler):
             return
         if path == "/v2/":
             return self.send(200, b"{}")
+        if path.startswith("/v2/fault/up/blobs/uploads/"):
+            with lock:
+                up = UPLOADS.get(self.upload_id(path))
+                stats["upload_status_gets"] += 1
+                save_stats()
+            if up is None:
+                return self.send(404, b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]}')
+            return self.send(204, None, {"Location": path,
+                                         "Range": "0-%d" % (len(up["data"]) - 1)})
+        if path.startswith("/v2/fault/up/blobs/"):
+            d = path.rsplit("/", 1)[1]
+            if d not in UP_BLOBS:
+                return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+            return self.send(200, UP_BLOBS[d], {"Docker-Content-Digest": d},
+                             ctype="application/octet-stream")
+        if path.startswith("/v2/fault/up/manifests/"):
+            m = UP_MANIFESTS.get(path.rsplit("/", 1)[1])
+            if m is None:
+                return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+            return self.send(200, m, {"Docker-Content-Digest": digest(m)},
+                             ctype="application/vnd.oci.image.manifest.v1+json")
         if path.startswith("/v2/fault/img/manifests/"):
             ref = path.rsplit("/", 1)[1]
             if ref not in TAGS and ref != digest(MANIFEST):

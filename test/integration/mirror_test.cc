@@ -174,6 +174,11 @@ TEST_F(MirrorTest, DockerExportConvertsWhatDockerCannotLoad) {
       {"copy", "--variant", "docker", Internet("plugins/hello-world:1.0.0"), docker_tar});
   EXPECT_NE(converted["digest"], converted["sourceDigest"]);
   EXPECT_EQ(converted["wasmSha256"], wasm_sha256_);
+  // Conversions are reproducible: the same source gives the same image.
+  nlohmann::json again =
+      PlugctlJson({"copy", "--variant", "docker", Internet("plugins/hello-world:1.0.0"),
+                   "oci:" + Path("again") + ":x"});
+  EXPECT_EQ(again["digest"], converted["digest"]);
   r = Skopeo({"inspect", docker_tar + ":" + Internet("plugins/hello-world:1.0.0")});
   EXPECT_TRUE(r.ok()) << r.Summary();
 
@@ -221,31 +226,51 @@ TEST_F(MirrorTest, KilledMidwayCompletesOnRerun) {
   }
   const std::string bundle = "oci:" + Path("big");
   const std::string dest = private_->host() + "/mirror";
+  const fs::path repos = private_->storage() / "docker/registry/v2/repositories/mirror";
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  // Files under `dir`, to see the mirror making progress.
+  auto files_under = [](const fs::path& dir) {
+    std::error_code ec;
+    int n = 0;
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->is_regular_file(ec) ? 1 : 0;
+    }
+    return n;
+  };
+  int round = 0;
   for (const std::string& target : {dest, "oci-archive:" + Path("big.tar")}) {
     SCOPED_TRACE(target);
+    const bool archive = target.starts_with("oci-archive:");
     {
-      Background mirror({PlugctlBinary(), "--no-progress", "--concurrency", "1", "mirror", bundle,
-                         "--to", target, "--jobs", "1", "--no-gateway-check"},
+      Background mirror({"/usr/bin/env", "TMPDIR=" + tmp.string(), PlugctlBinary(), "--no-progress",
+                         "--concurrency", "1", "mirror", bundle, "--to", target, "--jobs", "1",
+                         "--no-gateway-check"},
                         Path("mirror.log"));
-      // Let it get going, then pull the plug.
-      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      // Pull the plug once the first image has arrived (registry) or the first blobs are
+      // staged (archive): the run is then certainly unfinished. Bounded: 30 s.
+      for (int i = 0; i < 3000; ++i) {
+        if (archive ? files_under(tmp) >= 4 : files_under(repos) >= 3) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       kill(-mirror.pid(), SIGKILL);
     }
-    if (target.starts_with("oci-archive:")) {
+    if (archive) {
       // The archive is written once, at the end: killed before, there is none.
       EXPECT_FALSE(fs::exists(Path("big.tar")));
     }
     nlohmann::json out = PlugctlJson({"mirror", bundle, "--to", target});
     EXPECT_EQ(out["failed"], 0) << out.dump(2);
+    EXPECT_GT(out["copied"].get<int>(), 0) << "the mirror was not interrupted";
     EXPECT_EQ(out["copied"].get<int>() + out["upToDate"].get<int>(), kImages);
+    const std::string check = "oci:" + Path("check" + std::to_string(++round));
     for (int i = 0; i < kImages; ++i) {
       std::string name = "big.example.com/plugins/big-" + std::to_string(i) + ":1.0";
-      std::string copy = target.starts_with("oci-archive:")
-                             ? target + ":" + name
-                             : dest + "/big-" + std::to_string(i) + ":1.0";
-      // Reading verifies every blob against its digest.
-      nlohmann::json copied =
-          PlugctlJson({"copy", copy, "oci:" + Path("check") + ":" + std::to_string(i)});
+      std::string copy =
+          archive ? target + ":" + name : dest + "/big-" + std::to_string(i) + ":1.0";
+      // Copying into a fresh layout reads and verifies every blob against its digest.
+      nlohmann::json copied = PlugctlJson({"copy", copy, check + ":" + std::to_string(i)});
       EXPECT_EQ(copied["digest"], PlugctlJson({"resolve", bundle + ":" + name})["digest"]);
     }
   }

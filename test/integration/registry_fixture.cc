@@ -40,6 +40,26 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
       return nullptr;
     }
     yaml += fmt::format("  tls:\n    certificate: {}\n    key: {}\n", server->ca_file_, key);
+    if (config.client_certs) {
+      // Clients must present a certificate signed by the server's own (self-signed) CA.
+      server->client_key_ = (dir / "client-key.pem").string();
+      server->client_cert_ = (dir / "client-cert.pem").string();
+      const std::string csr = (dir / "client.csr").string();
+      RunResult req =
+          RunProcess({"openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                      server->client_key_, "-out", csr, "-subj", "/CN=plugctl-client"},
+                     {.timeout = std::chrono::seconds(60)});
+      RunResult sign = req.ok() ? RunProcess({"openssl", "x509", "-req", "-in", csr, "-CA",
+                                              server->ca_file_, "-CAkey", key, "-CAcreateserial",
+                                              "-out", server->client_cert_, "-days", "2"},
+                                             {.timeout = std::chrono::seconds(60)})
+                                : req;
+      if (!sign.ok()) {
+        *why = "openssl (client certificate): " + sign.Summary();
+        return nullptr;
+      }
+      yaml += fmt::format("    clientcas:\n      - {}\n", server->ca_file_);
+    }
   }
   if (config.htpasswd) {
     RunResult hash = RunProcess({"htpasswd", "-Bbn", config.user, config.password},

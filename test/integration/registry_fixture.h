@@ -14,6 +14,8 @@ namespace plugctl::testing {
 struct RegistryConfig {
   bool tls = false;
   bool htpasswd = false;
+  // With tls: require client certificates signed by the server's CA (client_cert/client_key).
+  bool client_certs = false;
   std::string user = "plugctl";
   std::string password = "s3cret-pass";
 };
@@ -30,6 +32,9 @@ class RegistryServer {
   const std::string& host() const { return host_; }
   // The CA (the server's self-signed certificate) for --ca-file; TLS only.
   const std::string& ca_file() const { return ca_file_; }
+  // A client certificate and key the server accepts (client_certs only).
+  const std::string& client_cert() const { return client_cert_; }
+  const std::string& client_key() const { return client_key_; }
   const RegistryConfig& config() const { return config_; }
   const std::filesystem::path& storage() const { return storage_; }
 
@@ -37,6 +42,8 @@ class RegistryServer {
   RegistryServer() = default;
   std::string host_;
   std::string ca_file_;
+  std::string client_cert_;
+  std::string client_key_;
   std::filesystem::path storage_;
   RegistryConfig config_;
   std::unique_ptr<Background> process_;

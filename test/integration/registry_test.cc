@@ -1,6 +1,8 @@
 // The registry client against a real docker-registry (distribution 2.8) on
 // 127.0.0.1, with skopeo as an independent second client.
+#include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include "fixture.h"
 #include "image_factory.h"
@@ -10,6 +12,8 @@
 
 namespace plugctl::testing {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string ReadAll(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -133,6 +137,112 @@ TEST_F(RegistryTest, DeleteRefusesToDropOtherTagsSilently) {
   EXPECT_EQ(Plugctl({"resolve", Ref("plugins/del:2")}).exit_code, 1);
 }
 
+// HTTP_PROXY (as docker and Go read it; libcurl alone reads only http_proxy) sends registry
+// traffic through a proxy; NO_PROXY exempts hosts.
+TEST_F(RegistryTest, HonoursHttpProxyAndNoProxy) {
+  if (!HaveProgram("python3")) GTEST_SKIP() << "python3 not installed";
+  Demo();
+  const std::string port_file = Path("proxy.port");
+  const std::string log = Path("proxy.log");
+  Background proxy({"python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/http_proxy.py",
+                    "--port-file", port_file, "--log", log},
+                   Path("proxy.out"));
+  for (int i = 0; i < 400 && !fs::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(port_file));
+  std::string port;
+  std::ifstream(port_file) >> port;
+  const std::string proxy_url = "http://127.0.0.1:" + port;
+  auto lines = [&] {
+    std::ifstream in(log);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n += line.find(registry_->host()) != std::string::npos;
+    return n;
+  };
+
+  std::vector<std::string> push = {PlugctlBinary(),
+                                   "--format",
+                                   "json",
+                                   "copy",
+                                   DemoLayout() + ":hello-world:1.0.0",
+                                   Ref("plugins/hello-world:1.0.0")};
+  RunResult via = RunProcess(
+      push,
+      {.env = {{"HTTP_PROXY", proxy_url}, {"http_proxy", ""}, {"NO_PROXY", ""}, {"no_proxy", ""}}});
+  ASSERT_TRUE(via.ok()) << via.Summary();
+  const int proxied = lines();
+  EXPECT_GT(proxied, 3) << "requests did not go through the proxy";
+  EXPECT_EQ(PlugctlJson({"resolve", Ref("plugins/hello-world:1.0.0")})["digest"],
+            nlohmann::json::parse(via.out)["digest"]);
+
+  RunResult direct = RunProcess({PlugctlBinary(), "tags", Ref("plugins/hello-world")},
+                                {.env = {{"HTTP_PROXY", proxy_url},
+                                         {"http_proxy", ""},
+                                         {"NO_PROXY", "127.0.0.1"},
+                                         {"no_proxy", ""}}});
+  ASSERT_TRUE(direct.ok()) << direct.Summary();
+  EXPECT_EQ(lines(), proxied) << "NO_PROXY was not honoured";
+}
+
+// distribution 2.8 has no referrers API: pushing an artifact with a subject maintains the
+// "sha256-<hex>" tag schema index, and `referrers` reads it back.
+TEST_F(RegistryTest, ReferrersFallBackToTheTagSchema) {
+  Demo();
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", Ref("plugins/hello-world:1.0.0")});
+  nlohmann::json subject = PlugctlJson({"resolve", Ref("plugins/hello-world:1.0.0")});
+
+  // A signature-like artifact, written by hand as an OCI layout.
+  const fs::path layout = dir_ / "sig";
+  auto put = [&](const std::string& bytes) {
+    std::string digest = oci::Digest::Of(bytes).ToString();
+    fs::create_directories(layout / "blobs/sha256");
+    std::ofstream(layout / "blobs/sha256" / digest.substr(7), std::ios::binary) << bytes;
+    return digest;
+  };
+  const std::string empty = put("{}");
+  const std::string sig = put("signature bytes");
+  nlohmann::json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"artifactType", "application/vnd.example.signature.v1"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.empty.v1+json"}, {"digest", empty}, {"size", 2}}},
+      {"layers", {{{"mediaType", "application/octet-stream"}, {"digest", sig}, {"size", 15}}}},
+      {"subject",
+       {{"mediaType", subject["mediaType"]},
+        {"digest", subject["digest"]},
+        {"size", subject["size"]}}}};
+  const std::string manifest_bytes = manifest.dump();
+  const std::string manifest_digest = put(manifest_bytes);
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"manifests",
+                           {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                             {"digest", manifest_digest},
+                             {"size", manifest_bytes.size()},
+                             {"annotations", {{"org.opencontainers.image.ref.name", "sig"}}}}}}};
+  std::ofstream(layout / "index.json") << index.dump();
+  std::ofstream(layout / "oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
+
+  PlugctlJson({"copy", "oci:" + layout.string() + ":sig", Ref("plugins/hello-world:sig")});
+  nlohmann::json tags = PlugctlJson({"tags", Ref("plugins/hello-world")});
+  const std::string schema_tag = "sha256-" + subject["digest"].get<std::string>().substr(7);
+  EXPECT_NE(std::find(tags["tags"].begin(), tags["tags"].end(), schema_tag), tags["tags"].end())
+      << tags.dump();
+
+  nlohmann::json found = PlugctlJson({"referrers", Ref("plugins/hello-world:1.0.0")});
+  ASSERT_EQ(found["referrers"].size(), 1u) << found.dump(2);
+  EXPECT_EQ(found["referrers"][0]["digest"], manifest_digest);
+  EXPECT_EQ(found["referrers"][0]["artifactType"], "application/vnd.example.signature.v1");
+  nlohmann::json filtered = PlugctlJson(
+      {"referrers", Ref("plugins/hello-world:1.0.0"), "--artifact-type", "application/x-other"});
+  EXPECT_EQ(filtered["referrers"].size(), 0u);
+  // Pushing the same artifact again does not list it twice.
+  PlugctlJson({"copy", "oci:" + layout.string() + ":sig", Ref("plugins/hello-world:sig2")});
+  EXPECT_EQ(PlugctlJson({"referrers", Ref("plugins/hello-world:1.0.0")})["referrers"].size(), 1u);
+}
+
 class SecureRegistryTest : public CliTest {
  protected:
   void SetUp() override {
@@ -200,6 +310,26 @@ TEST_F(SecureRegistryTest, TlsVerificationNeedsTheCa) {
       Plugctl({"--insecure", "--registry-config", config_, "tags", Ref("plugins/x")});
   EXPECT_EQ(insecure.exit_code, 1);
   EXPECT_NE(insecure.err.find("401"), std::string::npos) << insecure.err;
+}
+
+// Mutual TLS: the registry requires a client certificate; --cert-file/--key-file present one.
+TEST_F(CliTest, ClientCertificatesForMutualTls) {
+  std::string why;
+  auto registry =
+      RegistryServer::Start(dir_ / "mtls", RegistryConfig{.tls = true, .client_certs = true}, &why);
+  if (!registry) GTEST_SKIP() << why;
+  Demo();
+  const std::string ref = registry->host() + "/plugins/hello-world:1.0.0";
+  RunResult without =
+      Plugctl({"--ca-file", registry->ca_file(), "copy", DemoLayout() + ":hello-world:1.0.0", ref});
+  EXPECT_EQ(without.exit_code, 1) << without.Summary();
+  nlohmann::json pushed = PlugctlJson(
+      {"--ca-file", registry->ca_file(), "--cert-file", registry->client_cert(), "--key-file",
+       registry->client_key(), "copy", DemoLayout() + ":hello-world:1.0.0", ref});
+  nlohmann::json resolved =
+      PlugctlJson({"--ca-file", registry->ca_file(), "--cert-file", registry->client_cert(),
+                   "--key-file", registry->client_key(), "resolve", ref});
+  EXPECT_EQ(resolved["digest"], pushed["digest"]);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ Action DefineResolve(CLI::App& app, const GlobalOptions& globals);
 Action DefineTag(CLI::App& app, const GlobalOptions& globals);
 Action DefineDelete(CLI::App& app, const GlobalOptions& globals);
 Action DefineCatalog(CLI::App& app, const GlobalOptions& globals);
+Action DefineReferrers(CLI::App& app, const GlobalOptions& globals);
 Action DefineValidate(CLI::App& app, const GlobalOptions& globals);
 Action DefineConfig(CLI::App& app, const GlobalOptions& globals);
 Action DefinePull(CLI::App& app, const GlobalOptions& globals);

@@ -209,6 +209,40 @@ Status RunDelete(const ImageArgs& args, const GlobalOptions& globals) {
   return OkStatus();
 }
 
+// ---- referrers ----
+struct ReferrersArgs {
+  std::string location;
+  std::string artifact_type;
+};
+
+Status RunReferrers(const ReferrersArgs& args, const GlobalOptions& globals) {
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  if (loc.kind != transfer::LocationKind::kRegistry) {
+    return MakeError(ErrorCode::kUnimplemented, "referrers works on registry images only");
+  }
+  TargetEnv env(globals);
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
+  auto* repo = dynamic_cast<registry::RepositoryTarget*>(target.get());
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> referrers,
+                           repo->Referrers(desc.digest, args.artifact_type));
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& r : referrers) list.push_back(r.ToJson());
+    PrintJson({{"location", loc.ToString()},
+               {"digest", desc.digest.ToString()},
+               {"referrers", std::move(list)}});
+  } else {
+    std::cout << loc.ToString() << "@" << desc.digest.ToString() << '\n';
+    for (const auto& r : referrers) {
+      std::cout << fmt::format("  {}  {}  {}\n", r.digest.ToString(),
+                               r.artifact_type.empty() ? r.media_type : r.artifact_type,
+                               HumanBytes(static_cast<uint64_t>(r.size)));
+    }
+  }
+  return OkStatus();
+}
+
 // ---- catalog ----
 struct CatalogArgs {
   std::string host;
@@ -269,6 +303,15 @@ Action DefineDelete(CLI::App& app, const GlobalOptions& globals) {
       ->check(LocationCheck());
   app.add_flag("--yes,-y", args->yes, "Also delete when other tags share the manifest");
   return [args, &globals] { return RunDelete(*args, globals); };
+}
+
+Action DefineReferrers(CLI::App& app, const GlobalOptions& globals) {
+  auto args = std::make_shared<ReferrersArgs>();
+  app.add_option("IMAGE", args->location, "Registry image (tag or digest)")
+      ->required()
+      ->check(LocationCheck());
+  app.add_option("--artifact-type", args->artifact_type, "Only referrers of this artifact type");
+  return [args, &globals] { return RunReferrers(*args, globals); };
 }
 
 Action DefineCatalog(CLI::App& app, const GlobalOptions& globals) {

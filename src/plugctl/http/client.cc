@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -318,6 +319,18 @@ class CurlClient : public Client {
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteCallback);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    // libcurl reads only the lowercase http_proxy (the "httpoxy" precaution for CGI); docker
+    // and Go tools also honour HTTP_PROXY, which is what operators set for them.
+    if (request.url.starts_with("http://")) {
+      const char* lower = std::getenv("http_proxy");
+      const char* upper = std::getenv("HTTP_PROXY");
+      if ((lower == nullptr || *lower == '\0') && upper != nullptr && *upper != '\0') {
+        curl_easy_setopt(c, CURLOPT_PROXY, upper);
+        const char* no_proxy = std::getenv("NO_PROXY");
+        if (no_proxy == nullptr || *no_proxy == '\0') no_proxy = std::getenv("no_proxy");
+        if (no_proxy != nullptr) curl_easy_setopt(c, CURLOPT_NOPROXY, no_proxy);
+      }
+    }
     if (options_.insecure_skip_verify) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -255,8 +255,58 @@ Status RepositoryTarget::PushManifest(const oci::Descriptor& desc, Reader& conte
   call.headers.Add("Content-Type", desc.media_type);
   PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session_->Do(call));
   if (r.status != 201 && r.status != 200) return tl::unexpected(ResponseError(r, what));
+  // distribution-spec 1.1: a registry that indexes subjects answers with OCI-Subject; on the
+  // others the pushing client keeps the "sha256-<hex>" tag schema index up to date.
+  if (!r.headers.Get("OCI-Subject")) {
+    auto parsed = oci::Manifest::Parse(bytes, desc.media_type);
+    if (parsed && parsed->subject) {
+      Status indexed = AddToReferrersTag(desc, *parsed);
+      if (!indexed) return tl::unexpected(indexed.error().WithContext(what));
+    }
+  }
   std::lock_guard lock(mu_);
   manifest_cache_[desc.digest] = std::move(bytes);
+  return OkStatus();
+}
+
+Status RepositoryTarget::AddToReferrersTag(const oci::Descriptor& desc,
+                                           const oci::Manifest& manifest) {
+  const oci::Digest& subject = manifest.subject->digest;
+  const std::string tag = fmt::format("{}-{}", subject.algorithm_name(), subject.hex());
+  oci::IndexSpec index;
+  auto existing = Resolve(tag);
+  if (existing) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string old_bytes, ManifestBytes(*existing));
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest old, oci::Manifest::Parse(old_bytes, oci::kOciIndex));
+    if (!old.is_index()) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "tag {} (the referrers tag schema) names a manifest, not an index", tag);
+    }
+    for (const oci::Descriptor& m : old.manifests) {
+      if (m.digest == desc.digest) return OkStatus();
+    }
+    index.manifests = old.manifests;
+  } else if (existing.error().code() != ErrorCode::kNotFound) {
+    return tl::unexpected(existing.error());
+  }
+  oci::Descriptor entry;
+  entry.media_type = desc.media_type;
+  entry.digest = desc.digest;
+  entry.size = desc.size;
+  entry.artifact_type = !manifest.artifact_type.empty() ? manifest.artifact_type
+                        : manifest.config               ? manifest.config->media_type
+                                                        : std::string();
+  entry.annotations = manifest.annotations;
+  index.manifests.push_back(std::move(entry));
+  Call put{.method = "PUT",
+           .path = ManifestPath(tag),
+           .body = oci::BuildIndex(index),
+           .scope = PushScope(repository_)};
+  put.headers.Add("Content-Type", std::string(oci::kOciIndex));
+  PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session_->Do(put));
+  if (r.status != 201 && r.status != 200) {
+    return tl::unexpected(ResponseError(r, "update referrers tag " + tag));
+  }
   return OkStatus();
 }
 

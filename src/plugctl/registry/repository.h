@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "plugctl/oci/descriptor.h"
+#include "plugctl/oci/manifest.h"
 #include "plugctl/registry/session.h"
 #include "plugctl/store/target.h"
 
@@ -69,6 +70,9 @@ class RepositoryTarget : public store::Target {
   std::string ManifestPath(std::string_view reference) const;
   std::string BlobPath(const oci::Digest& digest) const;
   Status PushManifest(const oci::Descriptor& desc, Reader& content);
+  // Adds `desc` (whose manifest has a subject) to the subject's "sha256-<hex>" tag schema
+  // index, for registries without the referrers API.
+  Status AddToReferrersTag(const oci::Descriptor& desc, const oci::Manifest& manifest);
   Status PushBlob(const oci::Descriptor& desc, Reader& content);
   Status UploadMonolithic(const std::string& location, const oci::Descriptor& desc,
                           Reader& content);

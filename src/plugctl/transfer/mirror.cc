@@ -47,21 +47,25 @@ std::string BundleName(const oci::Reference& name) {
   return fmt::format("{}/{}@{}", name.registry, name.repository, name.digest->ToString());
 }
 
-// Serializes the calls store::Target allows on one thread at a time (Resolve, Tag, Tags) on
-// targets several images share (a bundle, a local destination).
-class TargetLocks {
+// One mutex per key, created on first use.
+template <typename Key>
+class LockTable {
  public:
-  std::mutex& For(const store::Target* target) {
+  std::mutex& For(const Key& key) {
     std::lock_guard lock(mu_);
-    auto& slot = locks_[target];
+    auto& slot = locks_[key];
     if (!slot) slot = std::make_unique<std::mutex>();
     return *slot;
   }
 
  private:
   std::mutex mu_;
-  std::map<const store::Target*, std::unique_ptr<std::mutex>> locks_;
+  std::map<Key, std::unique_ptr<std::mutex>> locks_;
 };
+
+// Serializes the calls store::Target allows on one thread at a time (Resolve, Tag, Tags) on
+// targets several images share (a bundle, a local destination).
+using TargetLocks = LockTable<const store::Target*>;
 
 Result<oci::Descriptor> LockedResolve(store::Target& target, std::string_view ref,
                                       TargetLocks& locks) {
@@ -521,6 +525,14 @@ class MirrorRun {
     if (!root) return context(root.error());
     result.source_root = *root;
 
+    // One image at a time per destination repository: tags of one repository often name the
+    // same manifest, and distribution 2.8 can fail concurrent pushes of one manifest
+    // (DIGEST_INVALID); the second then simply finds it in place.
+    std::unique_lock<std::mutex> repository_lock;
+    if (plan_.destination.is_registry()) {
+      repository_lock = std::unique_lock(repository_locks_.For(item.destination.reference.Name()));
+    }
+
     if (!options_.variant) {
       auto existing = Existing(*dst, item);
       if (!existing) return context(existing.error());
@@ -592,6 +604,7 @@ class MirrorRun {
   const OpenOptions& open_;
   std::unique_ptr<store::Target> shared_dest_;
   TargetLocks locks_;
+  LockTable<std::string> repository_locks_;
   MirrorReport report_;
   std::atomic<size_t> next_{0};
   std::atomic<bool> stop_{false};
