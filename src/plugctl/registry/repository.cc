@@ -236,11 +236,22 @@ Result<bool> RepositoryTarget::Exists(const oci::Descriptor& desc) {
 }
 
 Status RepositoryTarget::Push(const oci::Descriptor& desc, Reader& content) {
-  if (oci::IsManifestOrIndexType(desc.media_type)) return PushManifest(desc, content);
+  if (oci::IsManifestOrIndexType(desc.media_type)) return PushManifest(desc, content, "");
   return PushBlob(desc, content);
 }
 
-Status RepositoryTarget::PushManifest(const oci::Descriptor& desc, Reader& content) {
+Status RepositoryTarget::PushTagged(const oci::Descriptor& desc, Reader& content,
+                                    std::string_view tag) {
+  PLUGCTL_RETURN_IF_ERROR(oci::ValidateTag(tag));
+  if (!oci::IsManifestOrIndexType(desc.media_type)) {
+    return MakeError(ErrorCode::kInvalidArgument, "cannot tag {}: \"{}\" is not a manifest type",
+                     desc.digest.ToString(), desc.media_type);
+  }
+  return PushManifest(desc, content, tag);
+}
+
+Status RepositoryTarget::PushManifest(const oci::Descriptor& desc, Reader& content,
+                                      std::string_view reference) {
   std::string what = fmt::format("push manifest {} to {}", desc.digest.ToString(), Describe());
   if (desc.size > static_cast<int64_t>(oci::kMaxManifestBytes)) {
     return MakeError(ErrorCode::kResourceExhausted, "{}: larger than 4 MiB", what);
@@ -248,10 +259,11 @@ Status RepositoryTarget::PushManifest(const oci::Descriptor& desc, Reader& conte
   oci::VerifyingReader verifying(content, desc, what);
   PLUGCTL_ASSIGN_OR_RETURN(std::string bytes,
                            ReadAllBounded(verifying, oci::kMaxManifestBytes, what));
-  Call call{.method = "PUT",
-            .path = ManifestPath(desc.digest.ToString()),
-            .body = bytes,
-            .scope = PushScope(repository_)};
+  Call call{
+      .method = "PUT",
+      .path = ManifestPath(reference.empty() ? desc.digest.ToString() : std::string(reference)),
+      .body = bytes,
+      .scope = PushScope(repository_)};
   call.headers.Add("Content-Type", desc.media_type);
   PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session_->Do(call));
   if (r.status != 201 && r.status != 200) return tl::unexpected(ResponseError(r, what));

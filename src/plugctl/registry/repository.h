@@ -63,13 +63,18 @@ class RepositoryTarget : public store::Target {
   [[nodiscard]] Result<std::vector<oci::Descriptor>> Referrers(const oci::Digest& digest,
                                                                std::string_view artifact_type = "");
 
+  // Push and Tag of a manifest or index in one request: a registry stores a manifest PUT by
+  // tag under its digest too.
+  [[nodiscard]] Status PushTagged(const oci::Descriptor& desc, Reader& content,
+                                  std::string_view tag);
+
   const std::string& repository() const { return repository_; }
   Session& session() { return *session_; }
 
  private:
   std::string ManifestPath(std::string_view reference) const;
   std::string BlobPath(const oci::Digest& digest) const;
-  Status PushManifest(const oci::Descriptor& desc, Reader& content);
+  Status PushManifest(const oci::Descriptor& desc, Reader& content, std::string_view reference);
   // Adds `desc` (whose manifest has a subject) to the subject's "sha256-<hex>" tag schema
   // index, for registries without the referrers API.
   Status AddToReferrersTag(const oci::Descriptor& desc, const oci::Manifest& manifest);

@@ -112,7 +112,14 @@ Status Session::EnsureScheme() {
   std::string chosen;
   if (options_.plain_http) {
     chosen = "http://" + host_;
-  } else {
+  } else if (IsLoopbackHost(host_)) {
+    // Loopback registries are insecure registries to docker and almost always speak plain
+    // HTTP: asking that way first saves a TLS handshake and loading the CA store (tens of
+    // milliseconds per run). A TLS server answers 400 (or hangs up), and TLS is tried next.
+    auto plain = client_->Do({.method = "GET", .url = "http://" + host_ + "/v2/"}, 64 << 10);
+    if (plain && (plain->status == 200 || plain->status == 401)) chosen = "http://" + host_;
+  }
+  if (chosen.empty()) {
     auto https = client_->Do({.method = "GET", .url = "https://" + host_ + "/v2/"}, 64 << 10);
     if (https) {
       chosen = "https://" + host_;

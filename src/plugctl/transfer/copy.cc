@@ -228,8 +228,23 @@ Result<CopyResult> CopyGraph(store::Target& src, const oci::Descriptor& root, st
   BlobCopier copier(src, dst, options, result);
   PLUGCTL_RETURN_IF_ERROR(copier.Run(graph.blobs));
 
+  // A registry stores a manifest PUT by tag under its digest too: the root goes up by its first
+  // tag in one request instead of HEAD + PUT by digest + PUT by tag.
+  auto* registry_dst = dynamic_cast<registry::RepositoryTarget*>(&dst);
+  const bool root_by_tag = registry_dst != nullptr && !options.tags.empty();
+
   // Post-order: a manifest is stored only once everything it names is.
   for (ManifestNode& node : graph.manifests) {
+    if (root_by_tag && &node == &graph.manifests.back()) {
+      StringReader reader(std::move(node.raw));
+      Status pushed = registry_dst->PushTagged(node.desc, reader, options.tags.front());
+      if (!pushed) {
+        return tl::unexpected(pushed.error().WithContext(
+            fmt::format("push manifest {} as {} to {}", node.desc.digest.ToString(),
+                        options.tags.front(), dst.Describe())));
+      }
+      continue;
+    }
     PLUGCTL_ASSIGN_OR_RETURN(bool exists, dst.Exists(node.desc));
     if (exists) continue;
     StringReader reader(std::move(node.raw));
@@ -239,7 +254,8 @@ Result<CopyResult> CopyGraph(store::Target& src, const oci::Descriptor& root, st
           fmt::format("push manifest {} to {}", node.desc.digest.ToString(), dst.Describe())));
     }
   }
-  for (const std::string& tag : options.tags) {
+  for (size_t i = root_by_tag ? 1 : 0; i < options.tags.size(); ++i) {
+    const std::string& tag = options.tags[i];
     Status tagged = dst.Tag(root, tag);
     if (!tagged) {
       return tl::unexpected(

@@ -575,11 +575,15 @@ class MirrorRun {
     } else {
       CopyOptions copy = options_.copy;
       copy.tags.clear();
+      // A registry repository is this item's own target: the copy tags it in the same request
+      // that stores the manifest.
+      if (plan_.destination.is_registry() && !digest_only) copy.tags.push_back(tag);
       auto copied = CopyGraph(**src, *root, **dst, copy);
       if (!copied) return context(copied.error());
       result.copy = *copied;
     }
-    if (!digest_only || !plan_.destination.is_registry()) {
+    const bool tagged_by_copy = plan_.destination.is_registry() && !options_.variant;
+    if (!tagged_by_copy && (!digest_only || !plan_.destination.is_registry())) {
       std::lock_guard lock(locks_.For(*dst));
       Status tagged = (*dst)->Tag(stored, tag);
       if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
