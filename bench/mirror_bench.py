@@ -42,18 +42,11 @@ for tool in ("skopeo", "docker-registry", "/usr/bin/time", "tar"):
         sys.exit(f"{tool} not installed: run scripts/setup.sh")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_layout import write_layout  # noqa: E402
+from bench_util import free_port, run, write_layout  # noqa: E402
 
 work = args.workdir or tempfile.mkdtemp(prefix="plugctl-mirror-bench-")
 os.makedirs(work, exist_ok=True)
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_registry(name):
@@ -77,23 +70,12 @@ def start_registry(name):
     sys.exit(f"docker-registry {name} did not start")
 
 
-def run(cmd, env=None):
-    """Runs cmd; returns (seconds, peak RSS in MiB), from GNU time (see registry_bench.py)."""
-    rss_file = os.path.join(work, "rss")
-    start = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-    with open(rss_file) as f:
-        return elapsed, int(f.read().split()[-1]) / 1024.0
 
 
 def measure(cmds, env=None):
     total = peak = 0.0
     for cmd in cmds:
-        t, m = run(cmd, env)
+        t, m = run(cmd, work, env)
         total += t
         peak = max(peak, m)
     return total, peak
@@ -132,7 +114,7 @@ try:
     print(f"writing {args.images} images of 1-10 MiB and pushing them to {a}", flush=True)
     make_bundle(seed, args.images)
     run([plugctl, "--no-progress", "mirror", f"oci:{seed}", "--to", f"{a}/plugins",
-         "--no-gateway-check"])
+         "--no-gateway-check"], work)
     refs = [f"{a}/plugins/p{i}:1.0" for i in range(args.images)]
     with open(os.path.join(work, "list.txt"), "w") as f:
         f.write("\n".join(refs) + "\n")
@@ -147,20 +129,16 @@ try:
     lst = os.path.join(work, "list.txt")
     print(f"\n{'row':<24} {'plugctl':>9} {'skopeo':>9} {'ratio':>7}   "
           f"{'MiB':>7} {'MiB':>7} {'ratio':>7}   skopeo way")
-    row(f"registry->registry {args.images}",
-        [pm + [lst, "--to", f"{b}/plugctl"]],
-        ("copy loop", [sk + ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
-                             f"docker://{a}/plugins/p{i}:1.0", f"docker://{b}/skopeo/p{i}:1.0"]
-                       for i in range(args.images)]),
-        ("sync", [sk + ["sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
-                        os.path.join(work, "sync.yaml"), f"{b}/skopeo-sync"]]))
-    row("rerun, nothing to do",
-        [pm + [lst, "--to", f"{b}/plugctl"]],
-        ("copy loop", [sk + ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
-                             f"docker://{a}/plugins/p{i}:1.0", f"docker://{b}/skopeo/p{i}:1.0"]
-                       for i in range(args.images)]),
-        ("sync", [sk + ["sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
-                        os.path.join(work, "sync.yaml"), f"{b}/skopeo-sync"]]))
+    # The same commands twice: the second run finds everything in place.
+    to_registry = [pm + [lst, "--to", f"{b}/plugctl"]]
+    copy_loop = ("copy loop", [sk + ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                                     f"docker://{a}/plugins/p{i}:1.0",
+                                     f"docker://{b}/skopeo/p{i}:1.0"]
+                               for i in range(args.images)])
+    sync = ("sync", [sk + ["sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+                           os.path.join(work, "sync.yaml"), f"{b}/skopeo-sync"]])
+    row(f"registry->registry {args.images}", to_registry, copy_loop, sync)
+    row("rerun, nothing to do", to_registry, copy_loop, sync)
     bundle = os.path.join(work, "bundle.tar")
     sk_layout = os.path.join(work, "skopeo-layout")
     row(f"registry->bundle {args.images}",

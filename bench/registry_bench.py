@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_layout import write_big_blob, write_layout  # noqa: E402
+from bench_util import free_port, run, write_big_blob, write_layout  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--plugctl", default="build/release/plugctl")
@@ -42,13 +42,6 @@ work = args.workdir or tempfile.mkdtemp(prefix="plugctl-bench-")
 os.makedirs(work, exist_ok=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def make_layout(layout, count, big_mib):
     os.makedirs(layout, exist_ok=True)
@@ -59,32 +52,16 @@ def make_layout(layout, count, big_mib):
     write_layout(layout, images)
 
 
-def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in MiB).
-
-    Peak RSS comes from GNU time: a child's ru_maxrss keeps its parent's
-    watermark from before exec, so measuring from this (large) Python process
-    would report Python's memory, not the tool's.
-    """
-    rss_file = os.path.join(work, "rss")
-    start = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-    with open(rss_file) as f:
-        return elapsed, int(f.read().split()[-1]) / 1024.0
 
 
 def row(name, plugctl_cmds, skopeo_cmds):
     p_time = s_time = p_rss = s_rss = 0.0
     for cmd in plugctl_cmds:
-        t, m = run(cmd)
+        t, m = run(cmd, work)
         p_time += t
         p_rss = max(p_rss, m)
     for cmd in skopeo_cmds:
-        t, m = run(cmd)
+        t, m = run(cmd, work)
         s_time += t
         s_rss = max(s_rss, m)
     print(f"{name:<34} {p_time:8.2f}s {s_time:8.2f}s {p_time / s_time:7.2f}   "

@@ -12,11 +12,6 @@
 namespace plugctl::testing {
 namespace {
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 class FaultTest : public CliTest {
  protected:
   void Start(const std::string& mode, const std::string& password = "p") {

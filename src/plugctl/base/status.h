@@ -11,6 +11,7 @@
 // touches this header alone.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,10 @@ tl::unexpected<Error> MakeError(ErrorCode code, fmt::format_string<Args...> form
                                 Args&&... args) {
   return tl::unexpected<Error>(Error(code, fmt::format(format, std::forward<Args>(args)...)));
 }
+
+// `text` made safe to echo in a one-line message about untrusted input: control characters
+// become '?', and text longer than `max_chars` bytes is cut and ends in "...".
+std::string PrintableForMessage(std::string_view text, size_t max_chars = 200);
 
 }  // namespace plugctl
 

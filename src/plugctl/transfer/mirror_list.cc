@@ -25,13 +25,7 @@ constexpr uint64_t kMaxNewest = 1'000'000;
 
 // Values are echoed in messages, which must stay on one line and short.
 std::string Printable(std::string_view text, size_t max_chars = 200) {
-  std::string out;
-  for (char c : text.substr(0, max_chars)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7F) ? '?' : c;
-  }
-  if (text.size() > max_chars) out += "...";
-  return out;
+  return PrintableForMessage(text, max_chars);
 }
 
 std::string_view Trim(std::string_view s) {

@@ -9,15 +9,7 @@ namespace plugctl::transfer {
 namespace {
 
 // Range texts are echoed in errors; keep them printable and on one line.
-std::string Shown(std::string_view text, size_t max_chars = 128) {
-  std::string out;
-  for (char c : text.substr(0, max_chars)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7F) ? '?' : c;
-  }
-  if (text.size() > max_chars) out += "...";
-  return out;
-}
+std::string Shown(std::string_view text) { return PrintableForMessage(text, 128); }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsIdentifierChar(char c) {

@@ -1,8 +1,13 @@
-"""Writes OCI layouts of plugin-shaped test images for the benchmarks, independently of plugctl."""
+"""What the benchmarks share: OCI layouts of plugin-shaped test images (written independently of
+plugctl), free ports, and timed runs."""
 import hashlib
 import json
 import os
 import random
+import socket
+import subprocess
+import sys
+import time
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -60,3 +65,29 @@ def write_layout(layout, images):
     with open(os.path.join(layout, "index.json"), "w") as f:
         json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                    "manifests": entries}, f)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run(cmd, work, env=None):
+    """Runs cmd; returns (seconds, peak RSS in MiB).
+
+    Peak RSS comes from GNU time: a child's ru_maxrss keeps its parent's watermark from before
+    exec, so measuring from this (large) Python process would report Python's memory, not the
+    tool's.
+    """
+    rss_file = os.path.join(work, "rss")
+    start = time.monotonic()
+    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    with open(rss_file) as f:
+        return elapsed, int(f.read().split()[-1]) / 1024.0
