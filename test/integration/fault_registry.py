@@ -26,6 +26,8 @@ import base64
 import hashlib
 import json
 import random
+import socket
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -271,8 +273,12 @@ class Main(BaseHTTPRequestHandler):
                     self.end_headers()
                     self.wfile.write(data[:len(data) // 2])
                     self.wfile.flush()
+                    # Let the client read the half first: closing with data still unread on
+                    # either side can turn the FIN into a reset that discards it, and the test
+                    # is about resuming from the middle.
+                    time.sleep(0.3)
                     self.close_connection = True
-                    self.connection.shutdown(2)
+                    self.connection.shutdown(socket.SHUT_WR)
                     return
             return self.send(200, data, {"Docker-Content-Digest": d}, ctype="application/octet-stream")
         self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
