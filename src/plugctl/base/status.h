@@ -21,8 +21,10 @@
 
 namespace plugctl {
 
-// Maps to HTTP/OCI error codes in the server and to exit codes in the CLI, each
-// in one place.
+// The class of a failure, for callers that react to it (retry kUnavailable, fall back on
+// kNotFound, map to an HTTP status in a server). The CLI does not turn codes into distinct exit
+// statuses: every failed command exits 1 and a usage error 2 (cli/app.h), as docker, skopeo
+// and oras do, so scripts test for non-zero and read the one-line message.
 enum class ErrorCode {
   kInvalidArgument,     // malformed input: reference, JSON, YAML, flag values
   kNotFound,            // tag, digest, file or repository does not exist
@@ -37,8 +39,6 @@ enum class ErrorCode {
   kCancelled,           // stopped by the caller
   kInternal,            // a bug or an unexpected OS failure
 };
-
-std::string_view ErrorCodeName(ErrorCode code);
 
 // An error value. Thread-compatible value type.
 class Error {
