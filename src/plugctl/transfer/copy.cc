@@ -10,7 +10,7 @@
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/verifying_reader.h"
-#include "plugctl/registry/repository.h"
+#include "plugctl/store/capabilities.h"
 #include "plugctl/store/content.h"
 
 namespace plugctl::transfer {
@@ -179,15 +179,13 @@ class BlobCopier {
     }
   }
 
-  // Blobs moving between repositories of one registry are mounted, not copied.
+  // Blobs moving between repositories of one registry are mounted, not copied (the destination
+  // declines, sending nothing, when the source is elsewhere).
   Result<bool> TryMount(const oci::Descriptor& desc) {
-    auto* from = dynamic_cast<registry::RepositoryTarget*>(&src_);
-    auto* to = dynamic_cast<registry::RepositoryTarget*>(&dst_);
-    if (from == nullptr || to == nullptr || &from->session() != &to->session() ||
-        from->repository() == to->repository()) {
-      return false;
-    }
-    return to->Mount(desc, from->repository());
+    store::Mounter* from = src_.mounter();
+    store::Mounter* to = dst_.mounter();
+    if (from == nullptr || to == nullptr) return false;
+    return to->MountFrom(desc, from->mount_source());
   }
 
   void Report(ProgressEvent::Kind kind, const oci::Descriptor& desc) {
@@ -230,14 +228,14 @@ Result<CopyResult> CopyGraph(store::Target& src, const oci::Descriptor& root, st
 
   // A registry stores a manifest PUT by tag under its digest too: the root goes up by its first
   // tag in one request instead of HEAD + PUT by digest + PUT by tag.
-  auto* registry_dst = dynamic_cast<registry::RepositoryTarget*>(&dst);
-  const bool root_by_tag = registry_dst != nullptr && !options.tags.empty();
+  store::TagPusher* tag_pusher = dst.tag_pusher();
+  const bool root_by_tag = tag_pusher != nullptr && !options.tags.empty();
 
   // Post-order: a manifest is stored only once everything it names is.
   for (ManifestNode& node : graph.manifests) {
     if (root_by_tag && &node == &graph.manifests.back()) {
       StringReader reader(std::move(node.raw));
-      Status pushed = registry_dst->PushTagged(node.desc, reader, options.tags.front());
+      Status pushed = tag_pusher->PushTagged(node.desc, reader, options.tags.front());
       if (!pushed) {
         return tl::unexpected(pushed.error().WithContext(
             fmt::format("push manifest {} as {} to {}", node.desc.digest.ToString(),
