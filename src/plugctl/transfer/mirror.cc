@@ -1,12 +1,11 @@
 #include "plugctl/transfer/mirror.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <set>
-#include <thread>
 
+#include "plugctl/base/parallel.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/store/content.h"
@@ -420,13 +419,9 @@ class MirrorRun {
       // A dry run into a bundle that does not exist yet: everything would be copied.
     }
     report_.items.resize(plan_.items.size());
-    size_t workers = std::clamp<size_t>(static_cast<size_t>(std::max(options_.jobs, 1)), 1,
-                                        std::max<size_t>(plan_.items.size(), 1));
-    {
-      std::vector<std::jthread> threads;
-      threads.reserve(workers);
-      for (size_t i = 0; i < workers; ++i) threads.emplace_back([this] { Work(); });
-    }
+    // Without keep_going the first failed item stops the run: no item starts after it.
+    Status run = RunParallel(plan_.items.size(), options_.jobs,
+                             [this](size_t i, const Cancellation&) { return RunItem(i); });
     report_.source_failures = plan_.failures;
     report_.failed += plan_.failures.size();
     for (const MirrorItemResult& r : report_.items) {
@@ -446,10 +441,10 @@ class MirrorRun {
       if (r.gateway && !r.gateway->loadable) ++report_.not_loadable;
       report_.bytes_copied += r.copy.bytes_copied;
     }
-    if (first_error_ && !options_.keep_going) {
+    if (!run) {
       // What was copied is complete and stays (registries, layouts); an archive is written only
       // by a run that succeeded or was asked to keep going, so it never holds half a list.
-      return tl::unexpected(*first_error_);
+      return tl::unexpected(run.error());
     }
     if (shared_dest_ && !options_.dry_run) {
       Status committed = shared_dest_->Commit();
@@ -459,26 +454,21 @@ class MirrorRun {
   }
 
  private:
-  void Work() {
-    for (;;) {
-      if (stop_.load()) return;
-      size_t i = next_.fetch_add(1);
-      if (i >= plan_.items.size()) return;
-      MirrorItemResult& result = report_.items[i];
-      result.item = plan_.items[i];
-      Status status = MirrorOne(result);
-      if (!status) {
-        result.state = MirrorItemResult::State::kFailed;
-        result.error = status.error();
-        std::lock_guard lock(mu_);
-        if (!first_error_) first_error_ = status.error();
-        if (!options_.keep_going) stop_.store(true);
-      }
-      if (options_.on_item) {
-        std::lock_guard lock(mu_);
-        options_.on_item(result);
-      }
+  // Mirrors item i into its result; fails (stopping the run) only without keep_going.
+  Status RunItem(size_t i) {
+    MirrorItemResult& result = report_.items[i];
+    result.item = plan_.items[i];
+    Status status = MirrorOne(result);
+    if (!status) {
+      result.state = MirrorItemResult::State::kFailed;
+      result.error = status.error();
     }
+    if (options_.on_item) {
+      std::lock_guard lock(on_item_mu_);
+      options_.on_item(result);
+    }
+    if (!status && !options_.keep_going) return status;
+    return OkStatus();
   }
 
   Result<store::Target*> SourceTarget(const MirrorItem& item,
@@ -610,10 +600,7 @@ class MirrorRun {
   TargetLocks locks_;
   LockTable<std::string> repository_locks_;
   MirrorReport report_;
-  std::atomic<size_t> next_{0};
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::optional<Error> first_error_;
+  std::mutex on_item_mu_;  // on_item calls are serialized
 };
 
 }  // namespace
