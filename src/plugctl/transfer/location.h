@@ -66,7 +66,8 @@ class SessionPool {
 };
 
 struct OpenOptions {
-  // Sessions for registry locations; a private pool with default options when null.
+  // Sessions for registry locations. When null, each registry target gets a session of its own
+  // with default options (no shared connections or tokens, so no cross-repository mounts).
   SessionPool* sessions = nullptr;
   registry::RepositoryOptions repository;
 };

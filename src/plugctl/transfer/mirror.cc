@@ -572,8 +572,10 @@ class MirrorRun {
       if (!copied) return context(copied.error());
       result.copy = *copied;
     }
+    // A registry copy was tagged by CopyGraph (digest-only items need no tag); everything else
+    // is tagged here (a rebuilt image into a registry always has a tag: checked above).
     const bool tagged_by_copy = plan_.destination.is_registry() && !options_.variant;
-    if (!tagged_by_copy && (!digest_only || !plan_.destination.is_registry())) {
+    if (!tagged_by_copy) {
       std::lock_guard lock(locks_.For(*dst));
       Status tagged = (*dst)->Tag(stored, tag);
       if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
