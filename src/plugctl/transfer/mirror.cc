@@ -134,15 +134,10 @@ std::string MirrorDestination::ToString() const {
 Result<MirrorDestination> ParseMirrorDestination(std::string_view text) {
   MirrorDestination dest;
   std::string_view rest = text;
-  bool scheme = false;
   for (std::string_view s : kSchemes) {
-    if (rest.starts_with(s)) {
-      rest.remove_prefix(s.size());
-      scheme = true;
-    }
+    if (rest.starts_with(s)) rest.remove_prefix(s.size());
   }
-  if (!scheme && (text.starts_with("oci:") || text.starts_with("oci-archive:") ||
-                  text.starts_with("docker-archive:"))) {
+  if (IsLocalTransport(text)) {
     PLUGCTL_ASSIGN_OR_RETURN(dest.location, ParseLocation(text));
     if (!dest.location.ref.empty()) {
       return MakeError(ErrorCode::kInvalidArgument,
