@@ -50,6 +50,35 @@ TEST(MapRepositoryTest, LongestRuleWinsAtPathBoundaries) {
   EXPECT_EQ(Map("x.io/otherwise/z:1", "", m), "z");
 }
 
+TEST(DestinationForTest, LocalDestinationsNameImagesByFullReference) {
+  auto layout = ParseMirrorDestination("oci:/tmp/bundle");
+  ASSERT_TRUE(layout.has_value());
+  auto by_tag = DestinationFor(Ref("reg.io/plugins/x:1.0"), *layout, {});
+  ASSERT_TRUE(by_tag.has_value());
+  EXPECT_EQ(by_tag->ToString(), "oci:/tmp/bundle:reg.io/plugins/x:1.0");
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  auto by_digest = DestinationFor(Ref("reg.io/plugins/x@" + digest), *layout, {});
+  ASSERT_TRUE(by_digest.has_value());
+  EXPECT_EQ(by_digest->ref, "reg.io/plugins/x@" + digest);
+
+  auto docker = ParseMirrorDestination("docker-archive:/tmp/b.tar");
+  ASSERT_TRUE(docker.has_value());
+  auto refused = DestinationFor(Ref("reg.io/plugins/x@" + digest), *docker, {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(DestinationForTest, RegistryDestinationsMapTheRepositoryAndKeepTheTag) {
+  auto dest = ParseMirrorDestination("docker://reg.local:5000/mirror/");
+  ASSERT_TRUE(dest.has_value());
+  EXPECT_TRUE(dest->is_registry());
+  EXPECT_EQ(dest->ToString(), "reg.local:5000/mirror");
+  auto loc = DestinationFor(Ref("reg.io/plugins/basic-auth:2.0"), *dest, {});
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_EQ(loc->kind, LocationKind::kRegistry);
+  EXPECT_EQ(loc->reference.ToString(), "reg.local:5000/mirror/basic-auth:2.0");
+}
+
 TEST(MapRepositoryTest, ParseMappingRule) {
   auto rule = ParseMappingRule("oci://reg.io/plugins=higress/");
   ASSERT_TRUE(rule.has_value());
