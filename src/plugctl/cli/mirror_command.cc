@@ -28,16 +28,11 @@ struct MirrorArgs {
   std::string variant;
 };
 
-bool IsBundleArgument(std::string_view text) {
-  return (text.starts_with("oci:") && !text.starts_with("oci://")) ||
-         text.starts_with("oci-archive:") || text.starts_with("docker-archive:");
-}
-
 Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& sources,
                   std::vector<transfer::Location>& bundles) {
   for (size_t i = 0; i < args.inputs.size(); ++i) {
     const std::string& input = args.inputs[i];
-    if (IsBundleArgument(input)) {
+    if (transfer::IsLocalTransport(input)) {
       PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
       bundles.push_back(std::move(loc));
       continue;

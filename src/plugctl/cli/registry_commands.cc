@@ -178,7 +178,10 @@ Status RunDelete(const ImageArgs& args, const GlobalOptions& globals) {
   }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kWrite));
-  auto* repo = dynamic_cast<registry::RepositoryTarget*>(target.get());
+  store::Deleter* deleter = target->deleter();
+  if (deleter == nullptr) {
+    return MakeError(ErrorCode::kUnimplemented, "delete works on registry images only");
+  }
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
   // Registries delete manifests by digest, which removes every tag on it: say so.
   std::vector<std::string> also;
@@ -198,7 +201,7 @@ Status RunDelete(const ImageArgs& args, const GlobalOptions& globals) {
                        desc.digest.ToString(), fmt::join(also, ", "));
     }
   }
-  PLUGCTL_RETURN_IF_ERROR(repo->Delete(desc));
+  PLUGCTL_RETURN_IF_ERROR(deleter->Delete(desc));
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"deleted", desc.digest.ToString()},
                {"location", target->Describe()},
@@ -222,10 +225,13 @@ Status RunReferrers(const ReferrersArgs& args, const GlobalOptions& globals) {
   }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
-  auto* repo = dynamic_cast<registry::RepositoryTarget*>(target.get());
+  store::ReferrerLister* lister = target->referrer_lister();
+  if (lister == nullptr) {
+    return MakeError(ErrorCode::kUnimplemented, "referrers works on registry images only");
+  }
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
   PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> referrers,
-                           repo->Referrers(desc.digest, args.artifact_type));
+                           lister->Referrers(desc.digest, args.artifact_type));
   if (globals.format == OutputFormat::kJson) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& r : referrers) list.push_back(r.ToJson());

@@ -451,6 +451,16 @@ Result<bool> RepositoryTarget::Mount(const oci::Descriptor& desc, std::string_vi
   return false;
 }
 
+store::MountSource RepositoryTarget::mount_source() const {
+  return store::MountSource{.registry = session_.get(), .repository = repository_};
+}
+
+Result<bool> RepositoryTarget::MountFrom(const oci::Descriptor& desc,
+                                         const store::MountSource& from) {
+  if (from.registry != session_.get() || from.repository == repository_) return false;
+  return Mount(desc, from.repository);
+}
+
 Status RepositoryTarget::Tag(const oci::Descriptor& desc, std::string_view tag) {
   PLUGCTL_RETURN_IF_ERROR(oci::ValidateTag(tag));
   PLUGCTL_ASSIGN_OR_RETURN(std::string bytes, ManifestBytes(desc));

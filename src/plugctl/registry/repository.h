@@ -24,6 +24,7 @@
 #include "plugctl/oci/descriptor.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/registry/session.h"
+#include "plugctl/store/capabilities.h"
 #include "plugctl/store/target.h"
 
 namespace plugctl::registry {
@@ -36,7 +37,11 @@ struct RepositoryOptions {
   int max_resumes = 5;
 };
 
-class RepositoryTarget : public store::Target {
+class RepositoryTarget : public store::Target,
+                         public store::Mounter,
+                         public store::TagPusher,
+                         public store::Deleter,
+                         public store::ReferrerLister {
  public:
   RepositoryTarget(std::shared_ptr<Session> session, std::string repository,
                    RepositoryOptions options = {});
@@ -50,23 +55,33 @@ class RepositoryTarget : public store::Target {
   Result<std::vector<std::string>> Tags() override;
   Status Commit() override { return OkStatus(); }
 
+  // Capabilities (store/capabilities.h): a repository has them all.
+  store::Mounter* mounter() override { return this; }
+  store::TagPusher* tag_pusher() override { return this; }
+  store::Deleter* deleter() override { return this; }
+  store::ReferrerLister* referrer_lister() override { return this; }
+
+  // store::Mounter: mounts only from other repositories of this session.
+  store::MountSource mount_source() const override;
+  Result<bool> MountFrom(const oci::Descriptor& desc, const store::MountSource& from) override;
+
   // Mounts a blob from another repository of the same registry. Returns false
   // (and uploads nothing) if the registry would not mount it.
   [[nodiscard]] Result<bool> Mount(const oci::Descriptor& desc, std::string_view from_repository);
 
   // Deletes a manifest (by digest: distribution refuses deleting tags; every
   // tag on that digest goes with it) or a blob.
-  [[nodiscard]] Status Delete(const oci::Descriptor& desc);
+  [[nodiscard]] Status Delete(const oci::Descriptor& desc) override;
 
   // Manifests whose subject is `digest` (referrers API, falling back to the
   // "sha256-<hex>" tag schema on registries without it).
-  [[nodiscard]] Result<std::vector<oci::Descriptor>> Referrers(const oci::Digest& digest,
-                                                               std::string_view artifact_type = "");
+  [[nodiscard]] Result<std::vector<oci::Descriptor>> Referrers(
+      const oci::Digest& digest, std::string_view artifact_type) override;
 
   // Push and Tag of a manifest or index in one request: a registry stores a manifest PUT by
   // tag under its digest too.
   [[nodiscard]] Status PushTagged(const oci::Descriptor& desc, Reader& content,
-                                  std::string_view tag);
+                                  std::string_view tag) override;
 
   const std::string& repository() const { return repository_; }
   Session& session() { return *session_; }

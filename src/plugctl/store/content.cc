@@ -25,9 +25,4 @@ Result<oci::Manifest> FetchManifest(Target& target, const oci::Descriptor& desc)
   return manifest;
 }
 
-Result<oci::Manifest> ResolveManifest(Target& target, std::string_view reference) {
-  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target.Resolve(reference));
-  return FetchManifest(target, desc);
-}
-
 }  // namespace plugctl::store

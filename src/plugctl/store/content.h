@@ -21,7 +21,4 @@ namespace plugctl::store {
 // Fetches, verifies and parses the manifest or index `desc` (≤ 4 MiB).
 [[nodiscard]] Result<oci::Manifest> FetchManifest(Target& target, const oci::Descriptor& desc);
 
-// Resolves `reference` and fetches the manifest it names.
-[[nodiscard]] Result<oci::Manifest> ResolveManifest(Target& target, std::string_view reference);
-
 }  // namespace plugctl::store

@@ -28,6 +28,7 @@
 #include "plugctl/base/io.h"
 #include "plugctl/base/status.h"
 #include "plugctl/oci/descriptor.h"
+#include "plugctl/store/capabilities.h"
 
 namespace plugctl::store {
 
@@ -69,6 +70,13 @@ class Target {
   // file here (atomically); a target destroyed before Commit leaves its
   // previous state untouched. Idempotent.
   [[nodiscard]] virtual Status Commit() = 0;
+
+  // Optional capabilities (capabilities.h): null when this target has none of that kind.
+  // Registry repositories have all of them; local targets none.
+  virtual Mounter* mounter() { return nullptr; }
+  virtual TagPusher* tag_pusher() { return nullptr; }
+  virtual Deleter* deleter() { return nullptr; }
+  virtual ReferrerLister* referrer_lister() { return nullptr; }
 };
 
 }  // namespace plugctl::store

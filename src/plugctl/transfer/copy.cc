@@ -1,16 +1,13 @@
 #include "plugctl/transfer/copy.h"
 
-#include <atomic>
-#include <map>
 #include <mutex>
-#include <optional>
 #include <set>
-#include <thread>
 
+#include "plugctl/base/parallel.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/verifying_reader.h"
-#include "plugctl/registry/repository.h"
+#include "plugctl/store/capabilities.h"
 #include "plugctl/store/content.h"
 
 namespace plugctl::transfer {
@@ -65,11 +62,11 @@ Status Walk(store::Target& src, const oci::Descriptor& desc, int depth, const Co
 class ProgressReader : public Reader {
  public:
   ProgressReader(Reader& inner, const oci::Descriptor& desc, const CopyOptions& options,
-                 const std::atomic<bool>& cancelled)
-      : inner_(inner), desc_(desc), options_(options), cancelled_(cancelled) {}
+                 const Cancellation& cancellation)
+      : inner_(inner), desc_(desc), options_(options), cancellation_(cancellation) {}
 
   Result<size_t> Read(std::span<char> out) override {
-    if (cancelled_.load(std::memory_order_relaxed)) {
+    if (cancellation_.cancelled()) {
       return MakeError(ErrorCode::kCancelled, "cancelled after another transfer failed");
     }
     PLUGCTL_ASSIGN_OR_RETURN(size_t n, inner_.Read(out));
@@ -87,7 +84,7 @@ class ProgressReader : public Reader {
   Reader& inner_;
   const oci::Descriptor& desc_;
   const CopyOptions& options_;
-  const std::atomic<bool>& cancelled_;
+  const Cancellation& cancellation_;
   uint64_t bytes_ = 0;
 };
 
@@ -96,40 +93,16 @@ class BlobCopier {
   BlobCopier(store::Target& src, store::Target& dst, const CopyOptions& options, CopyResult& result)
       : src_(src), dst_(dst), options_(options), result_(result) {}
 
+  // The first failure cancels the rest.
   Status Run(const std::vector<oci::Descriptor>& blobs) {
-    size_t workers =
-        std::min<size_t>(static_cast<size_t>(std::max(options_.concurrency, 1)), blobs.size());
-    {
-      std::vector<std::jthread> threads;
-      threads.reserve(workers);
-      for (size_t i = 0; i < workers; ++i) {
-        threads.emplace_back([this, &blobs] { Work(blobs); });
-      }
-    }
-    if (first_error_) return tl::unexpected(*first_error_);
-    return OkStatus();
+    return RunParallel(blobs.size(), options_.concurrency,
+                       [&](size_t i, const Cancellation& cancellation) {
+                         return CopyOne(blobs[i], cancellation);
+                       });
   }
 
  private:
-  void Work(const std::vector<oci::Descriptor>& blobs) {
-    for (;;) {
-      if (cancelled_.load()) return;
-      size_t i = next_.fetch_add(1);
-      if (i >= blobs.size()) return;
-      Status status = CopyOne(blobs[i]);
-      if (!status) {
-        std::lock_guard lock(mu_);
-        // Cancellations are consequences of the first error, not causes.
-        if (!first_error_ || first_error_->code() == ErrorCode::kCancelled) {
-          first_error_ = status.error();
-        }
-        cancelled_.store(true);
-        return;
-      }
-    }
-  }
-
-  Status CopyOne(const oci::Descriptor& desc) {
+  Status CopyOne(const oci::Descriptor& desc, const Cancellation& cancellation) {
     auto context = [&](const Error& e) {
       return tl::unexpected(
           e.WithContext(fmt::format("copy {} ({}) from {} to {}", desc.digest.ToString(),
@@ -160,7 +133,7 @@ class BlobCopier {
       uint64_t bytes = 0;
       if (pushed) {
         // Verifying outermost lets the destination see it and not hash the bytes again.
-        ProgressReader progress(**raw, desc, options_, cancelled_);
+        ProgressReader progress(**raw, desc, options_, cancellation);
         oci::VerifyingReader verifying(progress, desc, "source content");
         pushed = dst_.Push(desc, verifying);
         bytes = progress.bytes();
@@ -173,21 +146,19 @@ class BlobCopier {
         return OkStatus();
       }
       if (pushed.error().code() != ErrorCode::kUnavailable || attempt >= options_.blob_attempts ||
-          cancelled_.load()) {
+          cancellation.cancelled()) {
         return context(pushed.error());
       }
     }
   }
 
-  // Blobs moving between repositories of one registry are mounted, not copied.
+  // Blobs moving between repositories of one registry are mounted, not copied (the destination
+  // declines, sending nothing, when the source is elsewhere).
   Result<bool> TryMount(const oci::Descriptor& desc) {
-    auto* from = dynamic_cast<registry::RepositoryTarget*>(&src_);
-    auto* to = dynamic_cast<registry::RepositoryTarget*>(&dst_);
-    if (from == nullptr || to == nullptr || &from->session() != &to->session() ||
-        from->repository() == to->repository()) {
-      return false;
-    }
-    return to->Mount(desc, from->repository());
+    store::Mounter* from = src_.mounter();
+    store::Mounter* to = dst_.mounter();
+    if (from == nullptr || to == nullptr) return false;
+    return to->MountFrom(desc, from->mount_source());
   }
 
   void Report(ProgressEvent::Kind kind, const oci::Descriptor& desc) {
@@ -198,10 +169,7 @@ class BlobCopier {
   store::Target& dst_;
   const CopyOptions& options_;
   CopyResult& result_;
-  std::atomic<size_t> next_{0};
-  std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  std::optional<Error> first_error_;
+  std::mutex mu_;  // guards result_
 };
 
 }  // namespace
@@ -230,14 +198,14 @@ Result<CopyResult> CopyGraph(store::Target& src, const oci::Descriptor& root, st
 
   // A registry stores a manifest PUT by tag under its digest too: the root goes up by its first
   // tag in one request instead of HEAD + PUT by digest + PUT by tag.
-  auto* registry_dst = dynamic_cast<registry::RepositoryTarget*>(&dst);
-  const bool root_by_tag = registry_dst != nullptr && !options.tags.empty();
+  store::TagPusher* tag_pusher = dst.tag_pusher();
+  const bool root_by_tag = tag_pusher != nullptr && !options.tags.empty();
 
   // Post-order: a manifest is stored only once everything it names is.
   for (ManifestNode& node : graph.manifests) {
     if (root_by_tag && &node == &graph.manifests.back()) {
       StringReader reader(std::move(node.raw));
-      Status pushed = registry_dst->PushTagged(node.desc, reader, options.tags.front());
+      Status pushed = tag_pusher->PushTagged(node.desc, reader, options.tags.front());
       if (!pushed) {
         return tl::unexpected(pushed.error().WithContext(
             fmt::format("push manifest {} as {} to {}", node.desc.digest.ToString(),

@@ -1,11 +1,15 @@
 #include "plugctl/transfer/copy.h"
 
 #include <atomic>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/store/capabilities.h"
 #include "plugctl/store/content.h"
 #include "plugctl/store/memory_target.h"
 
@@ -155,6 +159,105 @@ TEST(CopyImageTest, SelfReferencingIndexIsBounded) {
   auto result = CopyGraph(src, current, dst, {});
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code(), ErrorCode::kResourceExhausted);
+}
+
+// A MemoryTarget with a registry repository's capabilities: it mounts blobs from other
+// FakeRepositories of the same FakeRegistry and stores a manifest by tag in one call.
+struct FakeRegistry {
+  std::map<std::string, MemoryTarget*> repositories;
+};
+
+class FakeRepository : public MemoryTarget, public store::Mounter, public store::TagPusher {
+ public:
+  FakeRepository(FakeRegistry& registry, std::string repository)
+      : MemoryTarget(repository), registry_(registry), repository_(std::move(repository)) {
+    registry_.repositories[repository_] = this;
+  }
+
+  store::Mounter* mounter() override { return this; }
+  store::TagPusher* tag_pusher() override { return this; }
+
+  store::MountSource mount_source() const override {
+    return store::MountSource{.registry = &registry_, .repository = repository_};
+  }
+  Result<bool> MountFrom(const oci::Descriptor& desc, const store::MountSource& from) override {
+    if (from.registry != &registry_ || from.repository == repository_) return false;
+    ++mount_requests;
+    MemoryTarget* source = registry_.repositories.at(from.repository);
+    PLUGCTL_ASSIGN_OR_RETURN(auto reader, source->Fetch(desc));
+    PLUGCTL_RETURN_IF_ERROR(Push(desc, *reader));
+    return true;
+  }
+
+  Status PushTagged(const oci::Descriptor& desc, Reader& content, std::string_view tag) override {
+    pushed_by_tag.emplace_back(tag);
+    PLUGCTL_RETURN_IF_ERROR(Push(desc, content));
+    return Tag(desc, tag);
+  }
+
+  std::atomic<int> mount_requests{0};
+  std::vector<std::string> pushed_by_tag;
+
+ private:
+  FakeRegistry& registry_;
+  std::string repository_;
+};
+
+TEST(CopyCapabilitiesTest, MountsBetweenRepositoriesOfOneRegistry) {
+  FakeRegistry registry;
+  FakeRepository src(registry, "plugins/a"), dst(registry, "mirror/a");
+  TestImage image = PutImage(src, "1.0", 2, 100);
+  auto result = CopyImage(src, "1.0", dst, {});
+  ASSERT_TRUE(result.has_value()) << result.error().message();
+  EXPECT_EQ(result->blobs_mounted, 3u);  // config + 2 layers
+  EXPECT_EQ(result->blobs_copied, 0u);
+  EXPECT_EQ(dst.mount_requests.load(), 3);
+  EXPECT_TRUE(*dst.Exists(image.manifest));
+}
+
+TEST(CopyCapabilitiesTest, UploadsBetweenRegistries) {
+  FakeRegistry one, two;
+  FakeRepository src(one, "plugins/a"), dst(two, "plugins/a");
+  PutImage(src, "1.0", 2, 100);
+  auto result = CopyImage(src, "1.0", dst, {});
+  ASSERT_TRUE(result.has_value()) << result.error().message();
+  EXPECT_EQ(result->blobs_mounted, 0u);
+  EXPECT_EQ(result->blobs_copied, 3u);
+  EXPECT_EQ(dst.mount_requests.load(), 0);
+}
+
+TEST(CopyCapabilitiesTest, UploadsFromATargetThatCannotBeMounted) {
+  FakeRegistry registry;
+  MemoryTarget src("layout");
+  FakeRepository dst(registry, "plugins/a");
+  PutImage(src, "1.0", 1, 100);
+  auto result = CopyImage(src, "1.0", dst, {});
+  ASSERT_TRUE(result.has_value()) << result.error().message();
+  EXPECT_EQ(result->blobs_mounted, 0u);
+  EXPECT_EQ(result->blobs_copied, 2u);
+}
+
+TEST(CopyCapabilitiesTest, RootGoesUpByItsFirstTag) {
+  FakeRegistry registry;
+  MemoryTarget src("src");
+  FakeRepository dst(registry, "plugins/a");
+  TestImage image = PutImage(src, "1.0", 1, 100);
+  auto result = CopyImage(src, "1.0", dst, CopyOptions{.tags = {"1.0", "latest"}});
+  ASSERT_TRUE(result.has_value()) << result.error().message();
+  EXPECT_EQ(dst.pushed_by_tag, (std::vector<std::string>{"1.0"}));
+  for (const char* tag : {"1.0", "latest"}) {
+    auto resolved = dst.Resolve(tag);
+    ASSERT_TRUE(resolved.has_value()) << tag;
+    EXPECT_EQ(resolved->digest, image.manifest.digest);
+  }
+}
+
+TEST(CopyCapabilitiesTest, LocalTargetsHaveNoCapabilities) {
+  MemoryTarget target;
+  EXPECT_EQ(target.mounter(), nullptr);
+  EXPECT_EQ(target.tag_pusher(), nullptr);
+  EXPECT_EQ(target.deleter(), nullptr);
+  EXPECT_EQ(target.referrer_lister(), nullptr);
 }
 
 }  // namespace

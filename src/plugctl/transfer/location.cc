@@ -25,6 +25,15 @@ std::string_view KindPrefix(LocationKind kind) {
 
 }  // namespace
 
+bool IsLocalTransport(std::string_view text) {
+  // "oci://host/repo" is a registry reference (WasmPlugin URLs), not the "oci:" layout transport.
+  if (text.starts_with("oci://") || text.starts_with("docker://")) return false;
+  for (const Transport& t : kLocalTransports) {
+    if (text.starts_with(t.prefix)) return true;
+  }
+  return false;
+}
+
 std::string Location::ResolveRef() const {
   if (kind == LocationKind::kRegistry) {
     if (reference.digest) return reference.digest->ToString();
@@ -45,11 +54,9 @@ std::string Location::ToString() const {
 
 Result<Location> ParseLocation(std::string_view text) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty image location");
-  // "oci://host/repo" is a registry reference (WasmPlugin URLs), not the "oci:" layout transport.
-  const bool registry_scheme = text.starts_with("oci://") || text.starts_with("docker://");
+  const bool local = IsLocalTransport(text);
   for (const Transport& t : kLocalTransports) {
-    if (registry_scheme) break;
-    if (!text.starts_with(t.prefix)) continue;
+    if (!local || !text.starts_with(t.prefix)) continue;
     std::string_view rest = text.substr(t.prefix.size());
     Location loc;
     loc.kind = t.kind;

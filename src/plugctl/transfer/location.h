@@ -49,6 +49,11 @@ struct Location {
 
 [[nodiscard]] Result<Location> ParseLocation(std::string_view text);
 
+// Whether `text` starts with a local transport (oci:, oci-archive:, docker-archive:), i.e.
+// ParseLocation reads it as a layout or archive. "oci://…" and "docker://…" are registry
+// references, not local transports.
+bool IsLocalTransport(std::string_view text);
+
 enum class AccessMode { kRead, kWrite };
 
 // Registry sessions by host, so that every repository of one registry shares
@@ -66,7 +71,8 @@ class SessionPool {
 };
 
 struct OpenOptions {
-  // Sessions for registry locations; a private pool with default options when null.
+  // Sessions for registry locations. When null, each registry target gets a session of its own
+  // with default options (no shared connections or tokens, so no cross-repository mounts).
   SessionPool* sessions = nullptr;
   registry::RepositoryOptions repository;
 };

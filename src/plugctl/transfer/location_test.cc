@@ -56,6 +56,16 @@ TEST(ParseLocationTest, RegistryForms) {
   EXPECT_TRUE(docker->ResolveRef().starts_with("sha256:"));
 }
 
+TEST(IsLocalTransportTest, LocalTransportsButNotRegistrySchemes) {
+  for (const char* text : {"oci:dir", "oci:", "oci-archive:f.tar:x", "docker-archive:f.tar"}) {
+    EXPECT_TRUE(IsLocalTransport(text)) << text;
+  }
+  for (const char* text : {"oci://reg.local/x:1", "docker://reg.local/x", "reg.local:5000/x:1",
+                           "oci", "ocidir", "docker:x", "archive:x", "", "./oci:x"}) {
+    EXPECT_FALSE(IsLocalTransport(text)) << text;
+  }
+}
+
 TEST(ParseLocationTest, InvalidForms) {
   const char* cases[] = {
       "",

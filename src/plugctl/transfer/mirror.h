@@ -28,6 +28,9 @@
 //   PLUGCTL_ASSIGN_OR_RETURN(plan, PlanMirror(sources, bundles, destination, options, open));
 //   PLUGCTL_ASSIGN_OR_RETURN(MirrorReport report, RunMirror(plan, options, open));
 //
+// Naming (NameMapping, MapRepository, ParseMirrorDestination) is in mirror_naming.h; PlanMirror
+// is implemented in mirror_plan.cc, RunMirror in mirror_run.cc.
+//
 // Thread-safety: one call at a time per destination. Images are copied `jobs` at a time.
 #pragma once
 
@@ -48,39 +51,9 @@
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
 #include "plugctl/transfer/mirror_list.h"
+#include "plugctl/transfer/mirror_naming.h"
 
 namespace plugctl::transfer {
-
-// How source repositories are named under a registry destination prefix.
-struct NameMapping {
-  // Keep the source registry and the whole path ("reg.io/plugins/x" → PREFIX/reg.io/plugins/x;
-  // a port's ':' becomes '-'), as `skopeo sync --scoped`. Default: the last path component only.
-  bool scoped = false;
-  // FROM=TO rewrites, tried before the rules above. FROM matches "host/path" (or "path") of the
-  // source exactly or as a prefix ending at a '/'; the longest match wins; the matched part is
-  // replaced by TO.
-  std::vector<std::pair<std::string, std::string>> rules;
-};
-
-// Parses "FROM=TO" for NameMapping::rules (kInvalidArgument naming the text).
-[[nodiscard]] Result<std::pair<std::string, std::string>> ParseMappingRule(std::string_view text);
-
-// The repository (path only) `source` lands in under `prefix` ("" for the registry's root).
-// kInvalidArgument when the result is not a valid repository name.
-[[nodiscard]] Result<std::string> MapRepository(const oci::Reference& source,
-                                                std::string_view prefix,
-                                                const NameMapping& mapping);
-
-// A destination as `mirror --to` takes it: a location (oci:, oci-archive:, docker-archive:),
-// or a registry prefix "host[:port][/path]" with an optional oci:// or docker:// scheme and no
-// tag or digest.
-struct MirrorDestination {
-  Location location;  // kRegistry: reference.registry and reference.repository (the prefix)
-  std::string prefix;
-  bool is_registry() const { return location.kind == LocationKind::kRegistry; }
-  std::string ToString() const;
-};
-[[nodiscard]] Result<MirrorDestination> ParseMirrorDestination(std::string_view text);
 
 // One image to move.
 struct MirrorItem {

@@ -1,5 +1,9 @@
 #include "plugctl/transfer/mirror.h"
 
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "plugctl/base/file.h"
@@ -48,6 +52,35 @@ TEST(MapRepositoryTest, LongestRuleWinsAtPathBoundaries) {
   EXPECT_EQ(Map("reg.io/pluginsx/y:1", "p", m), "p/y");  // no rule: default
   EXPECT_EQ(Map("x.io/other/z:1", "", m), "o/z");
   EXPECT_EQ(Map("x.io/otherwise/z:1", "", m), "z");
+}
+
+TEST(DestinationForTest, LocalDestinationsNameImagesByFullReference) {
+  auto layout = ParseMirrorDestination("oci:/tmp/bundle");
+  ASSERT_TRUE(layout.has_value());
+  auto by_tag = DestinationFor(Ref("reg.io/plugins/x:1.0"), *layout, {});
+  ASSERT_TRUE(by_tag.has_value());
+  EXPECT_EQ(by_tag->ToString(), "oci:/tmp/bundle:reg.io/plugins/x:1.0");
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  auto by_digest = DestinationFor(Ref("reg.io/plugins/x@" + digest), *layout, {});
+  ASSERT_TRUE(by_digest.has_value());
+  EXPECT_EQ(by_digest->ref, "reg.io/plugins/x@" + digest);
+
+  auto docker = ParseMirrorDestination("docker-archive:/tmp/b.tar");
+  ASSERT_TRUE(docker.has_value());
+  auto refused = DestinationFor(Ref("reg.io/plugins/x@" + digest), *docker, {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(DestinationForTest, RegistryDestinationsMapTheRepositoryAndKeepTheTag) {
+  auto dest = ParseMirrorDestination("docker://reg.local:5000/mirror/");
+  ASSERT_TRUE(dest.has_value());
+  EXPECT_TRUE(dest->is_registry());
+  EXPECT_EQ(dest->ToString(), "reg.local:5000/mirror");
+  auto loc = DestinationFor(Ref("reg.io/plugins/basic-auth:2.0"), *dest, {});
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_EQ(loc->kind, LocationKind::kRegistry);
+  EXPECT_EQ(loc->reference.ToString(), "reg.local:5000/mirror/basic-auth:2.0");
 }
 
 TEST(MapRepositoryTest, ParseMappingRule) {
@@ -161,6 +194,57 @@ TEST_F(MirrorBundleTest, LayoutToLayoutKeepsDigestsAndIsIncremental) {
     EXPECT_EQ(item.state, MirrorItemResult::State::kWouldCopy);
   }
   EXPECT_FALSE(std::filesystem::exists(Path("none.tar")));
+}
+
+TEST_F(MirrorBundleTest, FirstFailureStopsTheRunUnlessKeepGoing) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "reg.io/plugins/a:1", "aaaa");
+  AddImage(**src, "reg.io/plugins/b:1", "bbbb");
+  AddImage(**src, "reg.io/plugins/c:1", "cccc");
+  // b's layer no longer matches its digest.
+  store::MemoryTarget mem;
+  const std::string hex = mem.Put(oci::kOciLayerTarGzip, "bbbb").digest.hex();
+  const std::filesystem::path blob = std::filesystem::path(Path("src")) / "blobs/sha256" / hex;
+  std::filesystem::remove(blob);
+  ASSERT_TRUE(WriteFileAtomic(blob, "BBBB").has_value());
+
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  ASSERT_TRUE(bundle.has_value());
+  MirrorOptions options;
+  options.check_gateway = false;
+  options.jobs = 1;
+  for (bool keep_going : {false, true}) {
+    SCOPED_TRACE(keep_going ? "keep going" : "stop");
+    const std::string dst_dir = Path(keep_going ? "dst-keep" : "dst-stop");
+    auto dest = ParseMirrorDestination("oci:" + dst_dir);
+    ASSERT_TRUE(dest.has_value());
+    options.keep_going = keep_going;
+    auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+    ASSERT_TRUE(plan.has_value()) << plan.error().message();
+    ASSERT_EQ(plan->items.size(), 3u);
+    std::vector<std::string> finished;
+    options.on_item = [&](const MirrorItemResult& r) {
+      finished.push_back(r.item.name.repository);
+    };
+    auto report = RunMirror(*plan, options, {});
+    auto dst = store::OciLayoutTarget::Open(dst_dir);
+    ASSERT_TRUE(dst.has_value());
+    if (!keep_going) {
+      ASSERT_FALSE(report.has_value());
+      EXPECT_EQ(report.error().code(), ErrorCode::kDataLoss) << report.error().message();
+      // a was copied and stays; nothing started after b failed.
+      EXPECT_EQ(finished, (std::vector<std::string>{"plugins/a", "plugins/b"}));
+      EXPECT_TRUE((*dst)->Resolve("reg.io/plugins/a:1").has_value());
+      EXPECT_FALSE((*dst)->Resolve("reg.io/plugins/c:1").has_value());
+    } else {
+      ASSERT_TRUE(report.has_value()) << report.error().message();
+      EXPECT_EQ(report->copied, 2u);
+      EXPECT_EQ(report->failed, 1u);
+      EXPECT_EQ(finished.size(), 3u);
+      EXPECT_TRUE((*dst)->Resolve("reg.io/plugins/c:1").has_value());
+    }
+  }
 }
 
 TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {

@@ -1,0 +1,68 @@
+// plugctl/transfer/mirror_naming.h — where `plugctl mirror` puts each image.
+//
+// A mirror destination (`--to`) is a registry prefix or one local layout/archive. Under a
+// registry prefix every source repository gets a repository of its own, named by
+// MapRepository; in a local destination every image is tagged with its full reference
+// (BundleName), which is how a bundle names what it holds. DestinationFor combines both.
+//
+//   PLUGCTL_ASSIGN_OR_RETURN(MirrorDestination dest, ParseMirrorDestination("reg.local/plugins"));
+//   PLUGCTL_ASSIGN_OR_RETURN(Location at, DestinationFor(name, dest, NameMapping{}));
+//
+// Pure functions: thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "plugctl/base/status.h"
+#include "plugctl/oci/reference.h"
+#include "plugctl/transfer/location.h"
+
+namespace plugctl::transfer {
+
+// How source repositories are named under a registry destination prefix.
+struct NameMapping {
+  // Keep the source registry and the whole path ("reg.io/plugins/x" → PREFIX/reg.io/plugins/x;
+  // a port's ':' becomes '-'), as `skopeo sync --scoped`. Default: the last path component only.
+  bool scoped = false;
+  // FROM=TO rewrites, tried before the rules above. FROM matches "host/path" (or "path") of the
+  // source exactly or as a prefix ending at a '/'; the longest match wins; the matched part is
+  // replaced by TO.
+  std::vector<std::pair<std::string, std::string>> rules;
+};
+
+// Parses "FROM=TO" for NameMapping::rules (kInvalidArgument naming the text).
+[[nodiscard]] Result<std::pair<std::string, std::string>> ParseMappingRule(std::string_view text);
+
+// The repository (path only) `source` lands in under `prefix` ("" for the registry's root).
+// kInvalidArgument when the result is not a valid repository name.
+[[nodiscard]] Result<std::string> MapRepository(const oci::Reference& source,
+                                                std::string_view prefix,
+                                                const NameMapping& mapping);
+
+// A destination as `mirror --to` takes it: a location (oci:, oci-archive:, docker-archive:),
+// or a registry prefix "host[:port][/path]" with an optional oci:// or docker:// scheme and no
+// tag or digest.
+struct MirrorDestination {
+  Location location;  // kRegistry: reference.registry and reference.repository (the prefix)
+  std::string prefix;
+  bool is_registry() const { return location.kind == LocationKind::kRegistry; }
+  std::string ToString() const;
+};
+[[nodiscard]] Result<MirrorDestination> ParseMirrorDestination(std::string_view text);
+
+// The name an image gets inside a local bundle: its full reference, pinned by tag when it has
+// one (a bundle's tags are what the user looks images up by). `name` has a tag or a digest.
+std::string BundleName(const oci::Reference& name);
+
+// Where `name` (with a tag or a digest) goes at `dest`: the mapped registry repository with the
+// same tag or digest, or the local destination with `ref` set to BundleName(name).
+// kInvalidArgument when the name cannot be mapped, or for a digest-only name going to a docker
+// archive (which names images by tag only).
+[[nodiscard]] Result<Location> DestinationFor(const oci::Reference& name,
+                                              const MirrorDestination& dest,
+                                              const NameMapping& mapping);
+
+}  // namespace plugctl::transfer

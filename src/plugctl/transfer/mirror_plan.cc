@@ -1,0 +1,164 @@
+// PlanMirror: sources and bundles expanded into items with their destinations.
+#include <set>
+
+#include "plugctl/transfer/mirror.h"
+
+namespace plugctl::transfer {
+namespace {
+
+// The source as its own name: by digest when pinned, else by tag.
+Location RegistrySource(const oci::Reference& name) {
+  Location loc;
+  loc.kind = LocationKind::kRegistry;
+  loc.reference = name;
+  if (name.digest) loc.reference.tag.clear();
+  loc.ref = loc.ResolveRef();
+  return loc;
+}
+
+Status ExpandSource(const MirrorSource& source, const OpenOptions& open,
+                    std::vector<std::pair<oci::Reference, std::string>>& out) {
+  for (const std::string& ref : source.refs) {
+    oci::Reference name = source.repository;
+    if (ref.starts_with("sha256:") || ref.starts_with("sha512:")) {
+      PLUGCTL_ASSIGN_OR_RETURN(oci::Digest digest, oci::Digest::Parse(ref));
+      name.digest = digest;
+    } else {
+      name.tag = ref;
+    }
+    out.emplace_back(std::move(name), source.origin);
+  }
+  if (!source.NeedsTagList()) return OkStatus();
+  Location repo_loc;
+  repo_loc.kind = LocationKind::kRegistry;
+  repo_loc.reference = source.repository;
+  PLUGCTL_ASSIGN_OR_RETURN(auto target, OpenLocation(repo_loc, AccessMode::kRead, open));
+  auto tags = target->Tags();
+  if (!tags) {
+    return tl::unexpected(
+        tags.error().WithContext(fmt::format("list tags of {}", source.repository.Name())));
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> selected, SelectTags(source, *tags));
+  for (std::string& tag : selected) {
+    oci::Reference name = source.repository;
+    name.tag = std::move(tag);
+    out.emplace_back(std::move(name), source.origin);
+  }
+  return OkStatus();
+}
+
+Status ExpandBundle(const Location& bundle, const OpenOptions& open, MirrorPlan& plan,
+                    std::vector<MirrorItem>& items) {
+  Location key_loc = bundle;
+  key_loc.ref.clear();
+  const std::string key = key_loc.ToString();
+  std::shared_ptr<store::Target> target;
+  if (auto it = plan.bundles.find(key); it != plan.bundles.end()) {
+    target = it->second;
+  } else {
+    PLUGCTL_ASSIGN_OR_RETURN(auto opened, OpenLocation(key_loc, AccessMode::kRead, open));
+    target = std::move(opened);
+    plan.bundles[key] = target;
+  }
+  std::vector<std::string> tags;
+  if (!bundle.ref.empty()) {
+    tags.push_back(bundle.ref);
+  } else {
+    PLUGCTL_ASSIGN_OR_RETURN(tags, target->Tags());
+  }
+  if (tags.empty()) {
+    return MakeError(ErrorCode::kNotFound, "{} holds no tagged images", key);
+  }
+  std::set<std::string> seen;
+  for (const std::string& tag : tags) {
+    // docker 25+ archives also list the containerd form of each name
+    // ("docker.io/library/x:1"); a bundle names images by full reference.
+    auto name = oci::Reference::Parse(tag);
+    if (!name || tag.find('/') == std::string::npos || (name->tag.empty() && !name->digest)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{}: tag \"{}\" is not a full image reference (host/repository:tag); "
+                       "mirror loads bundles whose images are named by reference, as `plugctl "
+                       "mirror --to oci-archive:…` writes them",
+                       key, tag);
+    }
+    if (!seen.insert(BundleName(*name)).second) continue;
+    MirrorItem item;
+    item.name = *name;
+    item.origin = key;
+    item.source = key_loc;
+    item.source.ref = tag;
+    item.bundle = key;
+    items.push_back(std::move(item));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
+                              const std::vector<Location>& bundles,
+                              const MirrorDestination& destination, const MirrorOptions& options,
+                              const OpenOptions& open) {
+  MirrorPlan plan;
+  plan.destination = destination;
+  if (!destination.is_registry() && !options.mapping.rules.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--map applies to registry destinations; {} names images by their full "
+                     "references",
+                     destination.ToString());
+  }
+  std::vector<MirrorItem> items;
+  for (const MirrorSource& source : sources) {
+    std::vector<std::pair<oci::Reference, std::string>> names;
+    Status expanded = ExpandSource(source, open, names);
+    if (!expanded) {
+      Error e = expanded.error().WithContext(source.origin);
+      if (!options.keep_going) return tl::unexpected(e);
+      plan.failures.emplace_back(source.origin, e);
+    }
+    for (auto& [name, origin] : names) {
+      MirrorItem item;
+      item.source = RegistrySource(name);
+      item.name = std::move(name);
+      item.origin = std::move(origin);
+      items.push_back(std::move(item));
+    }
+  }
+  for (const Location& bundle : bundles) {
+    Status expanded = ExpandBundle(bundle, open, plan, items);
+    if (!expanded) {
+      if (!options.keep_going) return tl::unexpected(expanded.error());
+      plan.failures.emplace_back(bundle.ToString(), expanded.error());
+    }
+  }
+
+  // The same image named twice (a list and an argument) is copied once; two different
+  // images landing on one name would silently overwrite each other.
+  std::map<std::string, std::string> by_destination;  // destination → source name
+  for (MirrorItem& item : items) {
+    auto dest = DestinationFor(item.name, destination, options.mapping);
+    if (!dest) {
+      Error e = dest.error().WithContext(item.origin);
+      if (!options.keep_going) return tl::unexpected(e);
+      plan.failures.emplace_back(item.name.ToString(), e);
+      continue;
+    }
+    item.destination = *dest;
+    const std::string dest_text = item.destination.ToString();
+    const std::string source_text = item.name.ToString();
+    auto [it, inserted] = by_destination.emplace(dest_text, source_text);
+    if (!inserted) {
+      if (it->second == source_text) continue;
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{} and {} would both be mirrored to {}; use --scoped or --map to keep "
+                       "them apart",
+                       it->second, source_text, dest_text);
+    }
+    plan.items.push_back(std::move(item));
+  }
+  if (plan.items.empty() && plan.failures.empty()) {
+    return MakeError(ErrorCode::kNotFound, "nothing to mirror: the lists select no images");
+  }
+  return plan;
+}
+}  // namespace plugctl::transfer

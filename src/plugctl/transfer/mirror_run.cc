@@ -1,0 +1,289 @@
+// RunMirror: every planned item copied (or found up to date), `jobs` at a time.
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "plugctl/base/parallel.h"
+#include "plugctl/oci/manifest.h"
+#include "plugctl/oci/media_types.h"
+#include "plugctl/store/content.h"
+#include "plugctl/transfer/convert.h"
+#include "plugctl/transfer/mirror.h"
+
+namespace plugctl::transfer {
+namespace {
+
+// One mutex per key, created on first use.
+template <typename Key>
+class LockTable {
+ public:
+  std::mutex& For(const Key& key) {
+    std::lock_guard lock(mu_);
+    auto& slot = locks_[key];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    return *slot;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<Key, std::unique_ptr<std::mutex>> locks_;
+};
+
+// Serializes the calls store::Target allows on one thread at a time (Resolve, Tag, Tags) on
+// targets several images share (a bundle, a local destination).
+using TargetLocks = LockTable<const store::Target*>;
+
+Result<oci::Descriptor> LockedResolve(store::Target& target, std::string_view ref,
+                                      TargetLocks& locks) {
+  std::lock_guard lock(locks.For(&target));
+  return target.Resolve(ref);
+}
+
+// What docker_archive.h refuses, decided from the source manifest before anything is copied.
+// Indexes are left to the archive, which picks their linux/amd64 image.
+Status CheckDockerLoadable(store::Target& src, const oci::Descriptor& root) {
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, store::FetchManifest(src, root));
+  if (manifest.is_index() || !manifest.config) return OkStatus();
+  const std::string& type = manifest.config->media_type;
+  if (oci::MediaTypeEquals(type, oci::kDockerConfig) ||
+      oci::MediaTypeEquals(type, oci::kOciConfig)) {
+    return OkStatus();
+  }
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "docker cannot load an image whose config media type is {}; convert with "
+                   "--variant docker",
+                   type.substr(0, 256));
+}
+
+}  // namespace
+
+std::string_view MirrorStateName(MirrorItemResult::State state) {
+  switch (state) {
+    case MirrorItemResult::State::kCopied:
+      return "copied";
+    case MirrorItemResult::State::kUpToDate:
+      return "up-to-date";
+    case MirrorItemResult::State::kWouldCopy:
+      return "would-copy";
+    case MirrorItemResult::State::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+class MirrorRun {
+ public:
+  MirrorRun(const MirrorPlan& plan, const MirrorOptions& options, const OpenOptions& open)
+      : plan_(plan), options_(options), open_(open) {}
+
+  Result<MirrorReport> Run() {
+    const MirrorDestination& dest = plan_.destination;
+    if (!dest.is_registry()) {
+      auto opened = OpenLocation(dest.location,
+                                 options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_);
+      if (opened) {
+        shared_dest_ = std::move(*opened);
+      } else if (!(options_.dry_run && opened.error().code() == ErrorCode::kNotFound)) {
+        return tl::unexpected(opened.error());
+      }
+      // A dry run into a bundle that does not exist yet: everything would be copied.
+    }
+    report_.items.resize(plan_.items.size());
+    // Without keep_going the first failed item stops the run: no item starts after it.
+    Status run = RunParallel(plan_.items.size(), options_.jobs,
+                             [this](size_t i, const Cancellation&) { return RunItem(i); });
+    report_.source_failures = plan_.failures;
+    report_.failed += plan_.failures.size();
+    for (const MirrorItemResult& r : report_.items) {
+      switch (r.state) {
+        case MirrorItemResult::State::kCopied:
+          ++report_.copied;
+          break;
+        case MirrorItemResult::State::kUpToDate:
+          ++report_.up_to_date;
+          break;
+        case MirrorItemResult::State::kFailed:
+          if (r.error) ++report_.failed;  // unset: never started after another failure
+          break;
+        case MirrorItemResult::State::kWouldCopy:
+          break;
+      }
+      if (r.gateway && !r.gateway->loadable) ++report_.not_loadable;
+      report_.bytes_copied += r.copy.bytes_copied;
+    }
+    if (!run) {
+      // What was copied is complete and stays (registries, layouts); an archive is written only
+      // by a run that succeeded or was asked to keep going, so it never holds half a list.
+      return tl::unexpected(run.error());
+    }
+    if (shared_dest_ && !options_.dry_run) {
+      Status committed = shared_dest_->Commit();
+      if (!committed) return tl::unexpected(committed.error());
+    }
+    return std::move(report_);
+  }
+
+ private:
+  // Mirrors item i into its result; fails (stopping the run) only without keep_going.
+  Status RunItem(size_t i) {
+    MirrorItemResult& result = report_.items[i];
+    result.item = plan_.items[i];
+    Status status = MirrorOne(result);
+    if (!status) {
+      result.state = MirrorItemResult::State::kFailed;
+      result.error = status.error();
+    }
+    if (options_.on_item) {
+      std::lock_guard lock(on_item_mu_);
+      options_.on_item(result);
+    }
+    if (!status && !options_.keep_going) return status;
+    return OkStatus();
+  }
+
+  Result<store::Target*> SourceTarget(const MirrorItem& item,
+                                      std::unique_ptr<store::Target>& owned) {
+    if (!item.bundle.empty()) return plan_.bundles.at(item.bundle).get();
+    PLUGCTL_ASSIGN_OR_RETURN(owned, OpenLocation(item.source, AccessMode::kRead, open_));
+    return owned.get();
+  }
+
+  Result<store::Target*> DestinationTarget(const MirrorItem& item,
+                                           std::unique_ptr<store::Target>& owned) {
+    if (!plan_.destination.is_registry()) return shared_dest_.get();  // null: dry run, no file
+    PLUGCTL_ASSIGN_OR_RETURN(
+        owned, OpenLocation(item.destination,
+                            options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_));
+    return owned.get();
+  }
+
+  // The image at the destination under the item's name, if any.
+  Result<std::optional<oci::Descriptor>> Existing(store::Target* dst, const MirrorItem& item) {
+    if (dst == nullptr) return std::optional<oci::Descriptor>();
+    auto found = LockedResolve(*dst, item.destination.ResolveRef(), locks_);
+    if (!found) {
+      if (found.error().code() == ErrorCode::kNotFound) return std::optional<oci::Descriptor>();
+      return tl::unexpected(found.error());
+    }
+    return std::optional<oci::Descriptor>(*found);
+  }
+
+  Status MirrorOne(MirrorItemResult& result) {
+    const MirrorItem& item = result.item;
+    auto context = [&](const Error& e) {
+      return tl::unexpected(e.WithContext(
+          fmt::format("mirror {} to {}", item.name.ToString(), item.destination.ToString())));
+    };
+    std::unique_ptr<store::Target> src_owned;
+    std::unique_ptr<store::Target> dst_owned;
+    auto src = SourceTarget(item, src_owned);
+    if (!src) return context(src.error());
+    auto dst = DestinationTarget(item, dst_owned);
+    if (!dst) return context(dst.error());
+
+    auto root = LockedResolve(**src, item.source.ResolveRef(), locks_);
+    if (!root) return context(root.error());
+    result.source_root = *root;
+
+    // One image at a time per destination repository: tags of one repository often name the
+    // same manifest, and distribution 2.8 can fail concurrent pushes of one manifest
+    // (DIGEST_INVALID); the second then simply finds it in place.
+    std::unique_lock<std::mutex> repository_lock;
+    if (plan_.destination.is_registry()) {
+      repository_lock = std::unique_lock(repository_locks_.For(item.destination.reference.Name()));
+    }
+
+    if (!options_.variant) {
+      auto existing = Existing(*dst, item);
+      if (!existing) return context(existing.error());
+      if (*existing && (*existing)->digest == root->digest) {
+        result.state = MirrorItemResult::State::kUpToDate;
+        return OkStatus();
+      }
+    }
+    if (options_.dry_run) {
+      result.state = MirrorItemResult::State::kWouldCopy;
+      return OkStatus();
+    }
+    if (!options_.variant && plan_.destination.location.kind == LocationKind::kDockerArchive) {
+      // The archive refuses such images at Tag; refusing before the copy keeps their blobs
+      // out of the file.
+      Status loadable = CheckDockerLoadable(**src, *root);
+      if (!loadable) return context(loadable.error());
+    }
+
+    const bool digest_only = item.name.tag.empty();
+    const std::string tag = item.destination.ResolveRef();
+    oci::Descriptor stored = *root;
+    if (options_.variant && digest_only) {
+      // The rebuilt image has another digest: it could only be stored untagged, where nobody
+      // would find it again.
+      return context(Error(ErrorCode::kInvalidArgument,
+                           "a rebuilt image needs a tag; this reference has only a digest"));
+    }
+    if (options_.variant) {
+      ConvertOptions convert;
+      convert.variant = *options_.variant;
+      convert.created = options_.created;
+      convert.copy = options_.copy;
+      convert.copy.tags.clear();
+      auto converted = ConvertImage(**src, *root, **dst, convert);
+      if (!converted) return context(converted.error());
+      result.copy = converted->copy;
+      result.converted = converted->image.manifest;
+      stored = converted->image.manifest;
+    } else {
+      CopyOptions copy = options_.copy;
+      copy.tags.clear();
+      // A registry repository is this item's own target: the copy tags it in the same request
+      // that stores the manifest.
+      if (plan_.destination.is_registry() && !digest_only) copy.tags.push_back(tag);
+      auto copied = CopyGraph(**src, *root, **dst, copy);
+      if (!copied) return context(copied.error());
+      result.copy = *copied;
+    }
+    // A registry copy was tagged by CopyGraph (digest-only items need no tag); everything else
+    // is tagged here (a rebuilt image into a registry always has a tag: checked above).
+    const bool tagged_by_copy = plan_.destination.is_registry() && !options_.variant;
+    if (!tagged_by_copy) {
+      std::lock_guard lock(locks_.For(*dst));
+      Status tagged = (*dst)->Tag(stored, tag);
+      if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
+    }
+    result.state = MirrorItemResult::State::kCopied;
+
+    if (options_.check_gateway) {
+      // Read the wasm layer from a local side when there is one: it costs no network.
+      store::Target* check = *dst;
+      if (plan_.destination.is_registry() && !item.bundle.empty() && !options_.variant) {
+        check = *src;
+      }
+      auto report = plugin::CheckGatewayLoadability(*check, stored);
+      if (!report) return context(report.error().WithContext("gateway check"));
+      result.gateway = std::move(*report);
+    }
+    return OkStatus();
+  }
+
+  const MirrorPlan& plan_;
+  const MirrorOptions& options_;
+  const OpenOptions& open_;
+  std::unique_ptr<store::Target> shared_dest_;
+  TargetLocks locks_;
+  LockTable<std::string> repository_locks_;
+  MirrorReport report_;
+  std::mutex on_item_mu_;  // on_item calls are serialized
+};
+
+}  // namespace
+
+Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
+                               const OpenOptions& open) {
+  MirrorRun run(plan, options, open);
+  PLUGCTL_ASSIGN_OR_RETURN(MirrorReport report, run.Run());
+  return report;
+}
+
+}  // namespace plugctl::transfer
