@@ -13,7 +13,7 @@ cmake --build --preset tsan --target plugctl plugctl_base_test plugctl_transfer_
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 log="build/tsan/ctest.log"
 # Suites whose code runs threads; the other tests in these binaries are single-threaded.
-suites='Parallel|RunParallel|CopyImage|Mirror|MapRepository|Session|Repository|Challenge|Fault|Registry|SecureRegistry|DockerConfig'
+suites='RunParallel|Copy|Mirror|MapRepository|Session|Repository|Challenge|Fault|Registry|SecureRegistry|DockerConfig'
 ctest --preset tsan -j "$(nproc)" -R "^(${suites})[A-Za-z]*\." 2>&1 | tee "$log"
 if [ "${CI:-}" = true ]; then
   python3 scripts/check_skips.py "$log"
