@@ -242,5 +242,22 @@ TEST_F(RepositoryTest, TagsFollowLinkPagination) {
   EXPECT_EQ(fake_->requests()[1].url, "http://reg.test/v2/x/tags/list?last=b&n=2");
 }
 
+TEST_F(RepositoryTest, PaginationLinkOnAnotherOriginGetsNoCredentials) {
+  fake_->Enqueue({.status = 401, .headers = {{"WWW-Authenticate", R"(Basic realm="r")"}}});
+  fake_->Enqueue({.status = 200,
+                  .headers = {{"Link", R"(<https://pages.other/tags?last=a>; rel="next")"}},
+                  .body = R"({"name":"x","tags":["a"]})"});
+  fake_->Enqueue({.status = 200, .body = R"({"name":"x","tags":["b"]})"});
+  RepositoryTarget repo = MakeRepository();
+  auto tags = repo.Tags();
+  ASSERT_TRUE(tags.has_value()) << tags.error().message();
+  EXPECT_EQ(*tags, (std::vector<std::string>{"a", "b"}));
+  auto requests = fake_->requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_TRUE(requests[1].headers.Has("Authorization"));
+  EXPECT_EQ(requests[2].url, "https://pages.other/tags?last=a");
+  EXPECT_FALSE(requests[2].headers.Has("Authorization"));
+}
+
 }  // namespace
 }  // namespace plugctl::registry
