@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include <sys/file.h>
@@ -169,12 +170,29 @@ FileLock::~FileLock() {
   ::close(fd_);
 }
 
+namespace {
+std::mutex& TempRootMutex() {
+  static std::mutex mu;
+  return mu;
+}
+fs::path& TempRootPath() {
+  static fs::path root;
+  return root;
+}
+}  // namespace
+
+void SetTempRoot(fs::path root) {
+  std::lock_guard lock(TempRootMutex());
+  TempRootPath() = std::move(root);
+}
+
+fs::path TempRoot() {
+  std::lock_guard lock(TempRootMutex());
+  return TempRootPath().empty() ? fs::path("/tmp") : TempRootPath();
+}
+
 Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const fs::path& parent) {
-  fs::path base = parent;
-  if (base.empty()) {
-    const char* env = std::getenv("TMPDIR");
-    base = env != nullptr && *env != '\0' ? fs::path(env) : fs::path("/tmp");
-  }
+  const fs::path base = parent.empty() ? TempRoot() : parent;
   std::string templ = (base / (std::string(prefix) + "-XXXXXX")).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');

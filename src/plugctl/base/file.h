@@ -79,10 +79,17 @@ class FileLock {
   int fd_;
 };
 
+// The directory TempDir::Create uses when given no parent: "/tmp" unless set.
+// The CLI sets it once at start-up from $TMPDIR (Environment snapshot), so
+// the library never reads the environment; library users and tests may set
+// it too, or pass a parent explicitly. Thread-safe.
+void SetTempRoot(fs::path root);
+fs::path TempRoot();
+
 // A fresh directory (mkdtemp) removed recursively on destruction.
 class TempDir {
  public:
-  // Creates the directory under `parent` (default: $TMPDIR or /tmp).
+  // Creates the directory under `parent` (default: TempRoot()).
   [[nodiscard]] static Result<std::unique_ptr<TempDir>> Create(std::string_view prefix,
                                                                const fs::path& parent = {});
   ~TempDir();

@@ -113,5 +113,15 @@ TEST(StatusTest, WithContextPrefixesAndKeepsCode) {
   EXPECT_EQ(c.message(), "layers[1]: digest mismatch");
 }
 
+TEST(TempDirTest, DefaultParentIsTheTempRoot) {
+  auto outer = MakeTemp();
+  fs::path saved = TempRoot();
+  SetTempRoot(outer->path());
+  auto inner = TempDir::Create("rooted");
+  SetTempRoot(saved);
+  ASSERT_TRUE(inner.has_value()) << inner.error().message();
+  EXPECT_EQ((*inner)->path().parent_path(), outer->path());
+}
+
 }  // namespace
 }  // namespace plugctl

@@ -1,8 +1,10 @@
 #include "plugctl/cli/app.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
+#include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
 
 namespace plugctl::cli {
@@ -13,6 +15,10 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   GlobalOptions globals;
+  // The one place plugctl reads its environment (build's SOURCE_DATE_EPOCH aside); everything
+  // below gets what it needs from this snapshot.
+  globals.env = Environment::Capture([](const char* name) { return std::getenv(name); });
+  SetTempRoot(globals.env.Get("TMPDIR"));
   std::map<std::string, OutputFormat> formats{{"text", OutputFormat::kText},
                                               {"json", OutputFormat::kJson}};
   app.add_option("--format", globals.format, "Output format: text or json")

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "plugctl/base/env.h"
 #include "plugctl/base/status.h"
 #include "plugctl/cli/output.h"
 
@@ -31,6 +32,9 @@ struct GlobalOptions {
   std::string registry_config;  // docker config.json; default $DOCKER_CONFIG or ~/.docker
   bool debug = false;
   int64_t chunk_size = 0;
+  // The process environment, captured once at start-up (RunCli); the library
+  // never reads the environment itself.
+  Environment env;
 };
 
 using Action = std::function<Status()>;

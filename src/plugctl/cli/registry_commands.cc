@@ -54,7 +54,7 @@ std::string ReadSecret(const std::string& prompt, bool echo) {
 }
 
 std::filesystem::path ConfigPath(const GlobalOptions& globals) {
-  return globals.registry_config.empty() ? registry::DockerConfig::DefaultPath()
+  return globals.registry_config.empty() ? registry::DockerConfig::DefaultPath(globals.env)
                                          : std::filesystem::path(globals.registry_config);
 }
 

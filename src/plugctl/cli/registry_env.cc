@@ -8,22 +8,24 @@ namespace plugctl::cli {
 registry::SessionOptions TargetEnv::SessionOptionsFor(const GlobalOptions& globals) {
   registry::SessionOptions options;
   options.plain_http = globals.plain_http;
-  options.transport.insecure_skip_verify = globals.insecure;
-  options.transport.ca_file = globals.ca_file;
-  options.transport.client_cert_file = globals.cert_file;
-  options.transport.client_key_file = globals.key_file;
-  options.transport.user_agent = std::string("plugctl/") + PLUGCTL_VERSION;
+  options.client.insecure_skip_verify = globals.insecure;
+  options.client.ca_file = globals.ca_file;
+  options.client.client_cert_file = globals.cert_file;
+  options.client.client_key_file = globals.key_file;
+  options.client.user_agent = std::string("plugctl/") + PLUGCTL_VERSION;
+  options.client.proxy = http::ProxyOptions::FromEnvironment(globals.env);
+  options.environment = globals.env;
   if (globals.debug) {
-    options.transport.debug = [](std::string_view line) {
+    options.client.debug = [](std::string_view line) {
       static std::mutex mu;
       std::lock_guard lock(mu);
       std::cerr << "debug: " << line << '\n';
     };
   }
-  std::string config_path = globals.registry_config;
-  options.credentials = [config_path](std::string_view host) -> Result<registry::Credential> {
-    auto path = config_path.empty() ? registry::DockerConfig::DefaultPath()
-                                    : std::filesystem::path(config_path);
+  std::filesystem::path path = globals.registry_config.empty()
+                                   ? registry::DockerConfig::DefaultPath(globals.env)
+                                   : std::filesystem::path(globals.registry_config);
+  options.credentials = [path](std::string_view host) -> Result<registry::Credential> {
     PLUGCTL_ASSIGN_OR_RETURN(registry::DockerConfig config, registry::DockerConfig::Load(path));
     return config.Get(host);
   };

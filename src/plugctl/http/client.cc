@@ -319,18 +319,10 @@ class CurlClient : public Client {
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteCallback);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    // libcurl reads only the lowercase http_proxy (the "httpoxy" precaution for CGI); docker
-    // and Go tools also honour HTTP_PROXY, which is what operators set for them.
-    if (request.url.starts_with("http://")) {
-      const char* lower = std::getenv("http_proxy");
-      const char* upper = std::getenv("HTTP_PROXY");
-      if ((lower == nullptr || *lower == '\0') && upper != nullptr && *upper != '\0') {
-        curl_easy_setopt(c, CURLOPT_PROXY, upper);
-        const char* no_proxy = std::getenv("NO_PROXY");
-        if (no_proxy == nullptr || *no_proxy == '\0') no_proxy = std::getenv("no_proxy");
-        if (no_proxy != nullptr) curl_easy_setopt(c, CURLOPT_NOPROXY, no_proxy);
-      }
-    }
+    // Always set, even to "" (no proxy): libcurl would otherwise read the environment itself.
+    const std::string proxy = options_.proxy.ForUrl(request.url);
+    curl_easy_setopt(c, CURLOPT_PROXY, proxy.c_str());
+    curl_easy_setopt(c, CURLOPT_NOPROXY, options_.proxy.no_proxy.c_str());
     if (options_.insecure_skip_verify) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -400,6 +392,26 @@ class CurlClient : public Client {
 };
 
 }  // namespace
+
+ProxyOptions ProxyOptions::FromEnvironment(const Environment& env) {
+  // libcurl's own order (lowercase first, then the uppercase name, then all_proxy); libcurl
+  // skips HTTP_PROXY (the "httpoxy" precaution for CGI), but docker and Go tools honour it and
+  // operators set it for them.
+  const std::string all = env.GetFirst({"all_proxy", "ALL_PROXY"});
+  ProxyOptions proxy;
+  proxy.http = env.GetFirst({"http_proxy", "HTTP_PROXY"});
+  if (proxy.http.empty()) proxy.http = all;
+  proxy.https = env.GetFirst({"https_proxy", "HTTPS_PROXY"});
+  if (proxy.https.empty()) proxy.https = all;
+  proxy.no_proxy = env.GetFirst({"no_proxy", "NO_PROXY"});
+  return proxy;
+}
+
+std::string ProxyOptions::ForUrl(std::string_view url) const {
+  if (url.starts_with("http://")) return http;
+  if (url.starts_with("https://")) return https;
+  return {};
+}
 
 Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
   GlobalInit();

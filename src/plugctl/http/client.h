@@ -5,6 +5,9 @@
 // bodies either come back whole and bounded (Do) or stream through a Reader
 // with a bounded buffer (Open), so memory stays flat whatever the blob size.
 //
+// Proxies come from ClientOptions::proxy (the CLI fills it from the
+// environment snapshot once); libcurl never reads the environment itself.
+//
 // Thread-safe: one Client serves all threads; connections, DNS and TLS
 // sessions are shared and reused between requests.
 //
@@ -21,11 +24,31 @@
 #include <string>
 #include <string_view>
 
-#include "plugctl/base/io.h"
+#include "plugctl/base/env.h"
 #include "plugctl/base/status.h"
-#include "plugctl/http/headers.h"
+#include "plugctl/http/transport.h"
 
 namespace plugctl::http {
+
+// Which proxy each request goes through. Proxy URLs and the no_proxy list use
+// curl's syntax (no_proxy: comma-separated host names, domain suffixes, IP
+// addresses or CIDRs; "*" matches every host).
+struct ProxyOptions {
+  std::string http;   // for http:// URLs ("" : direct)
+  std::string https;  // for https:// URLs ("" : direct)
+  std::string no_proxy;
+
+  // What curl, docker and Go tools read: http_proxy (then HTTP_PROXY, which
+  // libcurl alone ignores but operators set for docker), https_proxy /
+  // HTTPS_PROXY, all_proxy / ALL_PROXY as the fallback for both, no_proxy /
+  // NO_PROXY.
+  static ProxyOptions FromEnvironment(const Environment& env);
+
+  // The proxy for `url` by its scheme ("" for none), before no_proxy applies.
+  std::string ForUrl(std::string_view url) const;
+
+  bool operator==(const ProxyOptions&) const = default;
+};
 
 struct ClientOptions {
   // Skip TLS certificate and host name verification (--insecure).
@@ -39,54 +62,19 @@ struct ClientOptions {
   // A transfer slower than 1 byte/s for this long is aborted (kUnavailable).
   std::chrono::seconds stall_timeout{60};
   std::string user_agent = "plugctl";
+  // No proxy unless set (the environment is not consulted).
+  ProxyOptions proxy;
   // Receives one line per request and response, with secrets redacted
   // (Authorization, tokens, pre-signed URL signatures). Called from the
   // requesting thread; must be thread-safe.
   std::function<void(std::string_view line)> debug;
 };
 
-struct Request {
-  std::string method = "GET";
-  std::string url;
-  Headers headers;
-  // Body: `body_reader` streams exactly `body_size` bytes when set; otherwise
-  // `body` is sent (for methods that carry one: POST, PUT, PATCH).
-  std::string body;
-  Reader* body_reader = nullptr;
-  int64_t body_size = -1;
-};
-
-struct Response {
-  int status = 0;
-  Headers headers;
-  // The URL that answered.
-  std::string url;
-  // Do() only: the body (bounded).
-  std::string body;
-};
-
-// A response whose body is read incrementally. Destroying it aborts the
-// transfer. Not thread-safe.
-class ResponseStream : public Reader {
+// The libcurl Transport.
+class Client : public Transport {
  public:
-  virtual const Response& response() const = 0;
-};
-
-class Client {
- public:
+  // kNotFound if options.ca_file does not exist.
   [[nodiscard]] static Result<std::unique_ptr<Client>> Create(const ClientOptions& options);
-  virtual ~Client() = default;
-
-  // Sends the request and reads the body, up to max_body bytes (more:
-  // kResourceExhausted). Transport failures: kUnavailable (connection refused,
-  // reset, timeout — worth retrying) or kFailedPrecondition (TLS verification).
-  // HTTP error statuses are not errors here: callers inspect response.status.
-  [[nodiscard]] virtual Result<Response> Do(const Request& request, size_t max_body = 1 << 20) = 0;
-
-  // Sends the request and returns once the response headers have arrived;
-  // the body streams through the returned reader. A transport failure while
-  // reading surfaces as a Read error (kUnavailable).
-  [[nodiscard]] virtual Result<std::unique_ptr<ResponseStream>> Open(const Request& request) = 0;
 };
 
 }  // namespace plugctl::http

@@ -46,8 +46,6 @@ Result<std::string> StringField(const nlohmann::json& object, const char* name,
 
 }  // namespace
 
-std::string CredentialKey(std::string_view registry_host) { return NormalizeKey(registry_host); }
-
 std::string Base64Encode(std::string_view data) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -102,11 +100,12 @@ Result<std::string> Base64Decode(std::string_view data) {
   return out;
 }
 
-std::filesystem::path DockerConfig::DefaultPath() {
-  const char* dir = std::getenv("DOCKER_CONFIG");
-  if (dir != nullptr && *dir != '\0') return std::filesystem::path(dir) / "config.json";
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home != nullptr ? home : ".") / ".docker" / "config.json";
+std::filesystem::path DockerConfig::DefaultPath(const Environment& env) {
+  if (std::string dir = env.Get("DOCKER_CONFIG"); !dir.empty()) {
+    return std::filesystem::path(dir) / "config.json";
+  }
+  std::string home = env.Get("HOME");
+  return std::filesystem::path(home.empty() ? "." : home) / ".docker" / "config.json";
 }
 
 Result<DockerConfig> DockerConfig::Load(const std::filesystem::path& path) {

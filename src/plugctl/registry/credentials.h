@@ -6,8 +6,9 @@
 // credsStore → auths[host]. Helpers are run as `docker-credential-NAME get`
 // with the server URL on stdin (the credential-helper protocol).
 //
-//   PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config, DockerConfig::Load(DockerConfig::DefaultPath()));
-//   PLUGCTL_ASSIGN_OR_RETURN(Credential cred, config.Get("reg.local:5000"));
+//   PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config,
+//   DockerConfig::Load(DockerConfig::DefaultPath(env))); PLUGCTL_ASSIGN_OR_RETURN(Credential cred,
+//   config.Get("reg.local:5000"));
 #pragma once
 
 #include <filesystem>
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plugctl/base/env.h"
 #include "plugctl/base/status.h"
 
 namespace plugctl::registry {
@@ -33,14 +35,11 @@ struct Credential {
   }
 };
 
-// The key docker uses for a registry host: "https://index.docker.io/v1/" for
-// Docker Hub, the host[:port] otherwise.
-std::string CredentialKey(std::string_view registry_host);
-
 class DockerConfig {
  public:
-  // $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
-  static std::filesystem::path DefaultPath();
+  // $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json (./.docker when
+  // HOME is unset), from the snapshot the CLI took.
+  static std::filesystem::path DefaultPath(const Environment& env);
 
   // Loads the file; a missing file is an empty config. kInvalidArgument for
   // invalid JSON or wrongly typed fields (naming the file and field).

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -83,7 +82,7 @@ class BlobReader : public Reader {
       }
       ++resumes_;
       stream_.reset();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 * resumes_));
+      session_.clock().SleepFor(std::chrono::milliseconds(100 * resumes_));
     }
   }
 

@@ -1,7 +1,6 @@
 #include "plugctl/registry/session.h"
 
 #include <random>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -88,15 +87,17 @@ Error ResponseError(const http::Response& response, std::string_view what) {
 Result<std::shared_ptr<Session>> Session::Create(std::string host, SessionOptions options) {
   if (host.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty registry host");
   if (!options.credentials) {
-    options.credentials = [](std::string_view h) -> Result<Credential> {
-      PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config,
-                               DockerConfig::Load(DockerConfig::DefaultPath()));
+    options.credentials = [path = DockerConfig::DefaultPath(options.environment)](
+                              std::string_view h) -> Result<Credential> {
+      PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config, DockerConfig::Load(path));
       return config.Get(h);
     };
   }
-  PLUGCTL_ASSIGN_OR_RETURN(auto client, http::Client::Create(options.transport));
-  return std::shared_ptr<Session>(
-      new Session(std::move(host), std::move(options), std::move(client)));
+  if (!options.transport) {
+    PLUGCTL_ASSIGN_OR_RETURN(options.transport, http::Client::Create(options.client));
+  }
+  if (!options.clock) options.clock = Clock::Real();
+  return std::shared_ptr<Session>(new Session(std::move(host), std::move(options)));
 }
 
 std::string Session::base_url() {
@@ -157,7 +158,7 @@ Result<std::optional<std::string>> Session::AuthorizationFor(const std::string& 
     basic = basic_;
     if (bearer) {
       auto it = tokens_.find(scope);
-      if (it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now()) {
+      if (it != tokens_.end() && it->second.expires > clock_->Now()) {
         return std::optional<std::string>("Bearer " + it->second.value);
       }
     }
@@ -279,7 +280,7 @@ Result<Session::Token> Session::FetchToken(const Challenge& challenge, const std
   }
   // Renew a little early so a token never expires mid-request.
   auto lifetime = std::chrono::seconds(expires_in) - std::chrono::seconds(10);
-  return Token{value, std::chrono::steady_clock::now() + lifetime};
+  return Token{value, clock_->Now() + lifetime};
 }
 
 std::chrono::milliseconds Session::Backoff(int attempt, const http::Response* response) const {
@@ -338,7 +339,7 @@ R Session::Perform(const Call& call, Send&& send) {
     if (!result) {
       if (result.error().code() == ErrorCode::kUnavailable && replayable &&
           attempt + 1 < options_.max_attempts) {
-        std::this_thread::sleep_for(Backoff(attempt++, nullptr));
+        clock_->SleepFor(Backoff(attempt++, nullptr));
         continue;
       }
       return tl::unexpected(result.error());
@@ -370,7 +371,7 @@ R Session::Perform(const Call& call, Send&& send) {
       continue;
     }
     if (IsRetryableStatus(response.status) && replayable && attempt + 1 < options_.max_attempts) {
-      std::this_thread::sleep_for(Backoff(attempt++, &response));
+      clock_->SleepFor(Backoff(attempt++, &response));
       continue;
     }
     return result;

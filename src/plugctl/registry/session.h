@@ -25,8 +25,11 @@
 #include <string>
 #include <string_view>
 
+#include "plugctl/base/clock.h"
+#include "plugctl/base/env.h"
 #include "plugctl/base/status.h"
 #include "plugctl/http/client.h"
+#include "plugctl/http/transport.h"
 #include "plugctl/registry/challenge.h"
 #include "plugctl/registry/credentials.h"
 
@@ -35,7 +38,16 @@ namespace plugctl::registry {
 using CredentialFunc = std::function<Result<Credential>(std::string_view host)>;
 
 struct SessionOptions {
-  http::ClientOptions transport;
+  // Options of the libcurl client built when `transport` is null.
+  http::ClientOptions client;
+  // Carries every request (shared, thread-safe); null: a libcurl Client
+  // created from `client`. Tests pass a fake.
+  std::shared_ptr<http::Transport> transport;
+  // Backoff, Retry-After waits and token expiry; null: Clock::Real().
+  std::shared_ptr<Clock> clock;
+  // Where the default credentials lookup finds docker's config.json
+  // (DOCKER_CONFIG, HOME); unused when `credentials` is set.
+  Environment environment;
   // Talk plain HTTP. Loopback hosts (localhost, 127.0.0.0/8, ::1) fall back
   // to plain HTTP by themselves when HTTPS fails, as docker does.
   bool plain_http = false;
@@ -76,6 +88,8 @@ class Session {
                                                                SessionOptions options);
 
   const std::string& host() const { return host_; }
+  // The session's clock (also for waits of its callers, e.g. download resumes).
+  Clock& clock() { return *clock_; }
   // "https://host" or "http://host", once known (after the first request).
   std::string base_url();
 
@@ -92,12 +106,15 @@ class Session {
   [[nodiscard]] Status Ping();
 
  private:
-  Session(std::string host, SessionOptions options, std::unique_ptr<http::Client> client)
-      : host_(std::move(host)), options_(std::move(options)), client_(std::move(client)) {}
+  Session(std::string host, SessionOptions options)
+      : host_(std::move(host)),
+        options_(std::move(options)),
+        client_(options_.transport),
+        clock_(options_.clock) {}
 
   struct Token {
     std::string value;
-    std::chrono::steady_clock::time_point expires;
+    Clock::TimePoint expires;
   };
 
   template <typename R, typename Send>
@@ -111,7 +128,8 @@ class Session {
 
   const std::string host_;
   const SessionOptions options_;
-  std::unique_ptr<http::Client> client_;
+  const std::shared_ptr<http::Transport> client_;
+  const std::shared_ptr<Clock> clock_;
 
   std::mutex mu_;
   std::string base_url_;  // guarded by mu_
