@@ -86,8 +86,14 @@ Error ResponseError(const http::Response& response, std::string_view what) {
 
 Result<std::shared_ptr<Session>> Session::Create(std::string host, SessionOptions options) {
   if (host.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty registry host");
+  const Environment& env = options.environment;
+  if (!options.credentials && env.Get("DOCKER_CONFIG").empty() && env.Get("HOME").empty()) {
+    // A library caller that passed no environment snapshot gets anonymous access rather than
+    // credentials from a ./.docker/config.json that happens to be in the working directory.
+    options.credentials = [](std::string_view) -> Result<Credential> { return Credential{}; };
+  }
   if (!options.credentials) {
-    options.credentials = [path = DockerConfig::DefaultPath(options.environment)](
+    options.credentials = [path = DockerConfig::DefaultPath(env)](
                               std::string_view h) -> Result<Credential> {
       PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config, DockerConfig::Load(path));
       return config.Get(h);

@@ -46,7 +46,8 @@ struct SessionOptions {
   // Backoff, Retry-After waits and token expiry; null: Clock::Real().
   std::shared_ptr<Clock> clock;
   // Where the default credentials lookup finds docker's config.json
-  // (DOCKER_CONFIG, HOME); unused when `credentials` is set.
+  // (DOCKER_CONFIG, HOME); unused when `credentials` is set. A snapshot with
+  // neither (a library caller that took none) means anonymous access.
   Environment environment;
   // Talk plain HTTP. Loopback hosts (localhost, 127.0.0.0/8, ::1) fall back
   // to plain HTTP by themselves when HTTPS fails, as docker does.
