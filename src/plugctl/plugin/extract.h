@@ -73,7 +73,7 @@ struct ExtractOptions {
   // Replace existing files in the output directory.
   bool force = false;
   // Largest plugin.wasm accepted (the gateway's limit).
-  uint64_t max_wasm_bytes = kMaxWasmModuleBytes;
+  uint64_t max_wasm_bytes = wasm::kMaxWasmModuleBytes;
   // Largest spec.yaml / README / icon.png written.
   uint64_t max_file_bytes = kMaxPluginFileBytes;
   // Also decide whether the gateway would load the image (CheckGatewayLoadability, reusing the

@@ -1,4 +1,4 @@
-// plugctl/plugin/finding.h — one diagnostic about a plugin: a wasm module check, a spec.yaml
+// plugctl/base/finding.h — one diagnostic about a plugin: a wasm module check, a spec.yaml
 // problem, a reason an image will not load.
 //
 // Checks that can report many problems at once return std::vector<Finding> instead of failing
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace plugctl::plugin {
+namespace plugctl {
 
 enum class Severity {
   kError,    // the plugin will not work (the gateway refuses it, a required field is missing)
@@ -46,4 +46,4 @@ struct Finding {
 // True if any finding has Severity::kError.
 bool HasErrors(const std::vector<Finding>& findings);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl

@@ -1,4 +1,4 @@
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/spec.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 // A spec.yaml in the documented format (image spec §3), with every documented field.
@@ -508,4 +508,4 @@ TEST(SpecRealDataTest, SelfContradictingExamplesAreReportedPrecisely) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,8 +1,8 @@
-#include "plugctl/plugin/finding.h"
+#include "plugctl/base/finding.h"
 
 #include <algorithm>
 
-namespace plugctl::plugin {
+namespace plugctl {
 
 std::string_view SeverityName(Severity severity) {
   switch (severity) {
@@ -36,4 +36,4 @@ bool HasErrors(const std::vector<Finding>& findings) {
                      [](const Finding& f) { return f.severity == Severity::kError; });
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl

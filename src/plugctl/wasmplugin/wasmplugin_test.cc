@@ -1,13 +1,13 @@
-#include "plugctl/plugin/wasmplugin.h"
+#include "plugctl/wasmplugin/wasmplugin.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "plugctl/plugin/yaml_emit.h"
+#include "plugctl/wasmplugin/yaml_emit.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 namespace {
 
 constexpr std::string_view kSpec = R"(apiVersion: 1.0.0
@@ -41,8 +41,8 @@ spec:
           items: {type: string}
 )";
 
-PluginSpec Spec(std::string_view text = kSpec) {
-  auto parsed = ParseSpecYaml(text, "spec.yaml");
+spec::PluginSpec Spec(std::string_view text = kSpec) {
+  auto parsed = spec::ParseSpecYaml(text, "spec.yaml");
   EXPECT_TRUE(parsed.has_value());
   return parsed->spec;
 }
@@ -51,7 +51,7 @@ const oci::Digest kManifest = oci::Digest::Of("manifest");
 const oci::Digest kIndex = oci::Digest::Of("index");
 const oci::Digest kWasm = oci::Digest::Of("wasm");
 
-PinRequest Registry(std::string_view reference, const PluginSpec* spec = nullptr,
+PinRequest Registry(std::string_view reference, const spec::PluginSpec* spec = nullptr,
                     std::string prefix = "") {
   auto ref = oci::Reference::Parse(reference);
   EXPECT_TRUE(ref.has_value()) << reference;
@@ -63,7 +63,7 @@ PinRequest Registry(std::string_view reference, const PluginSpec* spec = nullptr
                     .url_prefix = std::move(prefix)};
 }
 
-PinRequest Local(std::string ref, const PluginSpec* spec, std::string prefix) {
+PinRequest Local(std::string ref, const spec::PluginSpec* spec, std::string prefix) {
   return PinRequest{.source = {.local_ref = std::move(ref)},
                     .root_digest = kIndex,
                     .gateway_manifest = kManifest,
@@ -110,7 +110,7 @@ TEST(WasmPluginTest, RegistryReferenceIsKeptAndTheManifestDigestPinned) {
   EXPECT_EQ(pin->url, "oci://" + digest_ref);
   EXPECT_EQ(pin->tag, "");
 
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   pin = PinPlugin(Registry("reg.local:5000/plugins/other:1.0.0", &spec));
   ASSERT_TRUE(pin.has_value());
   EXPECT_EQ(pin->name, "key-auth");  // the spec's name wins over the repository's
@@ -129,7 +129,7 @@ TEST(WasmPluginTest, IndexWithoutLinuxAmd64CannotBePinnedForOci) {
 }
 
 TEST(WasmPluginTest, OciPrefixIsWhereMirrorPutsTheImage) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   auto pin =
       PinPlugin(Registry("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/"
                          "basic-auth:1.0.0",
@@ -167,7 +167,7 @@ TEST(WasmPluginTest, OciPrefixIsWhereMirrorPutsTheImage) {
 }
 
 TEST(WasmPluginTest, HttpPrefixIsThePluginServerLayout) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   auto pin = PinPlugin(
       Registry("reg.local:5000/plugins/key-auth:1.0.0", nullptr, "https://files.local/plugins/"));
   ASSERT_TRUE(pin.has_value()) << pin.error().message();
@@ -189,7 +189,7 @@ TEST(WasmPluginTest, HttpPrefixIsThePluginServerLayout) {
 }
 
 TEST(WasmPluginTest, LocalImageNeedsAPrefix) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   auto pin = PinPlugin(Local("1.0.0", &spec, ""));
   ASSERT_FALSE(pin.has_value());
   EXPECT_EQ(pin.error().code(), ErrorCode::kInvalidArgument);
@@ -204,7 +204,7 @@ PluginPin Pin(const std::string& tag = "1.0.0") {
 }
 
 TEST(WasmPluginTest, ResourceKeyOrderPhasePriorityAndPullPolicy) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   WasmPluginConfig config = ReadWasmPluginConfig(&spec, "keys: [a]\nport: \"443\"\n", "c.yaml");
   EXPECT_FALSE(HasErrors(config.findings));
   auto made =
@@ -232,7 +232,7 @@ TEST(WasmPluginTest, ResourceKeyOrderPhasePriorityAndPullPolicy) {
   // `phase: default` is UNSPECIFIED_PHASE; no spec, no phase or priority; no latest, no policy.
   std::string text(kSpec);
   text.replace(text.find("AUTHN"), 5, "default");
-  PluginSpec defaulted = Spec(text);
+  spec::PluginSpec defaulted = Spec(text);
   made = MakeWasmPlugin({.name = "x", .ns = "gw", .pin = Pin(), .spec = &defaulted});
   ASSERT_TRUE(made.has_value());
   EXPECT_EQ(made->resource["spec"]["phase"], "UNSPECIFIED_PHASE");
@@ -247,7 +247,7 @@ TEST(WasmPluginTest, ResourceKeyOrderPhasePriorityAndPullPolicy) {
 }
 
 TEST(WasmPluginTest, NoConfigWarnsWhenTheSchemaNeedsOne) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   auto made = MakeWasmPlugin({.name = "key-auth", .pin = Pin(), .spec = &spec});
   ASSERT_TRUE(made.has_value());
   ASSERT_EQ(made->findings.size(), 1u);
@@ -264,7 +264,7 @@ TEST(WasmPluginTest, BadNamesAreRefused) {
 }
 
 TEST(WasmPluginTest, ConfigFragmentAndResource) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   WasmPluginConfig fragment = ReadWasmPluginConfig(&spec, R"(defaultConfig:
   keys: [a]
 defaultConfigDisable: true
@@ -314,7 +314,7 @@ spec:
 }
 
 TEST(WasmPluginTest, ConfigErrorsNameThePathAndLine) {
-  PluginSpec spec = Spec();
+  spec::PluginSpec spec = Spec();
   WasmPluginConfig config = ReadWasmPluginConfig(&spec, R"(defaultConfig:
   keys: []
 matchRules:
@@ -356,4 +356,4 @@ TEST(WasmPluginTest, ConfigWithoutSpecIsOnlyStructurallyChecked) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

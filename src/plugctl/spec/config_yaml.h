@@ -1,4 +1,4 @@
-// plugctl/plugin/config_yaml.h — reads untrusted YAML (or JSON, a YAML subset) into JSON values,
+// plugctl/spec/config_yaml.h — reads untrusted YAML (or JSON, a YAML subset) into JSON values,
 // remembering the line of every value, so spec.yaml checks and plugin-config checks can say
 // "spec.yaml:42" about any field.
 //
@@ -37,7 +37,7 @@
 
 #include "plugctl/base/status.h"
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 
 struct YamlLimits {
   // Larger inputs are refused with kResourceExhausted before parsing.
@@ -123,4 +123,4 @@ std::string_view JsonTypeName(const nlohmann::json& value);
 // A short, single-line rendering of a value for messages (strings quoted, long ones cut).
 std::string DescribeValue(const nlohmann::json& value, size_t max_chars = 60);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

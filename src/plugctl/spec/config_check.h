@@ -1,4 +1,4 @@
-// plugctl/plugin/config_check.h — `plugctl config check`: a plugin configuration against the
+// plugctl/spec/config_check.h — `plugctl config check`: a plugin configuration against the
 // schemas of the plugin's spec.yaml.
 //
 // The file is YAML or JSON (see config_yaml.h for how scalars are typed) and is either
@@ -26,11 +26,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugctl/plugin/config_yaml.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/spec.h"
+#include "plugctl/base/finding.h"
+#include "plugctl/spec/config_yaml.h"
+#include "plugctl/spec/spec.h"
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 
 struct ConfigCheckOptions {
   // A plain configuration is a rule-level one (matchRules[].config). WasmPlugin resources say
@@ -62,4 +62,4 @@ std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann:
 // True if `value` looks like a WasmPlugin resource (kind WasmPlugin with an apiVersion).
 bool IsWasmPluginResource(const nlohmann::json& value);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

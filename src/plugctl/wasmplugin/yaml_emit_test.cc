@@ -1,4 +1,4 @@
-#include "plugctl/plugin/yaml_emit.h"
+#include "plugctl/wasmplugin/yaml_emit.h"
 
 #include <string>
 #include <vector>
@@ -6,15 +6,15 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "plugctl/plugin/config_yaml.h"
+#include "plugctl/spec/config_yaml.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 namespace {
 
 // Emits {"v": value}, reads it back with the project's YAML 1.2 reader and returns "v".
 nlohmann::json RoundTrip(const nlohmann::ordered_json& value) {
   std::string yaml = EmitYaml(nlohmann::ordered_json{{"v", value}});
-  auto doc = ParseYamlDocument(yaml);
+  auto doc = spec::ParseYamlDocument(yaml);
   EXPECT_TRUE(doc.has_value()) << yaml;
   if (!doc) return nullptr;
   EXPECT_TRUE(doc->notes.empty()) << yaml << doc->notes.front().message;
@@ -142,7 +142,7 @@ TEST(YamlEmitTest, NestedBlocksAndOrder) {
             "    - []\n"
             "\"key with space\":\n"
             "  \"x y\": \"443\"\n");
-  auto doc = ParseYamlDocument(yaml);
+  auto doc = spec::ParseYamlDocument(yaml);
   ASSERT_TRUE(doc.has_value()) << doc.error().message();
   EXPECT_EQ(doc->value, nlohmann::json(value));
 }
@@ -158,4 +158,4 @@ TEST(YamlEmitTest, UnicodeAndControlCharacters) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

@@ -1,4 +1,4 @@
-#include "plugctl/plugin/config_check.h"
+#include "plugctl/spec/config_check.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 constexpr std::string_view kSpec = R"(apiVersion: 1.0.0
@@ -334,4 +334,4 @@ TEST(ConfigCheckRealDataTest, RuleLevelExamplesOmittingGlobalFieldsPass) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,10 +1,10 @@
-#include "plugctl/plugin/schema_regex.h"
+#include "plugctl/spec/schema_regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fmt/format.h>
 #include <pcre2.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 // PCRE2 depth limit (nested backtracking frames) and heap limit (KiB) per match: small enough
@@ -178,4 +178,4 @@ std::vector<std::string> NonEcmaScriptSyntax(std::string_view p) {
   return found;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

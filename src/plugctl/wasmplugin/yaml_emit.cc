@@ -1,4 +1,4 @@
-#include "plugctl/plugin/yaml_emit.h"
+#include "plugctl/wasmplugin/yaml_emit.h"
 
 #include <array>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 namespace {
 
 constexpr int kIndent = 2;
@@ -243,4 +243,4 @@ std::string EmitYaml(const nlohmann::ordered_json& value) {
   return out;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

@@ -1,4 +1,4 @@
-#include "plugctl/plugin/config_yaml.h"
+#include "plugctl/spec/config_yaml.h"
 
 #include <chrono>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 nlohmann::json Load(std::string_view text) {
@@ -351,4 +351,4 @@ TEST(ConfigYamlTest, DescribeValue) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

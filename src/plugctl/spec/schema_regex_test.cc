@@ -1,11 +1,11 @@
-#include "plugctl/plugin/schema_regex.h"
+#include "plugctl/spec/schema_regex.h"
 
 #include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 struct MatchCase {
@@ -142,4 +142,4 @@ TEST(SchemaRegexTest, NonEcmaScriptSyntax) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

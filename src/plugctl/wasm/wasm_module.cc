@@ -1,10 +1,10 @@
-#include "plugctl/plugin/wasm_module.h"
+#include "plugctl/wasm/wasm_module.h"
 
 #include <algorithm>
 #include <array>
 #include <unordered_set>
 
-namespace plugctl::plugin {
+namespace plugctl::wasm {
 namespace {
 
 constexpr std::string_view kMagic("\0asm", 4);
@@ -735,4 +735,4 @@ std::vector<Finding> CheckProxyWasm(const WasmModuleInfo& info, std::string_view
   return out;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasm

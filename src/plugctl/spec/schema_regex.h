@@ -1,4 +1,4 @@
-// plugctl/plugin/schema_regex.h — the regular expressions of OpenAPI `pattern` keywords.
+// plugctl/spec/schema_regex.h — the regular expressions of OpenAPI `pattern` keywords.
 //
 // OpenAPI 3.0 says a `pattern` is an ECMA-262 regular expression, used unanchored (like
 // RegExp.prototype.test). std::regex has neither ECMAScript's Unicode handling nor any bound on
@@ -29,7 +29,7 @@
 
 #include "plugctl/base/status.h"
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 
 // Patterns longer than this are refused (real ones are under 100 bytes).
 inline constexpr size_t kMaxPatternBytes = 8 * 1024;
@@ -61,4 +61,4 @@ class EcmaRegex {
 // described in a few words ("`\\A` (use ^)", "inline flags `(?i`"). Empty when none were found.
 std::vector<std::string> NonEcmaScriptSyntax(std::string_view pattern);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,11 +1,11 @@
-#include "plugctl/plugin/config_check.h"
+#include "plugctl/spec/config_check.h"
 
 #include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 constexpr std::string_view kHigressApiVersion = "extensions.higress.io/v1alpha1";
@@ -220,4 +220,4 @@ std::vector<Finding> CheckConfigDocument(const PluginSpec& spec, std::string_vie
   return out;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,4 +1,4 @@
-// plugctl/plugin/schema.h — OpenAPI 3.0 Schema Objects: checking a schema document (the
+// plugctl/spec/schema.h — OpenAPI 3.0 Schema Objects: checking a schema document (the
 // `openAPIV3Schema` of a spec.yaml) and validating plugin configurations against it.
 //
 // Compile() reads a schema document and reports, as Findings, everything that makes it a bad
@@ -47,10 +47,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugctl/plugin/config_yaml.h"
-#include "plugctl/plugin/finding.h"
+#include "plugctl/base/finding.h"
+#include "plugctl/spec/config_yaml.h"
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 
 // Higress `x-scope` of a property.
 enum class ConfigScope {
@@ -154,4 +154,4 @@ std::vector<Finding> ViolationsToFindings(const std::vector<Violation>& violatio
                                           std::string_view pointer, const LineMap* lines,
                                           Severity error_severity = Severity::kError);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

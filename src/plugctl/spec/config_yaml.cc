@@ -1,4 +1,4 @@
-#include "plugctl/plugin/config_yaml.h"
+#include "plugctl/spec/config_yaml.h"
 
 #include <algorithm>
 #include <cctype>
@@ -16,7 +16,7 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 constexpr std::string_view kTagPrefix = "tag:yaml.org,2002:";
@@ -662,4 +662,4 @@ std::string DescribeValue(const nlohmann::json& value, size_t max_chars) {
   return text;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,4 +1,4 @@
-// plugctl/plugin/yaml_emit.h — writes JSON values as block-style YAML that every reader types
+// plugctl/wasmplugin/yaml_emit.h — writes JSON values as block-style YAML that every reader types
 // the same way: what `plugctl wasmplugin` prints for kubectl.
 //
 // A string stays a string for YAML 1.1 readers (kubectl's sigs.k8s.io/yaml, SnakeYAML) and for
@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 
 // One YAML document (no "---" marker), ending with a newline. A scalar or empty container at the
 // top level is written on one line.
@@ -37,4 +37,4 @@ bool IsSafePlainScalar(std::string_view text);
 // `text` as a YAML double-quoted scalar, quotes included.
 std::string QuoteYamlString(std::string_view text);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

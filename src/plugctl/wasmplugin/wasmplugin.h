@@ -1,4 +1,5 @@
-// plugctl/plugin/wasmplugin.h — a Higress WasmPlugin resource that pins a plugin image: what
+// Directory plugctl/wasmplugin/: Higress WasmPlugin generation and its YAML emitter.
+// plugctl/wasmplugin/wasmplugin.h — a Higress WasmPlugin resource that pins a plugin image: what
 // `plugctl wasmplugin IMAGE` prints for `kubectl apply`.
 //
 // Two steps, both pure (no I/O; the caller extracts the image and reads files):
@@ -46,13 +47,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
 #include "plugctl/oci/digest.h"
 #include "plugctl/oci/reference.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/spec.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 
 inline constexpr std::string_view kWasmPluginApiVersion = "extensions.higress.io/v1alpha1";
 inline constexpr std::string_view kDefaultWasmPluginNamespace = "higress-system";
@@ -86,7 +87,7 @@ struct PinRequest {
   // sha256 of plugin.wasm.
   oci::Digest wasm_sha256 = oci::Digest::Of("");
   // The plugin's spec.yaml, when known (info.name, info.version).
-  const PluginSpec* spec = nullptr;
+  const spec::PluginSpec* spec = nullptr;
   // "", "oci://HOST[:PORT]/PATH", "http://HOST/PATH" or "https://HOST/PATH".
   std::string url_prefix = {};
 };
@@ -129,7 +130,7 @@ struct WasmPluginConfig {
 // level, and every rule must name an ingress, domain or service (config_check.h). Without a
 // spec only the structure is checked, with a warning saying the values were not. Never fails:
 // unreadable input is an error finding. `file_name` names the file in findings.
-WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view text,
+WasmPluginConfig ReadWasmPluginConfig(const spec::PluginSpec* spec, std::string_view text,
                                       std::string_view file_name);
 
 struct WasmPluginRequest {
@@ -139,7 +140,7 @@ struct WasmPluginRequest {
   std::string ns = std::string(kDefaultWasmPluginNamespace);
   PluginPin pin;
   // phase and priority; the schemas for an empty configuration's check. May be null.
-  const PluginSpec* spec = nullptr;
+  const spec::PluginSpec* spec = nullptr;
   // From ReadWasmPluginConfig; unset when no configuration was given.
   const WasmPluginConfig* config = nullptr;
 };
@@ -155,4 +156,4 @@ struct WasmPluginResult {
 // empty url or sha256. Configuration problems are findings, never errors.
 [[nodiscard]] Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

@@ -1,4 +1,5 @@
-// plugctl/plugin/spec.h — the plugin metadata file spec.yaml: model, parsing and validation.
+// Directory plugctl/spec/: spec.yaml model, OpenAPI schemas, YAML loader, config check.
+// plugctl/spec/spec.h — the plugin metadata file spec.yaml: model, parsing and validation.
 //
 // The Higress Wasm image spec (docs/seeds/wasm-image-spec.md §3) documents
 //   apiVersion: 1.0.0
@@ -40,12 +41,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
-#include "plugctl/plugin/config_yaml.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/schema.h"
+#include "plugctl/spec/config_yaml.h"
+#include "plugctl/spec/schema.h"
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 
 // Istio WasmPlugin PluginPhase.
 enum class PluginPhase { kUnspecified, kAuthn, kAuthz, kStats };
@@ -125,4 +126,4 @@ std::vector<Finding> ValidateSpecYaml(std::string_view yaml, std::string_view fi
 // Warnings become errors (what --strict does); other findings are unchanged.
 void MakeStrict(std::vector<Finding>& findings);
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

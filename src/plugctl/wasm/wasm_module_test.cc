@@ -1,4 +1,4 @@
-#include "plugctl/plugin/wasm_module.h"
+#include "plugctl/wasm/wasm_module.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,9 +13,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "plugctl/plugin/finding.h"
+#include "plugctl/base/finding.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasm {
 namespace {
 
 using ::testing::ElementsAre;
@@ -531,4 +531,4 @@ TEST(WasmModuleTest, ReadsModulesCompiledByWat2wasm) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasm

@@ -1,4 +1,5 @@
-// plugctl/plugin/wasm_module.h — reads the structure of a WebAssembly module (core spec binary
+// Directory plugctl/wasm/: the WebAssembly module reader and proxy-wasm checks.
+// plugctl/wasm/wasm_module.h — reads the structure of a WebAssembly module (core spec binary
 // format, chapter 5) and checks what a proxy-wasm host needs from it.
 //
 // The input is untrusted (a layer pulled from any registry), so every size and count is checked
@@ -20,10 +21,10 @@
 #include <string_view>
 #include <vector>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
-#include "plugctl/plugin/finding.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasm {
 
 // The gateway refuses larger modules (Istio pkg/wasm, see docs field notes §1).
 inline constexpr size_t kMaxWasmModuleBytes = 256 * 1024 * 1024;
@@ -193,4 +194,4 @@ bool IsKnownProxyAbiVersion(std::string_view version);
 //  - kInfo: ABI 0_2_100 only (Higress, not stock Envoy/Istio); WASI imports.
 std::vector<Finding> CheckProxyWasm(const WasmModuleInfo& info, std::string_view file = "");
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasm

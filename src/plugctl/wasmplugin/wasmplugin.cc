@@ -1,14 +1,14 @@
-#include "plugctl/plugin/wasmplugin.h"
+#include "plugctl/wasmplugin/wasmplugin.h"
 
 #include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "plugctl/plugin/config_check.h"
-#include "plugctl/plugin/config_yaml.h"
+#include "plugctl/spec/config_check.h"
+#include "plugctl/spec/config_yaml.h"
 
-namespace plugctl::plugin {
+namespace plugctl::wasmplugin {
 namespace {
 
 constexpr std::string_view kIstioApiVersion = "extensions.istio.io/v1alpha1";
@@ -64,7 +64,7 @@ Result<NameParts> SplitSource(const ImageSource& source) {
   return parts;
 }
 
-std::string SpecBaseName(const PluginSpec* spec) {
+std::string SpecBaseName(const spec::PluginSpec* spec) {
   return spec != nullptr ? PluginBaseName(spec->info.name) : std::string();
 }
 
@@ -185,11 +185,11 @@ void Append(std::vector<Finding>& out, std::vector<Finding> more) {
 // Takes defaultConfig / matchRules / defaultConfigDisable from a WasmPlugin spec or fragment
 // (`body`, at `path`/`pointer`), warning about keys that do not belong to it.
 void TakeSpecKeys(const nlohmann::json& body, std::string_view file, std::string_view path,
-                  std::string_view pointer, const LineMap& lines, bool resource,
+                  std::string_view pointer, const spec::LineMap& lines, bool resource,
                   WasmPluginConfig& out) {
   for (const auto& [key, value] : body.items()) {
-    std::string key_path = AppendPath(path, key);
-    int line = lines.Find(AppendPointer(pointer, key));
+    std::string key_path = spec::AppendPath(path, key);
+    int line = lines.Find(spec::AppendPointer(pointer, key));
     if (key == "defaultConfig") {
       if (!value.is_null()) out.default_config = value;
     } else if (key == "matchRules") {
@@ -203,7 +203,7 @@ void TakeSpecKeys(const nlohmann::json& body, std::string_view file, std::string
              .file = std::string(file),
              .path = key_path,
              .line = line,
-             .message = fmt::format("must be true or false, got {}", DescribeValue(value))});
+             .message = fmt::format("must be true or false, got {}", spec::DescribeValue(value))});
       }
     } else {
       // A resource's url, sha256, phase… describe some other image; a fragment's extra keys are
@@ -289,11 +289,11 @@ Result<PluginPin> PinPlugin(const PinRequest& request) {
                    request.url_prefix);
 }
 
-WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view text,
+WasmPluginConfig ReadWasmPluginConfig(const spec::PluginSpec* spec, std::string_view text,
                                       std::string_view file_name) {
   WasmPluginConfig out;
   std::string file(file_name);
-  YamlLoadResult loaded = LoadYaml(text);
+  spec::YamlLoadResult loaded = spec::LoadYaml(text);
   if (loaded.error) {
     out.findings.push_back({.severity = Severity::kError,
                             .file = file,
@@ -301,8 +301,8 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
                             .message = loaded.error->message()});
     return out;
   }
-  std::vector<YamlDocument*> documents;
-  for (YamlDocument& doc : loaded.documents) {
+  std::vector<spec::YamlDocument*> documents;
+  for (spec::YamlDocument& doc : loaded.documents) {
     if (!doc.value.is_null()) documents.push_back(&doc);
   }
   if (documents.size() > 1) {
@@ -313,9 +313,9 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
                                 documents.size())});
     return out;
   }
-  YamlDocument empty;
-  YamlDocument& doc = documents.empty() ? empty : *documents.front();
-  for (const YamlNote& note : doc.notes) {
+  spec::YamlDocument empty;
+  spec::YamlDocument& doc = documents.empty() ? empty : *documents.front();
+  for (const spec::YamlNote& note : doc.notes) {
     out.findings.push_back({.severity = Severity::kWarning,
                             .file = file,
                             .path = note.path,
@@ -323,11 +323,11 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
                             .message = note.message});
   }
   // Without a spec the values cannot be validated, but the shape (rules naming a target) can.
-  const PluginSpec no_spec;
-  const PluginSpec& schemas = spec != nullptr ? *spec : no_spec;
+  const spec::PluginSpec no_spec;
+  const spec::PluginSpec& schemas = spec != nullptr ? *spec : no_spec;
   std::vector<Finding> checked;
   const nlohmann::json& value = doc.value;
-  if (IsWasmPluginResource(value)) {
+  if (spec::IsWasmPluginResource(value)) {
     const nlohmann::json& api = value["apiVersion"];
     auto body = value.find("spec");
     if (body == value.end() || !body->is_object()) {
@@ -342,8 +342,8 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
       // Istio's WasmPlugin has one pluginConfig: the Higress defaultConfig.
       if (auto config = body->find("pluginConfig"); config != body->end() && !config->is_null()) {
         out.default_config = *config;
-        checked = CheckConfigValue(schemas, *config, false, file, "spec.pluginConfig",
-                                   "/spec/pluginConfig", &doc.lines);
+        checked = spec::CheckConfigValue(schemas, *config, false, file, "spec.pluginConfig",
+                                         "/spec/pluginConfig", &doc.lines);
       }
     } else {
       if (api != kWasmPluginApiVersion) {
@@ -354,13 +354,13 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
              .line = doc.lines.Find("/apiVersion"),
              .message = fmt::format("unexpected apiVersion {} (expected {}); its spec is read as "
                                     "a Higress WasmPlugin's",
-                                    DescribeValue(api), kWasmPluginApiVersion)});
+                                    spec::DescribeValue(api), kWasmPluginApiVersion)});
       }
       nlohmann::json taken = nlohmann::json::object();
       for (const char* key : {"defaultConfig", "matchRules"}) {
         if (body->contains(key)) taken[key] = (*body)[key];
       }
-      checked = CheckWasmPluginSpec(schemas, taken, file, "spec", "/spec", &doc.lines);
+      checked = spec::CheckWasmPluginSpec(schemas, taken, file, "spec", "/spec", &doc.lines);
       TakeSpecKeys(*body, file, "spec", "/spec", doc.lines, /*resource=*/true, out);
     }
   } else if (value.is_object() &&
@@ -369,12 +369,12 @@ WasmPluginConfig ReadWasmPluginConfig(const PluginSpec* spec, std::string_view t
     for (const char* key : {"defaultConfig", "matchRules"}) {
       if (value.contains(key)) taken[key] = value[key];
     }
-    checked = CheckWasmPluginSpec(schemas, taken, file, "", "", &doc.lines);
+    checked = spec::CheckWasmPluginSpec(schemas, taken, file, "", "", &doc.lines);
     TakeSpecKeys(value, file, "", "", doc.lines, /*resource=*/false, out);
   } else {
     // A plain configuration; an empty file is an empty one.
     out.default_config = value.is_null() ? nlohmann::json::object() : value;
-    checked = CheckConfigValue(schemas, *out.default_config, false, file, "", "", &doc.lines);
+    checked = spec::CheckConfigValue(schemas, *out.default_config, false, file, "", "", &doc.lines);
   }
   if (spec == nullptr) {
     checked = WithoutSchemaNotes(std::move(checked));
@@ -418,7 +418,7 @@ Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request) {
   // IfNotPresent is the default; a mutable tag has to be looked at again (field notes §1).
   if (request.pin.tag == "latest") spec["imagePullPolicy"] = "Always";
   if (request.spec != nullptr) {
-    spec["phase"] = PluginPhaseName(request.spec->phase);
+    spec["phase"] = spec::PluginPhaseName(request.spec->phase);
     spec["priority"] = request.spec->priority;
   }
   if (request.config != nullptr) {
@@ -435,8 +435,8 @@ Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request) {
     // on in the Higress console without one. `defaultConfigDisable: true` would instead make the
     // applied resource a silent no-op (a disabled default and no matchRules). A plugin that
     // cannot work without configuration is worth a warning, so check the empty one.
-    std::vector<Finding> empty = CheckConfigValue(*request.spec, nlohmann::json::object(), false,
-                                                  "", "defaultConfig", "", nullptr);
+    std::vector<Finding> empty = spec::CheckConfigValue(*request.spec, nlohmann::json::object(),
+                                                        false, "", "defaultConfig", "", nullptr);
     if (HasErrors(empty)) {
       std::string first;
       for (const Finding& f : empty) {
@@ -456,4 +456,4 @@ Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request) {
   return result;
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::wasmplugin

@@ -1,4 +1,4 @@
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/spec.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 // docs/seeds/wasm-image-spec.md §3: "目前固定为 1.0.0".
@@ -527,4 +527,4 @@ void MakeStrict(std::vector<Finding>& findings) {
   }
 }
 
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec

@@ -1,4 +1,4 @@
-#include "plugctl/plugin/schema.h"
+#include "plugctl/spec/schema.h"
 
 #include <chrono>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace plugctl::plugin {
+namespace plugctl::spec {
 namespace {
 
 nlohmann::json Yaml(std::string_view text) {
@@ -568,4 +568,4 @@ TEST(SchemaTest, InvalidUtf8ValuesDoNotCrash) {
 }
 
 }  // namespace
-}  // namespace plugctl::plugin
+}  // namespace plugctl::spec
