@@ -1,4 +1,3 @@
-// Directory plugctl/base/: errors and Result<T>, streams, files, temp dirs, Finding.
 // plugctl/base/status.h — error values for the whole library.
 //
 // Every fallible function returns Result<T> (tl::expected<T, Error>) or Status

@@ -1,4 +1,3 @@
-// Directory plugctl/http/: the HTTP client over libcurl, URLs and origins, headers.
 // plugctl/http/client.h — an HTTP/1.1 and HTTP/2 client over libcurl.
 //
 // Redirects are never followed here: the registry client follows them itself

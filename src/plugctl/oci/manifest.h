@@ -1,4 +1,3 @@
-// Directory plugctl/oci/: the OCI/Docker content model (digests, manifests, references), no I/O.
 // plugctl/oci/manifest.h — image manifests and indexes, OCI and Docker.
 //
 // A Manifest keeps the exact bytes it was parsed from; its digest is always

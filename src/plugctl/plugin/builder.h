@@ -1,12 +1,12 @@
 // Directory plugctl/plugin/: image-level plugin work: build, extract, loadability, validate.
 // plugctl/plugin/builder.h — builds a plugin image from a plugin directory, reproducibly.
 //
-// A plugin directory holds the files of the Higress Wasm image spec (docs/seeds/
-// wasm-image-spec.md §2): plugin.wasm (required), spec.yaml and README.md (required unless
-// BuildOptions::allow_missing), README_{lang}.md and icon.png (optional). Other files are
-// ignored. Before anything is built, spec.yaml is validated (spec::ParseSpecYaml) and plugin.wasm
-// is parsed and checked as a proxy-wasm host would (wasm::ParseWasmModule, wasm::CheckProxyWasm);
-// any error finding refuses the build.
+// A plugin directory holds the files of the Higress Wasm image spec
+// (../shared/seeds/wasm-image-spec.md §2): plugin.wasm (required), spec.yaml and README.md
+// (required unless BuildOptions::allow_missing), README_{lang}.md and icon.png (optional). Other
+// files are ignored. Before anything is built, spec.yaml is validated (spec::ParseSpecYaml) and
+// plugin.wasm is parsed and checked as a proxy-wasm host would (wasm::ParseWasmModule,
+// wasm::CheckProxyWasm); any error finding refuses the build.
 //
 // Variants (every one passes CheckGatewayLoadability):
 //
@@ -91,7 +91,7 @@ struct BuildOptions {
   // Build without spec.yaml and/or README.md (the image then carries no name/version/title).
   bool allow_missing = false;
   // Seconds since the epoch recorded as the image's created time; callers pass
-  // SOURCE_DATE_EPOCH here (the library never reads the environment).
+  // SOURCE_DATE_EPOCH here (the builder never reads the environment; the CLI does).
   int64_t created = 0;
   // spec.yaml warnings become errors.
   bool strict = false;

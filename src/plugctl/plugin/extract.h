@@ -1,9 +1,9 @@
 // plugctl/plugin/extract.h — gets a plugin's files out of an image, whatever its shape: what
 // `plugctl pull IMAGE -o DIR` does.
 //
-// Images in the wild (docs field notes §1-2) carry plugin.wasm in many ways; ORAS pulls only
-// the title-annotated ones. ExtractPlugin finds plugin.wasm by media type and file name, never
-// by layer count:
+// Images in the wild (../shared/docs/field-notes.md §1-2) carry plugin.wasm in many ways; ORAS
+// pulls only the title-annotated ones. ExtractPlugin finds plugin.wasm by media type and file name,
+// never by layer count:
 //
 //   - a raw wasm layer: application/vnd.module.wasm.content.layer.v1+wasm (oci variant, single
 //     raw layer), application/vnd.wasm.content.layer.v1+wasm (wasm-to-oci), or any layer titled

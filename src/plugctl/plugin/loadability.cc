@@ -53,7 +53,7 @@ std::string DockerReason(const oci::Manifest& m) {
 }
 
 // Why an OCI manifest fits neither oci-compat nor oci-variant, naming the accident it most
-// likely is (field notes §1-2).
+// likely is (../shared/docs/field-notes.md §1-2).
 std::string OciReason(const oci::Manifest& m) {
   const auto& layers = m.layers;
   if (layers.empty()) return "the manifest has no layers";

@@ -1,8 +1,8 @@
 // plugctl/plugin/loadability.h — "will the Istio/Higress gateway load this image?"
 //
-// Mirrors the gateway's image fetcher (Istio pkg/wasm, which Higress uses unchanged; see docs
-// field notes §1): an index resolves to its linux/amd64 manifest, and exactly three shapes are
-// accepted:
+// Mirrors the gateway's image fetcher (Istio pkg/wasm, which Higress uses unchanged; see
+// ../shared/docs/field-notes.md §1): an index resolves to its linux/amd64 manifest, and exactly
+// three shapes are accepted:
 //
 //   docker       Docker schema2 manifest; the last layer is
 //                application/vnd.docker.image.rootfs.diff.tar.gzip and holds a tar entry whose

@@ -1,4 +1,3 @@
-// Directory plugctl/registry/: registry client: sessions, auth, repository Target, credentials.
 // plugctl/registry/repository.h — a registry repository as a store::Target
 // (OCI distribution-spec v1.1 client).
 //

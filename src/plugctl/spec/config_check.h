@@ -9,7 +9,7 @@
 //     WasmPlugin; several may share the file, "---" separated): spec.defaultConfig is checked
 //     as a global configuration and every spec.matchRules[].config as a rule-level one. A match
 //     rule must name at least one ingress, domain or service (the gateway rejects it otherwise;
-//     field notes §1) and spec.phase must be a WasmPlugin phase.
+//     ../shared/docs/field-notes.md §1) and spec.phase must be a WasmPlugin phase.
 // Every violation is reported with its path and line, e.g.
 //   "wasmplugin.yaml:23: spec.matchRules[1].config.consumers[0].credential: expected string, got
 //    integer 123456 (error)".

@@ -11,7 +11,7 @@
 namespace plugctl::spec {
 namespace {
 
-// docs/seeds/wasm-image-spec.md §3: "目前固定为 1.0.0".
+// ../shared/seeds/wasm-image-spec.md §3: "目前固定为 1.0.0".
 constexpr std::string_view kDocumentedApiVersion = "1.0.0";
 
 // Categories the image spec documents, and those the Higress console really uses.
@@ -20,7 +20,8 @@ constexpr std::array<std::string_view, 6> kDocumentedCategories = {
 constexpr std::array<std::string_view, 5> kRealCategories = {"ai", "transform", "traffic", "o11y",
                                                              "other"};
 
-// info keys found in real spec.yaml files beyond the documented ones (field notes §3).
+// info keys found in real spec.yaml files beyond the documented ones (../shared/docs/field-notes.md
+// §3).
 constexpr std::array<std::string_view, 4> kRealInfoKeys = {"type", "image", "gatewayMinVersion",
                                                            "readmeUrl"};
 

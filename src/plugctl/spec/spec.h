@@ -1,12 +1,13 @@
 // Directory plugctl/spec/: spec.yaml model, OpenAPI schemas, YAML loader, config check.
 // plugctl/spec/spec.h — the plugin metadata file spec.yaml: model, parsing and validation.
 //
-// The Higress Wasm image spec (docs/seeds/wasm-image-spec.md §3) documents
+// The Higress Wasm image spec (../shared/seeds/wasm-image-spec.md §3) documents
 //   apiVersion: 1.0.0
 //   info: {category, name, title, description, x-*-i18n, iconUrl, version, contact}
 //   spec: {phase, priority, configSchema: {openAPIV3Schema: <OpenAPI 3.0 schema>}}
-// and the real files (Higress console) add a dialect that is accepted here (field notes §3):
-// spec.routeConfigSchema (rule-level configuration), x-scope INSTANCE, `phase: default`
+// and the real files (Higress console) add a dialect that is accepted here
+// (../shared/docs/field-notes.md §3): spec.routeConfigSchema (rule-level configuration), x-scope
+// INSTANCE, `phase: default`
 // (= UNSPECIFIED_PHASE), categories ai/transform/traffic/o11y/transformation/other, extra info
 // keys (type, image, gatewayMinVersion, readmeUrl, x-readmeUrl-i18n), `$ref` into `components`
 // inside openAPIV3Schema, null i18n maps, list-valued `example`s, duplicate keys (last wins).

@@ -1,4 +1,3 @@
-// Directory plugctl/store/: the Target interface and its local implementations.
 // plugctl/store/target.h — the one abstraction for "a place that holds images".
 //
 // A registry repository, an OCI image layout directory, an OCI archive, a

@@ -1,4 +1,3 @@
-// Directory plugctl/transfer/: the copy engine, locations, mirror lists and runs, conversion.
 // plugctl/transfer/copy.h — the one copy engine.
 //
 // Copies an image (a manifest, or an index and everything below it) from any

@@ -26,7 +26,7 @@
 
 namespace plugctl::wasm {
 
-// The gateway refuses larger modules (Istio pkg/wasm, see docs field notes §1).
+// The gateway refuses larger modules (Istio pkg/wasm, see ../shared/docs/field-notes.md §1).
 inline constexpr size_t kMaxWasmModuleBytes = 256 * 1024 * 1024;
 // Upper bound for any vector in the module (imports, exports, functions, …): generous for real
 // plugins (a large Go plugin has ~10^4 functions) and keeps allocations bounded.

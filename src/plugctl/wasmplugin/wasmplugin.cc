@@ -131,7 +131,8 @@ bool IsPathSegment(std::string_view text) {
          });
 }
 
-// PREFIX/NAME/VERSION/plugin.wasm: the Higress plugin-server layout (field notes §5).
+// PREFIX/NAME/VERSION/plugin.wasm: the Higress plugin-server layout (../shared/docs/field-notes.md
+// §5).
 Result<PluginPin> PinToHttpPrefix(const PinRequest& request, const NameParts& parts,
                                   std::string_view prefix) {
   std::string name = SpecBaseName(request.spec);
@@ -415,7 +416,8 @@ Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request) {
   nlohmann::ordered_json& spec = r["spec"];
   spec["url"] = request.pin.url;
   spec["sha256"] = request.pin.sha256;
-  // IfNotPresent is the default; a mutable tag has to be looked at again (field notes §1).
+  // IfNotPresent is the default; a mutable tag has to be looked at again
+  // (../shared/docs/field-notes.md §1).
   if (request.pin.tag == "latest") spec["imagePullPolicy"] = "Always";
   if (request.spec != nullptr) {
     spec["phase"] = spec::PluginPhaseName(request.spec->phase);

@@ -5,7 +5,7 @@
 // Two steps, both pure (no I/O; the caller extracts the image and reads files):
 //
 //  1. PinPlugin decides spec.url and spec.sha256 from how the image was named and what it holds
-//     (docs field notes §1, §5):
+//     (../shared/docs/field-notes.md §1, §5):
 //       - a registry image without --url-prefix: oci://HOST/REPO:TAG as given (normalized; a
 //         digest-only reference stays oci://HOST/REPO@sha256:…; no tag and no digest is :latest);
 //       - --url-prefix oci://HOST/PATH: PREFIX/NAME:TAG, where `plugctl mirror --to HOST/PATH`
