@@ -1,4 +1,4 @@
-// plugctl/archive/raw_tar_for_test.h — builds ustar bytes by hand, for tests and fuzz seeds
+// support/raw_tar.h — builds ustar bytes by hand, for tests and fuzz seeds
 // only.
 //
 // TarWriter refuses hostile paths and link entries, which is exactly what tests of readers need

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/higress_specs.h"
 #include <gtest/gtest.h>
 
 namespace plugctl::spec {
@@ -251,20 +252,13 @@ TEST(ConfigCheckTest, IsWasmPluginResource) {
 
 // ---- every example of the real spec.yaml files, through `config check` ----
 
-std::filesystem::path RealSpecDir() {
-  return std::filesystem::path(PLUGCTL_SOURCE_DIR) / ".." / "shared" / "data" / "higress-specs";
-}
+using test_support::HigressSpecDir;
 
 TEST(ConfigCheckRealDataTest, EveryExampleThroughConfigCheck) {
-  std::error_code ec;
   std::map<std::string, std::set<std::string>> failing;
   size_t examples = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(RealSpecDir(), ec)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string name = entry.path().filename().string();
-    Result<ParsedSpec> parsed = ParseSpecYaml(text.str(), name, {.check_examples = false});
+  for (const auto& [name, text] : test_support::ReadHigressSpecs()) {
+    Result<ParsedSpec> parsed = ParseSpecYaml(text, name, {.check_examples = false});
     ASSERT_TRUE(parsed) << name;
     for (bool rule_level : {false, true}) {
       std::string key = rule_level ? "routeConfigSchema" : "configSchema";
@@ -282,44 +276,16 @@ TEST(ConfigCheckRealDataTest, EveryExampleThroughConfigCheck) {
       }
     }
   }
-  if (examples == 0) GTEST_SKIP() << "no data at " << RealSpecDir();
+  if (examples == 0) GTEST_SKIP() << "no data at " << HigressSpecDir();
   EXPECT_EQ(examples, 95u);
-  const std::map<std::string, std::set<std::string>> expected = {
-      {"ai-agent.spec.yaml configSchema", {"llm.maxExecutionTime", "llm.maxTokens", "apis[0].api"}},
-      {"ai-agent.spec.yaml routeConfigSchema",
-       {"llm.maxExecutionTime", "llm.maxTokens", "apis[0].api"}},
-      {"ai-intent.spec.yaml configSchema", {"llm.proxyTimeout"}},
-      {"ai-intent.spec.yaml routeConfigSchema", {"llm.proxyTimeout"}},
-      {"ai-json-resp.spec.yaml configSchema", {"jsonSchema"}},
-      {"ai-json-resp.spec.yaml routeConfigSchema", {"jsonSchema"}},
-      {"ai-proxy.spec.yaml configSchema", {"provider.typ"}},
-      {"ai-proxy.spec.yaml routeConfigSchema", {"provider.typ"}},
-      {"ai-rag.spec.yaml configSchema", {"dashscope.serviceFQDN"}},
-      {"ai-search.spec.yaml configSchema", {"searchFrom[3].apiKey"}},
-      {"ai-search.spec.yaml routeConfigSchema", {"searchFrom[3].apiKey"}},
-      {"ai-security-guard.spec.yaml configSchema", {"servicePort"}},
-      {"ai-security-guard.spec.yaml routeConfigSchema", {"servicePort"}},
-      {"ai-transformer.spec.yaml configSchema", {"provider.apiKey"}},
-      {"ai-transformer.spec.yaml routeConfigSchema", {"provider.apiKey"}},
-      {"basic-auth.spec.yaml routeConfigSchema", {"allow"}},
-      {"cache-control.spec.yaml configSchema", {"expires"}},
-      {"cache-control.spec.yaml routeConfigSchema", {"expires"}},
-      {"mcp-server.spec.yaml configSchema",
-       {"tools[0].args[2].enum[0]", "tools[0].args[2].enum[1]", "tools[0].args[2].default"}},
-      {"mcp-server.spec.yaml routeConfigSchema",
-       {"tools[0].args[2].enum[0]", "tools[0].args[2].enum[1]", "tools[0].args[2].default"}},
-      {"oauth.spec.yaml routeConfigSchema", {"consumers"}},
-      {"opa.spec.yaml configSchema", {"servicePort"}},
-      {"opa.spec.yaml routeConfigSchema", {"servicePort"}},
-  };
-  EXPECT_EQ(failing, expected);
+  EXPECT_EQ(failing, test_support::HigressContradictingExamples());
 }
 
 TEST(ConfigCheckRealDataTest, RuleLevelExamplesOmittingGlobalFieldsPass) {
   // hmac-auth's rule-level example omits `consumers`, which is required but GLOBAL-scoped:
   // valid at rule level, invalid as a global configuration.
-  std::ifstream in(RealSpecDir() / "hmac-auth.spec.yaml", std::ios::binary);
-  if (!in) GTEST_SKIP() << "no data at " << RealSpecDir();
+  std::ifstream in(HigressSpecDir() / "hmac-auth.spec.yaml", std::ios::binary);
+  if (!in) GTEST_SKIP() << "no data at " << HigressSpecDir();
   std::stringstream text;
   text << in.rdbuf();
   Result<ParsedSpec> parsed = ParseSpecYaml(text.str(), "hmac-auth.spec.yaml");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/higress_specs.h"
 #include <gtest/gtest.h>
 
 namespace plugctl::spec {
@@ -356,26 +357,12 @@ TEST(SpecTest, Phases) {
 
 // ---- the real spec.yaml files of the Higress console ----
 
-std::filesystem::path RealSpecDir() {
-  return std::filesystem::path(PLUGCTL_SOURCE_DIR) / ".." / "shared" / "data" / "higress-specs";
-}
-
-std::map<std::string, std::string> ReadRealSpecs() {
-  std::map<std::string, std::string> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(RealSpecDir(), ec)) {
-    if (entry.path().extension() != ".yaml") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    out[entry.path().filename().string()] = text.str();
-  }
-  return out;
-}
+using test_support::HigressSpecDir;
+using test_support::ReadHigressSpecs;
 
 TEST(SpecRealDataTest, EveryRealSpecPassesWithoutStrict) {
-  std::map<std::string, std::string> specs = ReadRealSpecs();
-  if (specs.empty()) GTEST_SKIP() << "no data at " << RealSpecDir();
+  std::map<std::string, std::string> specs = ReadHigressSpecs();
+  if (specs.empty()) GTEST_SKIP() << "no data at " << HigressSpecDir();
   EXPECT_EQ(specs.size(), 55u);
   size_t with_route_schema = 0;
   size_t default_phase = 0;
@@ -400,43 +387,9 @@ TEST(SpecRealDataTest, EveryRealSpecPassesWithoutStrict) {
 }
 
 TEST(SpecRealDataTest, KnownQuirksAreReported) {
-  std::map<std::string, std::string> specs = ReadRealSpecs();
-  if (specs.empty()) GTEST_SKIP() << "no data at " << RealSpecDir();
-  struct Expected {
-    std::string file;
-    Severity severity;
-    std::string path;
-    std::string message_part;
-    int line;
-  };
-  const Expected expected[] = {
-      {"basic-auth.spec.yaml", Severity::kWarning, "spec.configSchema.openAPIV3Schema.required",
-       "duplicate key \"required\" (also on line 87); the last value wins", 136},
-      {"basic-auth.spec.yaml", Severity::kWarning,
-       "spec.routeConfigSchema.openAPIV3Schema.example.allows", "did you mean `allow`?", 81},
-      {"key-auth.spec.yaml", Severity::kWarning,
-       "spec.configSchema.openAPIV3Schema.properties.in_query.en-US", "x-…-i18n", 0},
-      {"key-auth.spec.yaml", Severity::kInfo,
-       "spec.configSchema.openAPIV3Schema.properties.in_query.x-scope", "INSTANCE", 0},
-      {"ai-proxy.spec.yaml", Severity::kWarning,
-       "spec.configSchema.openAPIV3Schema.properties.provider.required",
-       "`typ` is not declared in `properties` (did you mean `type`?)", 0},
-      {"traffic-tag.spec.yaml", Severity::kWarning, "apiVersion", "2.0.0", 1},
-      {"ai-quota.spec.yaml", Severity::kWarning, "info.contact.name", "2456868764", 20},
-      {"json-converter.spec.yaml", Severity::kWarning, "info.category", "transformation", 5},
-      {"sni-misdirect.spec.yaml", Severity::kInfo, "spec", "no configSchema", 0},
-      {"ai-security-guard.spec.yaml", Severity::kWarning,
-       "spec.configSchema.openAPIV3Schema.example.servicePort",
-       "example contradicts the schema: expected string, got integer 443", 0},
-      {"cluster-key-rate-limit.spec.yaml", Severity::kWarning,
-       "spec.configSchema.openAPIV3Schema.properties.rule_items.required",
-       "no effect on a schema of type array", 0},
-      {"request-block.spec.yaml", Severity::kInfo,
-       "spec.configSchema.openAPIV3Schema.properties.blocked_code.example",
-       "list of 1 value(s) on a field of type number", 0},
-      {"ai-agent.spec.yaml", Severity::kInfo, "spec.phase", "UNSPECIFIED_PHASE", 0},
-  };
-  for (const Expected& e : expected) {
+  std::map<std::string, std::string> specs = ReadHigressSpecs();
+  if (specs.empty()) GTEST_SKIP() << "no data at " << HigressSpecDir();
+  for (const test_support::HigressSpecQuirk& e : test_support::HigressSpecQuirks()) {
     ASSERT_TRUE(specs.count(e.file)) << e.file;
     std::vector<Finding> findings = ValidateSpecYaml(specs[e.file], e.file);
     const Finding* f = FindFinding(findings, e.severity, e.path, e.message_part);
@@ -447,43 +400,9 @@ TEST(SpecRealDataTest, KnownQuirksAreReported) {
   }
 }
 
-// The top-level examples that contradict their own schema: field notes §3 says "about 24 of 95";
-// with GLOBAL-scoped properties not required at rule level it is exactly these 23.
-const std::map<std::string, std::set<std::string>>& ContradictingExamples() {
-  static const auto* kExpected = new std::map<std::string, std::set<std::string>>{
-      {"ai-agent.spec.yaml configSchema", {"llm.maxExecutionTime", "llm.maxTokens", "apis[0].api"}},
-      {"ai-agent.spec.yaml routeConfigSchema",
-       {"llm.maxExecutionTime", "llm.maxTokens", "apis[0].api"}},
-      {"ai-intent.spec.yaml configSchema", {"llm.proxyTimeout"}},
-      {"ai-intent.spec.yaml routeConfigSchema", {"llm.proxyTimeout"}},
-      {"ai-json-resp.spec.yaml configSchema", {"jsonSchema"}},
-      {"ai-json-resp.spec.yaml routeConfigSchema", {"jsonSchema"}},
-      {"ai-proxy.spec.yaml configSchema", {"provider.typ"}},
-      {"ai-proxy.spec.yaml routeConfigSchema", {"provider.typ"}},
-      {"ai-rag.spec.yaml configSchema", {"dashscope.serviceFQDN"}},
-      {"ai-search.spec.yaml configSchema", {"searchFrom[3].apiKey"}},
-      {"ai-search.spec.yaml routeConfigSchema", {"searchFrom[3].apiKey"}},
-      {"ai-security-guard.spec.yaml configSchema", {"servicePort"}},
-      {"ai-security-guard.spec.yaml routeConfigSchema", {"servicePort"}},
-      {"ai-transformer.spec.yaml configSchema", {"provider.apiKey"}},
-      {"ai-transformer.spec.yaml routeConfigSchema", {"provider.apiKey"}},
-      {"basic-auth.spec.yaml routeConfigSchema", {"allow"}},
-      {"cache-control.spec.yaml configSchema", {"expires"}},
-      {"cache-control.spec.yaml routeConfigSchema", {"expires"}},
-      {"mcp-server.spec.yaml configSchema",
-       {"tools[0].args[2].enum[0]", "tools[0].args[2].enum[1]", "tools[0].args[2].default"}},
-      {"mcp-server.spec.yaml routeConfigSchema",
-       {"tools[0].args[2].enum[0]", "tools[0].args[2].enum[1]", "tools[0].args[2].default"}},
-      {"oauth.spec.yaml routeConfigSchema", {"consumers"}},
-      {"opa.spec.yaml configSchema", {"servicePort"}},
-      {"opa.spec.yaml routeConfigSchema", {"servicePort"}},
-  };
-  return *kExpected;
-}
-
 TEST(SpecRealDataTest, SelfContradictingExamplesAreReportedPrecisely) {
-  std::map<std::string, std::string> specs = ReadRealSpecs();
-  if (specs.empty()) GTEST_SKIP() << "no data at " << RealSpecDir();
+  std::map<std::string, std::string> specs = ReadHigressSpecs();
+  if (specs.empty()) GTEST_SKIP() << "no data at " << HigressSpecDir();
   size_t examples = 0;
   std::map<std::string, std::set<std::string>> found;
   for (const auto& [name, text] : specs) {
@@ -503,7 +422,7 @@ TEST(SpecRealDataTest, SelfContradictingExamplesAreReportedPrecisely) {
     }
   }
   EXPECT_EQ(examples, 95u);
-  EXPECT_EQ(found, ContradictingExamples());
+  EXPECT_EQ(found, test_support::HigressContradictingExamples());
   EXPECT_EQ(found.size(), 23u);
 }
 

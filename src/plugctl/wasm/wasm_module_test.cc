@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/wasm_builder.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,31 +23,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // A tiny encoder for the binary format, enough to build test modules by hand.
-std::string Leb(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    if (v != 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (v != 0);
-  return out;
-}
-
-std::string Str(std::string_view s) { return Leb(s.size()) + std::string(s); }
+using test_support::CustomSection;
+using test_support::Leb;
+using test_support::Section;
+using test_support::Str;
 
 std::string Vec(const std::vector<std::string>& items) {
   std::string out = Leb(items.size());
   for (const std::string& item : items) out += item;
   return out;
-}
-
-std::string Section(uint8_t id, std::string_view payload) {
-  return std::string(1, static_cast<char>(id)) + Leb(payload.size()) + std::string(payload);
-}
-
-std::string Custom(std::string_view name, std::string_view data = "") {
-  return Section(0, Str(name) + std::string(data));
 }
 
 const std::string kHeader("\0asm\x01\x00\x00\x00", 8);
@@ -78,7 +63,7 @@ std::string CodeSection(size_t n) { return Section(10, Vec(std::vector<std::stri
 // (indices 0-2), 4 defined ones (3-6), a memory, a global, the usual exports, custom sections.
 std::string ProxyWasmModule() {
   return Module({
-      Custom("target_features", "\x01"),
+      CustomSection("target_features", "\x01"),
       TypeSection(),
       Section(2, Vec({FuncImport("wasi_snapshot_preview1", "fd_write"),
                       FuncImport("wasi_snapshot_preview1", "proc_exit"),
@@ -90,8 +75,8 @@ std::string ProxyWasmModule() {
                       Export("malloc", 0, 4), Export("proxy_on_context_create", 0, 5),
                       Export("_initialize", 0, 6)})),
       CodeSection(4),
-      Custom("name"),
-      Custom("producers", "\x00"),
+      CustomSection("name"),
+      CustomSection("producers", "\x00"),
   });
 }
 
@@ -179,8 +164,9 @@ TEST(WasmModuleTest, ParsesProxyWasmModule) {
 }
 
 TEST(WasmModuleTest, CustomSectionsMayAppearAnywhere) {
-  auto info = Parse(Module({Custom("a"), TypeSection(), Custom("b"), FunctionSection(1),
-                            Custom("c"), CodeSection(1), Custom("d", "payload")}));
+  auto info =
+      Parse(Module({CustomSection("a"), TypeSection(), CustomSection("b"), FunctionSection(1),
+                    CustomSection("c"), CodeSection(1), CustomSection("d", "payload")}));
   ASSERT_TRUE(info) << info.error().message();
   EXPECT_THAT(info->custom_section_names, ElementsAre("a", "b", "c", "d"));
   EXPECT_EQ(info->sections.back().size, 1 + 1 + 7u);
@@ -298,7 +284,7 @@ TEST(WasmModuleTest, RequiresValidUtf8Names) {
               HasSubstr("import module name is not valid UTF-8"));
   EXPECT_THAT(ErrorOf(Module({Section(2, Vec({FuncImport("env", "\xc1\xbf")}))})),
               HasSubstr("import field name is not valid UTF-8"));
-  EXPECT_THAT(ErrorOf(Module({Custom("\xff")})),
+  EXPECT_THAT(ErrorOf(Module({CustomSection("\xff")})),
               HasSubstr("custom section name is not valid UTF-8 at offset 11"));
 }
 
