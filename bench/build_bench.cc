@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 
+#include "support/wasm_builder.h"
 #include <benchmark/benchmark.h>
 
 #include "plugctl/base/file.h"
@@ -32,36 +33,13 @@ namespace plugin = plugctl::plugin;
 size_t g_wasm_mib = 30;
 std::unique_ptr<TempDir> g_dir;
 
-std::string Leb(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    if (v != 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (v != 0);
-  return out;
-}
-std::string Str(std::string_view s) { return Leb(s.size()) + std::string(s); }
-std::string Section(uint8_t id, const std::string& payload) {
-  return std::string(1, static_cast<char>(id)) + Leb(payload.size()) + payload;
-}
-
 // A proxy-wasm module of about `bytes` bytes: the required exports, then random data in a
 // custom section.
 std::string BigModule(size_t bytes) {
-  const std::vector<std::string> exports = {"proxy_abi_version_0_2_1", "proxy_on_memory_allocate",
-                                            "proxy_on_context_create"};
-  std::string out("\0asm\x01\x00\x00\x00", 8);
-  out += Section(1, std::string("\x01\x60\x00\x00", 4));
-  out += Section(3, Leb(exports.size()) + std::string(exports.size(), '\0'));
-  out += Section(5, std::string("\x01\x00\x01", 3));
-  std::string exp = Leb(exports.size() + 1) + Str("memory") + std::string("\x02\x00", 2);
-  for (size_t i = 0; i < exports.size(); ++i) exp += Str(exports[i]) + '\0' + Leb(i);
-  out += Section(7, exp);
-  std::string code = Leb(exports.size());
-  for (size_t i = 0; i < exports.size(); ++i) code += std::string("\x02\x00\x0b", 3);
-  out += Section(10, code);
+  using plugctl::test_support::Section;
+  using plugctl::test_support::Str;
+  std::string out = plugctl::test_support::ProxyWasmModule(
+      {"proxy_abi_version_0_2_1", "proxy_on_memory_allocate", "proxy_on_context_create"});
   std::string payload = Str("bench");
   const size_t random_bytes = bytes > out.size() + 16 ? bytes - out.size() - 16 : 0;
   std::mt19937_64 rng(42);

@@ -12,10 +12,13 @@ ALLOWED = {
     "store": {"base", "oci", "archive"},
     "http": {"base"},
     "registry": {"base", "oci", "store", "http"},
-    "plugin": {"base", "oci", "archive", "store"},
-    "transfer": {"base", "oci", "archive", "store", "http", "registry", "plugin"},
-    "server": {"base", "oci", "archive", "store", "http", "registry", "plugin"},
-    "cli": {"base", "oci", "archive", "store", "http", "registry", "plugin", "transfer", "server"},
+    "spec": {"base"},
+    "wasm": {"base"},
+    "plugin": {"base", "oci", "archive", "store", "spec", "wasm"},
+    "wasmplugin": {"base", "oci", "spec"},
+    "transfer": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin"},
+    "cli": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin",
+            "wasmplugin", "transfer"},
 }
 # Files held to fewer layers than their own: the copy engine reaches registries only through
 # store::Target and its capabilities (store/capabilities.h), never through registry/.

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "plugctl/plugin/config_check.h"
-#include "plugctl/plugin/schema.h"
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/config_check.h"
+#include "plugctl/spec/schema.h"
+#include "plugctl/spec/spec.h"
 
 namespace {
 
@@ -40,7 +40,8 @@ bool PathDepth(std::string_view path, size_t* depth) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace plugctl::plugin;
+  using namespace plugctl::spec;
+  using plugctl::Finding;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t split = input.find("\n%%\n");
   std::string_view schema_text = split == std::string_view::npos ? input : input.substr(0, split);

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/spec.h"
 
 namespace {
 
@@ -18,7 +18,9 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace plugctl::plugin;
+  using namespace plugctl::spec;
+  using plugctl::Finding;
+  using plugctl::Severity;
   std::string_view text(reinterpret_cast<const char*>(data), size);
 
   std::vector<Finding> findings = ValidateSpecYaml(text, "spec.yaml");

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/wasm_module.h"
+#include "plugctl/base/finding.h"
+#include "plugctl/wasm/wasm_module.h"
 
 namespace {
 
@@ -17,8 +17,9 @@ void Check(bool ok) {
   if (!ok) __builtin_trap();
 }
 
-void CheckAccepted(std::string_view bytes, const plugctl::plugin::WasmModuleInfo& info) {
-  using namespace plugctl::plugin;
+void CheckAccepted(std::string_view bytes, const plugctl::wasm::WasmModuleInfo& info) {
+  using namespace plugctl::wasm;
+  using plugctl::Finding;
   Check(info.version == 1);
   Check(info.size == bytes.size());
   Check(HasWasmMagic(bytes));
@@ -60,7 +61,7 @@ void CheckAccepted(std::string_view bytes, const plugctl::plugin::WasmModuleInfo
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto info = plugctl::plugin::ParseWasmModule(bytes);
+  auto info = plugctl::wasm::ParseWasmModule(bytes);
   if (info) {
     CheckAccepted(bytes, *info);
   } else {

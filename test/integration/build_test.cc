@@ -35,14 +35,10 @@ class BuildTest : public CliTest {
   }
 
   std::string SkopeoManifestDigest(const std::string& location) {
-    RunResult r = Skopeo({"inspect", "--raw", "--tls-verify=false", location});
-    EXPECT_TRUE(r.ok()) << location << ": " << r.Summary();
-    return oci::Digest::Of(r.out).ToString();
+    return SkopeoInspectDigest({"--raw", "--tls-verify=false", location});
   }
   std::string SkopeoConfigDigest(const std::string& location) {
-    RunResult r = Skopeo({"inspect", "--config", "--raw", location});
-    EXPECT_TRUE(r.ok()) << location << ": " << r.Summary();
-    return oci::Digest::Of(r.out).ToString();
+    return SkopeoInspectDigest({"--config", "--raw", location});
   }
 
   // A copy of the example directory (so tests can change it).

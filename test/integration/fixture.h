@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "plugctl/oci/digest.h"
+
 namespace plugctl::testing {
 
 // The whole content of a file ("" when it cannot be read).
@@ -50,6 +52,15 @@ class CliTest : public ::testing::Test {
     args.insert(args.begin(), {"skopeo", "--insecure-policy"});
     return RunProcess(args, {.timeout = std::chrono::seconds(120),
                              .env = {{"HOME", dir_.string()}, {"TMPDIR", dir_.string()}}});
+  }
+
+  // sha256 of what `skopeo inspect ARGS` prints: with --raw, of the manifest bytes it reads;
+  // with --config --raw, of the config blob.
+  std::string SkopeoInspectDigest(std::vector<std::string> args) {
+    args.insert(args.begin(), "inspect");
+    RunResult r = Skopeo(args);
+    EXPECT_TRUE(r.ok()) << args.back() << ": " << r.Summary();
+    return oci::Digest::Of(r.out).ToString();
   }
 
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }

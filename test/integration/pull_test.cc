@@ -123,9 +123,7 @@ class PullRegistryTest : public PullTest {
   }
   std::string Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
   std::string SkopeoDigest(const std::string& ref) {
-    RunResult r = Skopeo({"inspect", "--raw", "--tls-verify=false", "docker://" + ref});
-    EXPECT_TRUE(r.ok()) << r.Summary();
-    return oci::Digest::Of(r.out).ToString();
+    return SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
   }
 
   std::unique_ptr<RegistryServer> registry_;

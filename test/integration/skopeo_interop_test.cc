@@ -19,14 +19,10 @@ class SkopeoInteropTest : public CliTest {
 
   // sha256 of the manifest bytes skopeo reads at `location`.
   std::string SkopeoManifestDigest(const std::string& location) {
-    RunResult r = Skopeo({"inspect", "--raw", location});
-    EXPECT_TRUE(r.ok()) << location << ": " << r.Summary();
-    return oci::Digest::Of(r.out).ToString();
+    return SkopeoInspectDigest({"--raw", location});
   }
   std::string SkopeoConfigDigest(const std::string& location) {
-    RunResult r = Skopeo({"inspect", "--config", "--raw", location});
-    EXPECT_TRUE(r.ok()) << location << ": " << r.Summary();
-    return oci::Digest::Of(r.out).ToString();
+    return SkopeoInspectDigest({"--config", "--raw", location});
   }
   std::string PlugctlDigest(const std::string& location) {
     return PlugctlJson({"inspect", location})["digest"];

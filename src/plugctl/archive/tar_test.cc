@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "support/raw_tar.h"
 #include <gtest/gtest.h>
 
-#include "plugctl/archive/raw_tar_for_test.h"
 #include "plugctl/base/file.h"
 
 namespace plugctl::archive {

@@ -1,3 +1,4 @@
+// Directory plugctl/cli/: the command-line front end: command table, output, main.
 // plugctl/cli/app.h — the command-line front end as a library call, so that
 // main() stays one line and tests can drive the CLI in-process.
 //

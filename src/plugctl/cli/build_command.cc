@@ -63,8 +63,8 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
                                .strict = args.strict};
   PLUGCTL_ASSIGN_OR_RETURN(plugin::BuiltImage image,
                            plugin::BuildPluginImage(args.dir, options, mem));
-  for (const plugin::Finding& f : image.findings) {
-    if (f.severity == plugin::Severity::kWarning) std::cerr << f.ToString() << '\n';
+  for (const Finding& f : image.findings) {
+    if (f.severity == Severity::kWarning) std::cerr << f.ToString() << '\n';
   }
 
   TargetEnv env(globals);
@@ -117,9 +117,8 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
     }
     out["targets"] = std::move(targets);
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
-    for (const plugin::Finding& f : image.findings) {
-      findings.push_back(
-          {{"severity", plugin::SeverityName(f.severity)}, {"message", f.ToString()}});
+    for (const Finding& f : image.findings) {
+      findings.push_back({{"severity", SeverityName(f.severity)}, {"message", f.ToString()}});
     }
     out["findings"] = std::move(findings);
     PrintJson(out);

@@ -11,11 +11,11 @@
 #include "plugctl/oci/media_types.h"
 #include "plugctl/plugin/builder.h"
 #include "plugctl/plugin/loadability.h"
-#include "plugctl/plugin/wasm_module.h"
 #include "plugctl/store/content.h"
 #include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/wasm/wasm_module.h"
 
 #ifndef PLUGCTL_VERSION
 #define PLUGCTL_VERSION "dev"
@@ -178,9 +178,9 @@ struct InspectArgs {
 // `inspect plugin.wasm`: the module alone.
 Status InspectWasmFile(const InspectArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(std::string bytes,
-                           ReadFileBounded(args.location, plugin::kMaxWasmModuleBytes));
-  PLUGCTL_ASSIGN_OR_RETURN(plugin::WasmModuleInfo module, plugin::ParseWasmModule(bytes));
-  std::vector<plugin::Finding> findings = plugin::CheckProxyWasm(module, args.location);
+                           ReadFileBounded(args.location, wasm::kMaxWasmModuleBytes));
+  PLUGCTL_ASSIGN_OR_RETURN(wasm::WasmModuleInfo module, wasm::ParseWasmModule(bytes));
+  std::vector<Finding> findings = wasm::CheckProxyWasm(module, args.location);
   if (globals.format == OutputFormat::kJson) {
     nlohmann::ordered_json out = WasmJson(module);
     out["file"] = args.location;

@@ -7,9 +7,9 @@
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
-#include "plugctl/plugin/config_check.h"
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
+#include "plugctl/spec/config_check.h"
 
 namespace plugctl::cli {
 namespace {
@@ -51,10 +51,10 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(PluginSource source, OpenPluginSource(args.source, globals));
   plugin::DirectoryCheckOptions options{.strict = args.strict};
   // A pulled image without spec.yaml still loads; official images carry none.
-  if (source.image) options.missing_docs = plugin::Severity::kWarning;
+  if (source.image) options.missing_docs = Severity::kWarning;
   PLUGCTL_ASSIGN_OR_RETURN(plugin::DirectoryReport report,
                            plugin::ValidatePluginDirectory(source.dir, options));
-  std::vector<plugin::Finding> findings = report.findings;
+  std::vector<Finding> findings = report.findings;
   const plugin::LoadabilityReport* gateway =
       source.image && source.image->gateway ? &*source.image->gateway : nullptr;
   if (gateway != nullptr) {
@@ -64,12 +64,12 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
   }
   if (gateway != nullptr && !gateway->loadable) {
     for (const auto& reason : gateway->reasons) {
-      findings.push_back({.severity = plugin::Severity::kError,
+      findings.push_back({.severity = Severity::kError,
                           .file = "image",
                           .message = "the gateway will not load it: " + reason});
     }
   }
-  bool valid = !plugin::HasErrors(findings);
+  bool valid = !HasErrors(findings);
 
   if (globals.format == OutputFormat::kJson) {
     nlohmann::ordered_json out;
@@ -83,7 +83,7 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
                        {"version", report.spec->spec.info.version},
                        {"title", report.spec->spec.info.title},
                        {"category", report.spec->spec.info.category},
-                       {"phase", plugin::PluginPhaseName(report.spec->spec.phase)},
+                       {"phase", spec::PluginPhaseName(report.spec->spec.phase)},
                        {"priority", report.spec->spec.priority}};
     }
     if (report.module) {
@@ -99,7 +99,7 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
       const auto& info = report.spec->spec.info;
       std::cout << fmt::format(
           "Plugin:      {} {} ({}), phase {}, priority {}\n", info.name, info.version, info.title,
-          plugin::PluginPhaseName(report.spec->spec.phase), report.spec->spec.priority);
+          spec::PluginPhaseName(report.spec->spec.phase), report.spec->spec.priority);
     }
     std::cout << fmt::format("Files:       {}\n", fmt::join(report.files, ", "));
     if (report.module) {
@@ -141,9 +141,9 @@ Status RunConfigCheck(const ConfigCheckArgs& args, const GlobalOptions& globals)
   }
   PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(args.config, 4 << 20));
   std::string name = std::filesystem::path(args.config).filename().string();
-  std::vector<plugin::Finding> findings =
-      plugin::CheckConfigDocument(spec->spec, text, name, {.rule_level = args.rule});
-  bool valid = !plugin::HasErrors(findings);
+  std::vector<Finding> findings =
+      spec::CheckConfigDocument(spec->spec, text, name, {.rule_level = args.rule});
+  bool valid = !HasErrors(findings);
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"source", args.source},
                {"config", args.config},

@@ -8,11 +8,9 @@
 namespace plugctl::cli {
 namespace {
 
-int Rank(plugin::Severity s) {
-  return s == plugin::Severity::kError ? 0 : s == plugin::Severity::kWarning ? 1 : 2;
-}
+int Rank(Severity s) { return s == Severity::kError ? 0 : s == Severity::kWarning ? 1 : 2; }
 
-std::string Limits(const plugin::MemoryLimits& limits) {
+std::string Limits(const wasm::MemoryLimits& limits) {
   std::string out =
       fmt::format("{}..{} pages", limits.min_pages,
                   limits.max_pages ? std::to_string(*limits.max_pages) : std::string("no maximum"));
@@ -22,11 +20,11 @@ std::string Limits(const plugin::MemoryLimits& limits) {
 
 }  // namespace
 
-nlohmann::ordered_json FindingsJson(const std::vector<plugin::Finding>& findings) {
+nlohmann::ordered_json FindingsJson(const std::vector<Finding>& findings) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& f : findings) {
     nlohmann::ordered_json j;
-    j["severity"] = plugin::SeverityName(f.severity);
+    j["severity"] = SeverityName(f.severity);
     if (!f.file.empty()) j["file"] = f.file;
     if (f.line > 0) j["line"] = f.line;
     if (!f.path.empty()) j["path"] = f.path;
@@ -36,8 +34,8 @@ nlohmann::ordered_json FindingsJson(const std::vector<plugin::Finding>& findings
   return out;
 }
 
-void PrintFindings(const std::vector<plugin::Finding>& findings, std::ostream& out) {
-  std::vector<const plugin::Finding*> sorted;
+void PrintFindings(const std::vector<Finding>& findings, std::ostream& out) {
+  std::vector<const Finding*> sorted;
   for (const auto& f : findings) sorted.push_back(&f);
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
     return Rank(a->severity) < Rank(b->severity);
@@ -45,17 +43,17 @@ void PrintFindings(const std::vector<plugin::Finding>& findings, std::ostream& o
   for (const auto* f : sorted) out << "  " << f->ToString() << '\n';
 }
 
-std::string CountFindings(const std::vector<plugin::Finding>& findings) {
+std::string CountFindings(const std::vector<Finding>& findings) {
   size_t errors = 0, warnings = 0;
   for (const auto& f : findings) {
-    errors += f.severity == plugin::Severity::kError;
-    warnings += f.severity == plugin::Severity::kWarning;
+    errors += f.severity == Severity::kError;
+    warnings += f.severity == Severity::kWarning;
   }
   return fmt::format("{} error{}, {} warning{}", errors, errors == 1 ? "" : "s", warnings,
                      warnings == 1 ? "" : "s");
 }
 
-nlohmann::ordered_json WasmJson(const plugin::WasmModuleInfo& m) {
+nlohmann::ordered_json WasmJson(const wasm::WasmModuleInfo& m) {
   nlohmann::ordered_json j;
   j["version"] = m.version;
   j["proxyAbiVersions"] = m.proxy_abi_versions;
@@ -65,12 +63,12 @@ nlohmann::ordered_json WasmJson(const plugin::WasmModuleInfo& m) {
   nlohmann::ordered_json imports = nlohmann::ordered_json::array();
   for (const auto& i : m.imports) {
     imports.push_back(
-        {{"module", i.module}, {"name", i.name}, {"kind", plugin::ExternalKindName(i.kind)}});
+        {{"module", i.module}, {"name", i.name}, {"kind", wasm::ExternalKindName(i.kind)}});
   }
   j["imports"] = imports;
   nlohmann::ordered_json exports = nlohmann::ordered_json::array();
   for (const auto& e : m.exports) {
-    exports.push_back({{"name", e.name}, {"kind", plugin::ExternalKindName(e.kind)}});
+    exports.push_back({{"name", e.name}, {"kind", wasm::ExternalKindName(e.kind)}});
   }
   j["exports"] = exports;
   nlohmann::ordered_json memories = nlohmann::ordered_json::array();
@@ -85,7 +83,7 @@ nlohmann::ordered_json WasmJson(const plugin::WasmModuleInfo& m) {
   return j;
 }
 
-void PrintWasm(const plugin::WasmModuleInfo& m, bool verbose) {
+void PrintWasm(const wasm::WasmModuleInfo& m, bool verbose) {
   std::cout << fmt::format("  proxy-wasm ABI: {}\n",
                            m.proxy_abi_versions.empty()
                                ? std::string("none exported")
@@ -104,11 +102,11 @@ void PrintWasm(const plugin::WasmModuleInfo& m, bool verbose) {
   }
   if (verbose) {
     for (const auto& i : m.imports) {
-      std::cout << fmt::format("  import  {:<8} {}.{}\n", plugin::ExternalKindName(i.kind),
-                               i.module, i.name);
+      std::cout << fmt::format("  import  {:<8} {}.{}\n", wasm::ExternalKindName(i.kind), i.module,
+                               i.name);
     }
     for (const auto& e : m.exports) {
-      std::cout << fmt::format("  export  {:<8} {}\n", plugin::ExternalKindName(e.kind), e.name);
+      std::cout << fmt::format("  export  {:<8} {}\n", wasm::ExternalKindName(e.kind), e.name);
     }
   }
 }

@@ -37,8 +37,8 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& report) {
   if (report.wasm_sha256) j["wasmSha256"] = report.wasm_sha256->ToString();
   j["reasons"] = report.reasons;
   nlohmann::ordered_json findings = nlohmann::ordered_json::array();
-  for (const plugin::Finding& f : report.findings) {
-    findings.push_back({{"severity", plugin::SeverityName(f.severity)}, {"message", f.ToString()}});
+  for (const Finding& f : report.findings) {
+    findings.push_back({{"severity", SeverityName(f.severity)}, {"message", f.ToString()}});
   }
   j["findings"] = std::move(findings);
   return j;
@@ -96,8 +96,8 @@ void PrintResult(const PullArgs& args, const store::Target& target, const plugin
       std::cout << fmt::format("WasmPlugin sha256 for oci://: {}\n",
                                r.gateway->manifest->digest.hex());
     }
-    for (const plugin::Finding& f : r.gateway->findings) {
-      if (f.severity != plugin::Severity::kWarning) continue;
+    for (const Finding& f : r.gateway->findings) {
+      if (f.severity != Severity::kWarning) continue;
       std::cout << "warning: " << f.ToString() << '\n';
     }
   }

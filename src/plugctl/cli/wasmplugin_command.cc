@@ -8,9 +8,9 @@
 #include "plugctl/cli/registry_env.h"
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
-#include "plugctl/plugin/wasmplugin.h"
-#include "plugctl/plugin/yaml_emit.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/wasmplugin/wasmplugin.h"
+#include "plugctl/wasmplugin/yaml_emit.h"
 
 namespace plugctl::cli {
 namespace {
@@ -22,7 +22,7 @@ struct WasmPluginArgs {
   std::vector<std::string> images;
   std::string config;
   std::string name;
-  std::string ns = std::string(plugin::kDefaultWasmPluginNamespace);
+  std::string ns = std::string(wasmplugin::kDefaultWasmPluginNamespace);
   std::string url_prefix;
   std::string spec;
   std::string platform;
@@ -34,9 +34,9 @@ void Warn(const std::string& image, const std::string& message) {
 }
 
 // The spec the resource is made from: --spec, else the image's own spec.yaml, else none.
-Result<std::optional<plugin::ParsedSpec>> ImageSpec(
-    const std::string& image, const std::filesystem::path& dir,
-    const std::optional<plugin::ParsedSpec>& given) {
+Result<std::optional<spec::ParsedSpec>> ImageSpec(const std::string& image,
+                                                  const std::filesystem::path& dir,
+                                                  const std::optional<spec::ParsedSpec>& given) {
   auto own = plugin::LoadSpec(dir);
   bool has_own = own.has_value();
   if (!own && own.error().code() != ErrorCode::kNotFound) {
@@ -47,17 +47,17 @@ Result<std::optional<plugin::ParsedSpec>> ImageSpec(
     if (has_own) Warn(image, "using --spec instead of the image's own spec.yaml");
     return given;
   }
-  if (!has_own) return std::optional<plugin::ParsedSpec>();
-  if (plugin::HasErrors(own->findings)) {
+  if (!has_own) return std::optional<spec::ParsedSpec>();
+  if (HasErrors(own->findings)) {
     Warn(image, fmt::format("its spec.yaml has errors (see `plugctl validate {}`); phase and "
                             "priority are taken as read",
                             image));
   }
-  return std::optional<plugin::ParsedSpec>(std::move(*own));
+  return std::optional<spec::ParsedSpec>(std::move(*own));
 }
 
 Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPluginArgs& args,
-                                       const std::optional<plugin::ParsedSpec>& given_spec,
+                                       const std::optional<spec::ParsedSpec>& given_spec,
                                        const std::optional<std::string>& config_text,
                                        TargetEnv& env) {
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(image));
@@ -74,16 +74,16 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
   if (!extracted) return tl::unexpected(extracted.error().WithContext(image));
   const plugin::ExtractResult& r = *extracted;
 
-  PLUGCTL_ASSIGN_OR_RETURN(std::optional<plugin::ParsedSpec> parsed,
+  PLUGCTL_ASSIGN_OR_RETURN(std::optional<spec::ParsedSpec> parsed,
                            ImageSpec(image, dir, given_spec));
-  const plugin::PluginSpec* spec = parsed ? &parsed->spec : nullptr;
+  const spec::PluginSpec* spec = parsed ? &parsed->spec : nullptr;
   if (spec == nullptr) {
     Warn(image,
          "no spec.yaml (official Higress images carry none; pass --spec FILE, e.g. from "
          "the Higress console's plugin specs): phase and priority are left out");
   }
 
-  plugin::PinRequest pin_request;
+  wasmplugin::PinRequest pin_request;
   if (loc.kind == transfer::LocationKind::kRegistry) {
     pin_request.source.registry = loc.reference;
   } else {
@@ -104,7 +104,7 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
   pin_request.wasm_sha256 = r.wasm_sha256;
   pin_request.spec = spec;
   pin_request.url_prefix = args.url_prefix;
-  auto pin = plugin::PinPlugin(pin_request);
+  auto pin = wasmplugin::PinPlugin(pin_request);
   if (!pin) return tl::unexpected(pin.error().WithContext(image));
   bool oci_url = pin->url.starts_with("oci://");
 
@@ -125,12 +125,12 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
                             r.gateway->platform->ToString()));
   }
 
-  std::optional<plugin::WasmPluginConfig> config;
+  std::optional<wasmplugin::WasmPluginConfig> config;
   if (config_text) {
-    config = plugin::ReadWasmPluginConfig(spec, *config_text,
-                                          std::filesystem::path(args.config).filename().string());
+    config = wasmplugin::ReadWasmPluginConfig(
+        spec, *config_text, std::filesystem::path(args.config).filename().string());
   }
-  plugin::WasmPluginRequest request{
+  wasmplugin::WasmPluginRequest request{
       .name = !args.name.empty() ? args.name : pin->name,
       .ns = args.ns,
       .pin = *pin,
@@ -142,7 +142,7 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
                      "{}: no name for the WasmPlugin (no spec.yaml and no repository): pass --name",
                      image);
   }
-  auto made = plugin::MakeWasmPlugin(request);
+  auto made = wasmplugin::MakeWasmPlugin(request);
   if (!made) {
     std::string hint = args.name.empty() ? " (derived from the image; pass --name)" : "";
     return tl::unexpected(made.error().WithContext(image).WithContext("WasmPlugin" + hint));
@@ -151,7 +151,7 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
     std::cerr << image << ":\n";
     PrintFindings(made->findings, std::cerr);
   }
-  if (plugin::HasErrors(made->findings)) {
+  if (HasErrors(made->findings)) {
     return MakeError(ErrorCode::kFailedPrecondition, "{} does not fit {}'s schemas: {}",
                      args.config, image, CountFindings(made->findings));
   }
@@ -164,13 +164,13 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
                      "--name with {} images would give them all one name; name them one by one",
                      args.images.size());
   }
-  std::optional<plugin::ParsedSpec> given_spec;
+  std::optional<spec::ParsedSpec> given_spec;
   if (!args.spec.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(args.spec, 1 << 20));
     std::string file = std::filesystem::path(args.spec).filename().string();
-    auto parsed = plugin::ParseSpecYaml(text, file);
+    auto parsed = spec::ParseSpecYaml(text, file);
     if (!parsed) return tl::unexpected(parsed.error().WithContext(args.spec));
-    if (plugin::HasErrors(parsed->findings)) {
+    if (HasErrors(parsed->findings)) {
       PrintFindings(parsed->findings, std::cerr);
       return MakeError(ErrorCode::kFailedPrecondition, "{} is not a valid spec.yaml: {}", args.spec,
                        CountFindings(parsed->findings));
@@ -196,7 +196,7 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   } else {
     for (size_t i = 0; i < resources.size(); ++i) {
       if (i > 0) output += "---\n";
-      output += plugin::EmitYaml(resources[i]);
+      output += wasmplugin::EmitYaml(resources[i]);
     }
   }
   if (args.out.empty() || args.out == "-") {

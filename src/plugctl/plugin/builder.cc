@@ -11,7 +11,7 @@
 #include "plugctl/base/file.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
-#include "plugctl/plugin/spec.h"
+#include "plugctl/spec/spec.h"
 
 namespace plugctl::plugin {
 namespace {
@@ -213,13 +213,14 @@ Result<BuiltImage> BuildPluginImage(const fs::path& dir, const BuildOptions& opt
     return MakeError(ErrorCode::kNotFound, "{} is missing: build the module first",
                      (dir / kWasmFile).string());
   }
-  PLUGCTL_ASSIGN_OR_RETURN(std::string wasm, ReadFileBounded(dir / kWasmFile, kMaxWasmModuleBytes));
+  PLUGCTL_ASSIGN_OR_RETURN(std::string wasm,
+                           ReadFileBounded(dir / kWasmFile, wasm::kMaxWasmModuleBytes));
   {
-    Result<WasmModuleInfo> module = ParseWasmModule(wasm);
+    Result<wasm::WasmModuleInfo> module = wasm::ParseWasmModule(wasm);
     if (!module) return tl::unexpected(module.error().WithContext((dir / kWasmFile).string()));
     image.module = std::move(*module);
   }
-  std::vector<Finding> wasm_findings = CheckProxyWasm(image.module, kWasmFile);
+  std::vector<Finding> wasm_findings = wasm::CheckProxyWasm(image.module, kWasmFile);
   if (HasErrors(wasm_findings)) {
     return MakeError(ErrorCode::kInvalidArgument, "{} is not a proxy-wasm plugin: {}",
                      (dir / kWasmFile).string(), FindingList(wasm_findings));
@@ -229,9 +230,10 @@ Result<BuiltImage> BuildPluginImage(const fs::path& dir, const BuildOptions& opt
 
   std::string description;
   PLUGCTL_ASSIGN_OR_RETURN(std::optional<std::string> spec_yaml,
-                           ReadOptional(dir / kSpecFile, kSpecYamlLimits.max_bytes));
+                           ReadOptional(dir / kSpecFile, spec::kSpecYamlLimits.max_bytes));
   if (spec_yaml) {
-    Result<ParsedSpec> parsed = ParseSpecYaml(*spec_yaml, kSpecFile, {.strict = options.strict});
+    Result<spec::ParsedSpec> parsed =
+        spec::ParseSpecYaml(*spec_yaml, kSpecFile, {.strict = options.strict});
     if (!parsed) return tl::unexpected(parsed.error().WithContext((dir / kSpecFile).string()));
     if (HasErrors(parsed->findings)) {
       return MakeError(ErrorCode::kInvalidArgument, "{} is not valid: {}",

@@ -1,11 +1,12 @@
+// Directory plugctl/plugin/: image-level plugin work: build, extract, loadability, validate.
 // plugctl/plugin/builder.h — builds a plugin image from a plugin directory, reproducibly.
 //
-// A plugin directory holds the files of the Higress Wasm image spec (docs/seeds/
-// wasm-image-spec.md §2): plugin.wasm (required), spec.yaml and README.md (required unless
-// BuildOptions::allow_missing), README_{lang}.md and icon.png (optional). Other files are
-// ignored. Before anything is built, spec.yaml is validated (ParseSpecYaml) and plugin.wasm is
-// parsed and checked as a proxy-wasm host would (ParseWasmModule, CheckProxyWasm); any error
-// finding refuses the build.
+// A plugin directory holds the files of the Higress Wasm image spec
+// (../shared/seeds/wasm-image-spec.md §2): plugin.wasm (required), spec.yaml and README.md
+// (required unless BuildOptions::allow_missing), README_{lang}.md and icon.png (optional). Other
+// files are ignored. Before anything is built, spec.yaml is validated (spec::ParseSpecYaml) and
+// plugin.wasm is parsed and checked as a proxy-wasm host would (wasm::ParseWasmModule,
+// wasm::CheckProxyWasm); any error finding refuses the build.
 //
 // Variants (every one passes CheckGatewayLoadability):
 //
@@ -62,12 +63,12 @@
 #include <string_view>
 #include <vector>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
 #include "plugctl/oci/descriptor.h"
 #include "plugctl/oci/digest.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/wasm_module.h"
 #include "plugctl/store/memory_target.h"
+#include "plugctl/wasm/wasm_module.h"
 
 namespace plugctl::plugin {
 
@@ -81,8 +82,8 @@ std::string_view BuildVariantName(BuildVariant variant);
 // Annotation / label key for info.name (the OCI annotation keys have none for it).
 inline constexpr std::string_view kAnnotationPluginName = "io.higress.plugin.name";
 
-// Largest README*.md / icon.png accepted (spec.yaml has kSpecYamlLimits, plugin.wasm
-// kMaxWasmModuleBytes).
+// Largest README*.md / icon.png accepted (spec.yaml has spec::kSpecYamlLimits, plugin.wasm
+// wasm::kMaxWasmModuleBytes).
 inline constexpr size_t kMaxPluginDocBytes = 16 * 1024 * 1024;
 
 struct BuildOptions {
@@ -90,7 +91,7 @@ struct BuildOptions {
   // Build without spec.yaml and/or README.md (the image then carries no name/version/title).
   bool allow_missing = false;
   // Seconds since the epoch recorded as the image's created time; callers pass
-  // SOURCE_DATE_EPOCH here (the library never reads the environment).
+  // SOURCE_DATE_EPOCH here (the builder never reads the environment; the CLI does).
   int64_t created = 0;
   // spec.yaml warnings become errors.
   bool strict = false;
@@ -113,7 +114,7 @@ struct BuiltImage {
   // sha256 and size of plugin.wasm itself (a WasmPlugin http(s):// url's sha256).
   oci::Digest wasm_sha256 = oci::Digest::Of("");
   uint64_t wasm_size = 0;
-  WasmModuleInfo module;
+  wasm::WasmModuleInfo module;
   // From spec.yaml ("" when it is absent and allow_missing).
   std::string name;
   std::string version;

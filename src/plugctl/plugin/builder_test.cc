@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/wasm_builder.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,36 +23,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string Leb(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    if (v != 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (v != 0);
-  return out;
-}
-std::string Str(std::string_view s) { return Leb(s.size()) + std::string(s); }
-std::string Section(uint8_t id, const std::string& payload) {
-  return std::string(1, static_cast<char>(id)) + Leb(payload.size()) + payload;
-}
-
 // A minimal module with the exports a proxy-wasm host needs (or only `exports`).
 std::string WasmModule(std::vector<std::string> exports = {"proxy_abi_version_0_2_1",
                                                            "proxy_on_memory_allocate",
                                                            "proxy_on_context_create"}) {
-  std::string out("\0asm\x01\x00\x00\x00", 8);
-  out += Section(1, std::string("\x01\x60\x00\x00", 4));
-  out += Section(3, Leb(exports.size()) + std::string(exports.size(), '\0'));
-  out += Section(5, std::string("\x01\x00\x01", 3));
-  std::string exp = Leb(exports.size() + 1) + Str("memory") + std::string("\x02\x00", 2);
-  for (size_t i = 0; i < exports.size(); ++i) exp += Str(exports[i]) + '\0' + Leb(i);
-  out += Section(7, exp);
-  std::string code = Leb(exports.size());
-  for (size_t i = 0; i < exports.size(); ++i) code += std::string("\x02\x00\x0b", 3);
-  out += Section(10, code);
-  return out;
+  return test_support::ProxyWasmModule(exports);
 }
 
 constexpr std::string_view kSpec = R"(apiVersion: 1.0.0

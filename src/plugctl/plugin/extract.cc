@@ -101,7 +101,7 @@ std::string Quoted(std::string_view s) { return fmt::format("\"{}\"", s); }
 enum class Sniffed { kWasm, kGzip, kZstd, kTar, kOther };
 
 Sniffed Sniff(std::string_view p) {
-  if (HasWasmMagic(p)) return Sniffed::kWasm;
+  if (wasm::HasWasmMagic(p)) return Sniffed::kWasm;
   if (p.size() >= 2 && p[0] == '\x1f' && p[1] == '\x8b') return Sniffed::kGzip;
   if (p.size() >= 4 && p.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4)) {
     return Sniffed::kZstd;
@@ -686,7 +686,7 @@ class Extractor {
       if (*n == 0) break;
       PLUGCTL_RETURN_IF_ERROR(sink.Write(std::string_view(buffer.data(), *n)));
     }
-    if (info.name == kWasmName && (sink.size() < 8 || !HasWasmMagic(sink.head()))) {
+    if (info.name == kWasmName && (sink.size() < 8 || !wasm::HasWasmMagic(sink.head()))) {
       rejected_.push_back(fmt::format("{} does not start with \\0asm: not a wasm module", what));
       return outcome;
     }

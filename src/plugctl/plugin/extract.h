@@ -1,9 +1,9 @@
 // plugctl/plugin/extract.h — gets a plugin's files out of an image, whatever its shape: what
 // `plugctl pull IMAGE -o DIR` does.
 //
-// Images in the wild (docs field notes §1-2) carry plugin.wasm in many ways; ORAS pulls only
-// the title-annotated ones. ExtractPlugin finds plugin.wasm by media type and file name, never
-// by layer count:
+// Images in the wild (../shared/docs/field-notes.md §1-2) carry plugin.wasm in many ways; ORAS
+// pulls only the title-annotated ones. ExtractPlugin finds plugin.wasm by media type and file name,
+// never by layer count:
 //
 //   - a raw wasm layer: application/vnd.module.wasm.content.layer.v1+wasm (oci variant, single
 //     raw layer), application/vnd.wasm.content.layer.v1+wasm (wasm-to-oci), or any layer titled
@@ -73,7 +73,7 @@ struct ExtractOptions {
   // Replace existing files in the output directory.
   bool force = false;
   // Largest plugin.wasm accepted (the gateway's limit).
-  uint64_t max_wasm_bytes = kMaxWasmModuleBytes;
+  uint64_t max_wasm_bytes = wasm::kMaxWasmModuleBytes;
   // Largest spec.yaml / README / icon.png written.
   uint64_t max_file_bytes = kMaxPluginFileBytes;
   // Also decide whether the gateway would load the image (CheckGatewayLoadability, reusing the

@@ -7,10 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/memory_images.h"
+#include "support/raw_tar.h"
+#include "support/tar_builder.h"
+#include "support/wasm_builder.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "plugctl/archive/raw_tar_for_test.h"
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/file.h"
 #include "plugctl/base/io.h"
@@ -30,84 +33,16 @@ namespace fs = std::filesystem;
 
 // --- Fixtures --------------------------------------------------------------------------------
 
-std::string Leb(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    if (v != 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (v != 0);
-  return out;
-}
-std::string Str(std::string_view s) { return Leb(s.size()) + std::string(s); }
-std::string Section(uint8_t id, const std::string& payload) {
-  return std::string(1, static_cast<char>(id)) + Leb(payload.size()) + payload;
-}
-
 // A minimal proxy-wasm module; `tag` becomes a custom section so modules differ.
 std::string WasmModule(std::string_view tag = "a") {
-  const std::vector<std::string> exports = {"proxy_abi_version_0_2_1", "malloc",
-                                            "proxy_on_context_create"};
-  std::string out("\0asm\x01\x00\x00\x00", 8);
-  out += Section(1, std::string("\x01\x60\x00\x00", 4));
-  out += Section(3, Leb(exports.size()) + std::string(exports.size(), '\0'));
-  out += Section(5, std::string("\x01\x00\x01", 3));
-  std::string exp = Leb(exports.size() + 1) + Str("memory") + std::string("\x02\x00", 2);
-  for (size_t i = 0; i < exports.size(); ++i) exp += Str(exports[i]) + '\0' + Leb(i);
-  out += Section(7, exp);
-  std::string code = Leb(exports.size());
-  for (size_t i = 0; i < exports.size(); ++i) code += std::string("\x02\x00\x0b", 3);
-  out += Section(10, code);
-  out += Section(0, Str("tag") + std::string(tag));
-  return out;
+  return test_support::ProxyWasmModule(test_support::kProxyWasmExports,
+                                       test_support::CustomSection("tag", tag));
 }
 
-// gzip (RFC 1952) in stored deflate blocks, for hand-made tar streams (TarWriter refuses "./",
-// "../" and absolute paths, which hostile or docker-built layers contain).
-std::string GzipStored(std::string_view data) {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  uint32_t crc = 0xffffffffu;
-  for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xff] ^ (crc >> 8);
-  crc ^= 0xffffffffu;
-  auto le32 = [](uint32_t v) {
-    std::string s(4, '\0');
-    for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    return s;
-  };
-  std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
-  size_t pos = 0;
-  do {
-    const size_t n = std::min<size_t>(65535, data.size() - pos);
-    const bool last = pos + n == data.size();
-    out.push_back(last ? '\x01' : '\x00');
-    out.push_back(static_cast<char>(n & 0xff));
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(~n & 0xff));
-    out.push_back(static_cast<char>((~n >> 8) & 0xff));
-    out.append(data.substr(pos, n));
-    pos += n;
-  } while (pos < data.size());
-  out += le32(crc) + le32(static_cast<uint32_t>(data.size()));
-  return out;
-}
-
-using Files = std::vector<std::pair<std::string, std::string>>;
-
-std::string Tar(const Files& files, archive::Compression compression) {
-  StringWriter out;
-  auto tar = archive::TarWriter::Create(out, {.compression = compression});
-  EXPECT_TRUE(tar);
-  for (const auto& [name, content] : files) EXPECT_TRUE((*tar)->AddFile(name, content));
-  EXPECT_TRUE((*tar)->Finish());
-  return out.Take();
-}
-std::string TarGz(const Files& files) { return Tar(files, archive::Compression::kGzip); }
+using test_support::GzipStored;
+using test_support::Tar;
+using test_support::TarGz;
+using Files = test_support::TarFiles;
 
 // A gzipped tar with entry names written as given ("./plugin.wasm", "../plugin.wasm").
 std::string RawTarGz(const std::vector<archive::testing::RawTarEntry>& entries) {
@@ -136,47 +71,13 @@ const std::string kReadme = "# plugin\n";
 const std::string kReadmeEn = "# plugin (English)\n";
 const std::string kSpec = "apiVersion: 1.0.0\ninfo:\n  name: x\n";
 
-class ExtractTest : public ::testing::Test {
+class ExtractTest : public ::testing::Test, protected test_support::MemoryImages {
  protected:
   void SetUp() override {
     auto tmp = TempDir::Create("plugctl-extract-test");
     ASSERT_TRUE(tmp);
     tmp_ = std::move(*tmp);
     out_ = tmp_->path() / "out";
-  }
-
-  oci::Descriptor Put(std::string_view media_type, std::string bytes, std::string title = "") {
-    oci::Descriptor d = target_.Put(media_type, std::move(bytes));
-    if (!title.empty()) d.annotations[std::string(oci::kAnnotationTitle)] = title;
-    return d;
-  }
-
-  oci::Descriptor Image(std::string_view manifest_type, std::string_view config_type,
-                        std::vector<oci::Descriptor> layers) {
-    oci::ImageManifestSpec spec;
-    spec.media_type = std::string(manifest_type);
-    spec.config = Put(config_type, "{}");
-    spec.layers = std::move(layers);
-    return target_.Put(manifest_type, oci::BuildImageManifest(spec));
-  }
-  oci::Descriptor OciImage(std::vector<oci::Descriptor> layers) {
-    return Image(oci::kOciManifest, oci::kUnknownConfig, std::move(layers));
-  }
-  oci::Descriptor DockerImage(std::vector<oci::Descriptor> layers) {
-    return Image(oci::kDockerManifest, oci::kDockerConfig, std::move(layers));
-  }
-
-  oci::Descriptor Index(std::vector<oci::Descriptor> children) {
-    oci::IndexSpec spec;
-    spec.manifests = std::move(children);
-    return target_.Put(oci::kOciIndex, oci::BuildIndex(spec));
-  }
-  static oci::Descriptor WithPlatform(oci::Descriptor d, std::string os, std::string arch) {
-    oci::Platform p;
-    p.os = std::move(os);
-    p.architecture = std::move(arch);
-    d.platform = p;
-    return d;
   }
 
   ExtractResult Extract(const oci::Descriptor& root, const ExtractOptions& options = {}) {
@@ -200,7 +101,6 @@ class ExtractTest : public ::testing::Test {
     });
   }
 
-  store::MemoryTarget target_;
   std::unique_ptr<TempDir> tmp_;
   fs::path out_;
 };

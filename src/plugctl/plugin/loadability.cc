@@ -53,7 +53,7 @@ std::string DockerReason(const oci::Manifest& m) {
 }
 
 // Why an OCI manifest fits neither oci-compat nor oci-variant, naming the accident it most
-// likely is (field notes §1-2).
+// likely is (../shared/docs/field-notes.md §1-2).
 std::string OciReason(const oci::Manifest& m) {
   const auto& layers = m.layers;
   if (layers.empty()) return "the manifest has no layers";
@@ -242,7 +242,7 @@ void CheckWasmBytes(const std::string& bytes, const LoadOptions& options,
   report.wasm_size = bytes.size();
   report.wasm_sha256 = oci::Digest::Of(bytes);
   // The gateway's own check after download: at least the 8-byte header and the magic.
-  if (bytes.size() < 8 || !HasWasmMagic(bytes)) {
+  if (bytes.size() < 8 || !wasm::HasWasmMagic(bytes)) {
     report.reasons.push_back(
         fmt::format("plugin.wasm does not start with \\0asm (first bytes: {}): the gateway "
                     "rejects it as not a wasm binary",
@@ -250,13 +250,13 @@ void CheckWasmBytes(const std::string& bytes, const LoadOptions& options,
     return;
   }
   if (!options.check_module) return;
-  auto module = ParseWasmModule(bytes);
+  auto module = wasm::ParseWasmModule(bytes);
   if (!module) {
     report.reasons.push_back(
         fmt::format("plugin.wasm is not a valid wasm module: {}", module.error().message()));
     return;
   }
-  for (Finding& finding : CheckProxyWasm(*module, kPluginFileName)) {
+  for (Finding& finding : wasm::CheckProxyWasm(*module, kPluginFileName)) {
     if (finding.severity == Severity::kError) report.reasons.push_back(finding.message);
     report.findings.push_back(std::move(finding));
   }

@@ -1,8 +1,8 @@
 // plugctl/plugin/loadability.h — "will the Istio/Higress gateway load this image?"
 //
-// Mirrors the gateway's image fetcher (Istio pkg/wasm, which Higress uses unchanged; see docs
-// field notes §1): an index resolves to its linux/amd64 manifest, and exactly three shapes are
-// accepted:
+// Mirrors the gateway's image fetcher (Istio pkg/wasm, which Higress uses unchanged; see
+// ../shared/docs/field-notes.md §1): an index resolves to its linux/amd64 manifest, and exactly
+// three shapes are accepted:
 //
 //   docker       Docker schema2 manifest; the last layer is
 //                application/vnd.docker.image.rootfs.diff.tar.gzip and holds a tar entry whose
@@ -30,13 +30,13 @@
 #include <string_view>
 #include <vector>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
 #include "plugctl/oci/descriptor.h"
 #include "plugctl/oci/digest.h"
 #include "plugctl/oci/manifest.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/wasm_module.h"
 #include "plugctl/store/target.h"
+#include "plugctl/wasm/wasm_module.h"
 
 namespace plugctl::plugin {
 
@@ -81,12 +81,12 @@ ManifestShape ClassifyManifest(const oci::Manifest& manifest);
 struct LoadOptions {
   // The platform an index resolves to: the gateway's (go-containerregistry's default).
   oci::Platform platform = LinuxAmd64();
-  // Parse plugin.wasm (ParseWasmModule) and apply CheckProxyWasm; a malformed module or a
-  // kError finding makes the image unloadable. When false only the "\0asm" prefix is checked,
+  // Parse plugin.wasm (wasm::ParseWasmModule) and apply wasm::CheckProxyWasm; a malformed module or
+  // a kError finding makes the image unloadable. When false only the "\0asm" prefix is checked,
   // which is all the gateway's fetcher itself checks.
   bool check_module = true;
   // Largest plugin.wasm accepted.
-  uint64_t max_wasm_bytes = kMaxWasmModuleBytes;
+  uint64_t max_wasm_bytes = wasm::kMaxWasmModuleBytes;
 };
 
 struct LoadabilityReport {
@@ -114,11 +114,11 @@ struct LoadabilityReport {
   std::optional<oci::Digest> wasm_sha256;
   uint64_t wasm_size = 0;
   // Set when the module parsed.
-  std::optional<WasmModuleInfo> module;
+  std::optional<wasm::WasmModuleInfo> module;
   // Why it will not load (empty when loadable), most decisive first.
   std::vector<std::string> reasons;
-  // CheckProxyWasm findings about plugin.wasm (errors also appear in `reasons`) and notes about
-  // the image (index resolution, oci-variant fallback, ORAS compatibility).
+  // wasm::CheckProxyWasm findings about plugin.wasm (errors also appear in `reasons`) and notes
+  // about the image (index resolution, oci-variant fallback, ORAS compatibility).
   std::vector<Finding> findings;
 };
 

@@ -17,10 +17,10 @@ Finding Make(Severity severity, std::string file, std::string message) {
 
 }  // namespace
 
-Result<ParsedSpec> LoadSpec(const std::filesystem::path& dir) {
+Result<spec::ParsedSpec> LoadSpec(const std::filesystem::path& dir) {
   PLUGCTL_ASSIGN_OR_RETURN(std::string text,
-                           ReadFileBounded(dir / "spec.yaml", kSpecYamlLimits.max_bytes));
-  return ParseSpecYaml(text, "spec.yaml");
+                           ReadFileBounded(dir / "spec.yaml", spec::kSpecYamlLimits.max_bytes));
+  return spec::ParseSpecYaml(text, "spec.yaml");
 }
 
 Result<DirectoryReport> ValidatePluginDirectory(const std::filesystem::path& dir,
@@ -54,10 +54,10 @@ Result<DirectoryReport> ValidatePluginDirectory(const std::filesystem::path& dir
                                    "missing: the Higress image spec requires the plugin metadata"));
   } else {
     PLUGCTL_ASSIGN_OR_RETURN(std::string text,
-                             ReadFileBounded(dir / "spec.yaml", kSpecYamlLimits.max_bytes));
-    std::vector<Finding> spec_findings = ValidateSpecYaml(text, "spec.yaml");
+                             ReadFileBounded(dir / "spec.yaml", spec::kSpecYamlLimits.max_bytes));
+    std::vector<Finding> spec_findings = spec::ValidateSpecYaml(text, "spec.yaml");
     report.findings.insert(report.findings.end(), spec_findings.begin(), spec_findings.end());
-    if (auto parsed = ParseSpecYaml(text, "spec.yaml")) report.spec = std::move(*parsed);
+    if (auto parsed = spec::ParseSpecYaml(text, "spec.yaml")) report.spec = std::move(*parsed);
   }
 
   // README.md and translations
@@ -95,23 +95,23 @@ Result<DirectoryReport> ValidatePluginDirectory(const std::filesystem::path& dir
   if (!has("plugin.wasm")) {
     report.findings.push_back(Make(Severity::kError, "plugin.wasm", "missing"));
   } else {
-    auto bytes = ReadFileBounded(dir / "plugin.wasm", kMaxWasmModuleBytes);
+    auto bytes = ReadFileBounded(dir / "plugin.wasm", wasm::kMaxWasmModuleBytes);
     if (!bytes) {
       report.findings.push_back(Make(Severity::kError, "plugin.wasm", bytes.error().message()));
     } else {
       report.wasm_sha256 = oci::Digest::Of(*bytes);
       report.wasm_size = bytes->size();
-      auto module = ParseWasmModule(*bytes);
+      auto module = wasm::ParseWasmModule(*bytes);
       if (!module) {
         report.findings.push_back(Make(Severity::kError, "plugin.wasm", module.error().message()));
       } else {
-        std::vector<Finding> wasm = CheckProxyWasm(*module, "plugin.wasm");
+        std::vector<Finding> wasm = wasm::CheckProxyWasm(*module, "plugin.wasm");
         report.findings.insert(report.findings.end(), wasm.begin(), wasm.end());
         report.module = std::move(*module);
       }
     }
   }
-  if (options.strict) MakeStrict(report.findings);
+  if (options.strict) spec::MakeStrict(report.findings);
   return report;
 }
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
 #include "plugctl/oci/digest.h"
-#include "plugctl/plugin/finding.h"
-#include "plugctl/plugin/spec.h"
-#include "plugctl/plugin/wasm_module.h"
+#include "plugctl/spec/spec.h"
+#include "plugctl/wasm/wasm_module.h"
 
 namespace plugctl::plugin {
 
@@ -32,9 +32,9 @@ struct DirectoryCheckOptions {
 struct DirectoryReport {
   std::vector<Finding> findings;
   // The parsed spec.yaml, when it could be parsed.
-  std::optional<ParsedSpec> spec;
+  std::optional<spec::ParsedSpec> spec;
   // The parsed plugin.wasm, when it could be parsed.
-  std::optional<WasmModuleInfo> module;
+  std::optional<wasm::WasmModuleInfo> module;
   oci::Digest wasm_sha256 = oci::Digest::Of("");
   uint64_t wasm_size = 0;
   // The plugin files present (spec.yaml, README*.md, icon.png, plugin.wasm).
@@ -48,6 +48,6 @@ struct DirectoryReport {
                                                               const DirectoryCheckOptions& options);
 
 // Reads spec.yaml from `dir` (bounded) and parses it. kNotFound if absent.
-[[nodiscard]] Result<ParsedSpec> LoadSpec(const std::filesystem::path& dir);
+[[nodiscard]] Result<spec::ParsedSpec> LoadSpec(const std::filesystem::path& dir);
 
 }  // namespace plugctl::plugin

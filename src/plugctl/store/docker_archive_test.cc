@@ -1,9 +1,9 @@
 #include "plugctl/store/docker_archive.h"
 
+#include "support/raw_tar.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "plugctl/archive/raw_tar_for_test.h"
 #include "plugctl/archive/tar.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/store/oci_layout.h"

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <map>
 
+#include "support/raw_tar.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "plugctl/archive/raw_tar_for_test.h"
 #include "plugctl/store/docker_archive.h"
 #include "plugctl/store/oci_archive.h"
 #include "plugctl/store/store_test_util.h"

@@ -1,8 +1,8 @@
 #include "plugctl/store/oci_archive.h"
 
+#include "support/raw_tar.h"
 #include <gtest/gtest.h>
 
-#include "plugctl/archive/raw_tar_for_test.h"
 #include "plugctl/archive/tar.h"
 #include "plugctl/store/oci_layout.h"
 #include "plugctl/store/store_test_util.h"

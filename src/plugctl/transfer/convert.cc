@@ -33,8 +33,8 @@ Result<ConvertResult> ConvertImage(store::Target& src, const oci::Descriptor& ro
       .variant = options.variant, .allow_missing = true, .created = options.created};
   auto image = plugin::BuildPluginImage(dir, build_options, built);
   if (!image) return fail(image.error());
-  for (const plugin::Finding& f : image->findings) {
-    if (f.severity != plugin::Severity::kInfo) result.notes.push_back(f.ToString());
+  for (const Finding& f : image->findings) {
+    if (f.severity != Severity::kInfo) result.notes.push_back(f.ToString());
   }
   auto copied = CopyGraph(built, image->manifest, dst, options.copy);
   if (!copied) return fail(copied.error());

@@ -12,8 +12,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "plugctl/oci/digest.h"
-#include "plugctl/plugin/config_yaml.h"
-#include "plugctl/plugin/schema_regex.h"
+#include "plugctl/spec/config_yaml.h"
+#include "plugctl/spec/schema_regex.h"
 #include "plugctl/transfer/semver.h"
 
 namespace plugctl::transfer {
@@ -208,7 +208,7 @@ Result<oci::Reference> ParseRepository(const ListBuilder& b, std::string_view te
 }
 
 Status CheckRegex(const ListBuilder& b, const std::string& pattern, int line) {
-  Result<plugin::EcmaRegex> re = plugin::EcmaRegex::Compile(pattern);
+  Result<spec::EcmaRegex> re = spec::EcmaRegex::Compile(pattern);
   if (!re) {
     return b.Fail(line,
                   fmt::format("tag regex \"{}\": {}", Printable(pattern), re.error().message()),
@@ -462,8 +462,8 @@ Result<std::vector<MirrorSource>> ParseMirrorList(std::string_view text,
   // LoadYaml first: it enforces the limits (depth, alias expansion, UTF-8) that yaml-cpp's own
   // node builder lacks; only then is the text loaded as nodes, which keep scalars as written
   // (tags: [1.10] is the tag "1.10", not the number 1.1).
-  plugin::YamlLoadResult checked =
-      plugin::LoadYaml(text, plugin::YamlLimits{.max_bytes = kMaxMirrorListBytes});
+  spec::YamlLoadResult checked =
+      spec::LoadYaml(text, spec::YamlLimits{.max_bytes = kMaxMirrorListBytes});
   if (checked.error) {
     if (!yaml_like) return ParseLines(text, file_name);
     ListBuilder b(file_name);
@@ -528,9 +528,9 @@ Result<std::vector<std::string>> SelectTags(const MirrorSource& source,
                                             const std::vector<std::string>& available) {
   std::vector<std::string> selected;
   if (!source.NeedsTagList()) return selected;
-  std::optional<plugin::EcmaRegex> regex;
+  std::optional<spec::EcmaRegex> regex;
   if (source.tag_regex) {
-    Result<plugin::EcmaRegex> compiled = plugin::EcmaRegex::Compile(*source.tag_regex);
+    Result<spec::EcmaRegex> compiled = spec::EcmaRegex::Compile(*source.tag_regex);
     if (!compiled) {
       return tl::unexpected(compiled.error().WithContext(
           fmt::format("{}: tag regex \"{}\"", source.origin, Printable(*source.tag_regex))));
