@@ -1,0 +1,82 @@
+// Hostile local input through the CLI ("Hostile input, round two"): special files where
+// regular files are expected, unrelated files as archive destinations, deeply nested JSON,
+// archives that would fill the disk. Every case must end promptly with one line on stderr and
+// exit 1.
+#include <algorithm>
+#include <fstream>
+
+#include "fixture.h"
+#include <sys/stat.h>
+
+namespace plugctl::testing {
+namespace {
+
+// Bounded: a reader blocking on a FIFO would otherwise hang the test run.
+constexpr std::chrono::seconds kPrompt{20};
+
+void WriteFile(const std::filesystem::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+class HostileTest : public CliTest {
+ protected:
+  RunResult Run(std::vector<std::string> args) {
+    return Plugctl(std::move(args), {.timeout = kPrompt});
+  }
+
+  // Expects a prompt failure: exit 1, one line on stderr mentioning `needle`.
+  void ExpectOneLineFailure(const RunResult& r, const std::string& needle) {
+    EXPECT_FALSE(r.timed_out) << r.Summary();
+    EXPECT_EQ(r.exit_code, 1) << r.Summary();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  }
+
+  void MakeFifo(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
+    ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0) << p;
+  }
+};
+
+TEST_F(HostileTest, FifoPluginWasmIsRefusedPromptly) {
+  Demo();
+  std::filesystem::path dir = dir_ / "plugin";
+  RunResult pulled = Plugctl({"pull", DemoLayout() + ":hello-world:1.0.0", "-o", dir.string()});
+  ASSERT_TRUE(pulled.ok()) << pulled.Summary();
+  MakeFifo(dir / "plugin.wasm");
+  // validate reports what is wrong as a finding on stdout, and fails in one line on stderr.
+  RunResult r = Run({"validate", dir.string()});
+  ExpectOneLineFailure(r, "not valid");
+  EXPECT_NE(r.out.find("not a regular file"), std::string::npos) << r.out;
+}
+
+TEST_F(HostileTest, FifoIndexJsonIsRefusedPromptly) {
+  Demo();
+  MakeFifo(dir_ / "demo" / "layout" / "index.json");
+  ExpectOneLineFailure(Run({"inspect", DemoLayout() + ":hello-world:1.0.0"}), "index.json");
+}
+
+TEST_F(HostileTest, FifoBlobIsRefusedPromptly) {
+  Demo();
+  nlohmann::json inspect = PlugctlJson({"inspect", DemoLayout() + ":hello-world:1.0.0"});
+  std::string digest = inspect["layers"][2]["digest"];
+  MakeFifo(dir_ / "demo" / "layout" / "blobs" / "sha256" / digest.substr(7));
+  RunResult r = Run({"copy", DemoLayout() + ":hello-world:1.0.0", "oci:" + Path("out")});
+  ExpectOneLineFailure(r, "not a regular file");
+}
+
+TEST_F(HostileTest, FifoArchiveAndListAreRefusedPromptly) {
+  Demo();
+  MakeFifo(dir_ / "in.tar");
+  ExpectOneLineFailure(Run({"copy", "oci-archive:" + Path("in.tar"), "oci:" + Path("out")}),
+                       "in.tar");
+  ExpectOneLineFailure(Run({"copy", "docker-archive:" + Path("in.tar"), "oci:" + Path("out")}),
+                       "in.tar");
+  MakeFifo(dir_ / "list.txt");
+  ExpectOneLineFailure(Run({"mirror", Path("list.txt"), "--to", "oci:" + Path("out")}), "list.txt");
+}
+
+}  // namespace
+}  // namespace plugctl::testing
