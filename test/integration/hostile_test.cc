@@ -78,5 +78,30 @@ TEST_F(HostileTest, FifoArchiveAndListAreRefusedPromptly) {
   ExpectOneLineFailure(Run({"mirror", Path("list.txt"), "--to", "oci:" + Path("out")}), "list.txt");
 }
 
+TEST_F(HostileTest, DockerArchiveDestinationNeverReplacesAnUnrelatedFile) {
+  Demo();
+  std::string src = DemoLayout() + ":hello-world:1.0.0-docker";
+  const std::string precious = "my thesis, no backup\n";
+  WriteFile(dir_ / "notes.txt", precious);
+  RunResult r = Run({"copy", src, "docker-archive:" + Path("notes.txt") + ":x/y:1"});
+  ExpectOneLineFailure(r, "not a docker archive");
+  EXPECT_EQ(ReadAll(dir_ / "notes.txt"), precious);
+
+  // An OCI archive is not a docker archive either.
+  ASSERT_TRUE(Run({"copy", src, "oci-archive:" + Path("oci.tar")}).ok());
+  std::string oci_bytes = ReadAll(dir_ / "oci.tar");
+  ExpectOneLineFailure(Run({"copy", src, "docker-archive:" + Path("oci.tar") + ":x/y:1"}),
+                       "not a docker archive");
+  EXPECT_EQ(ReadAll(dir_ / "oci.tar"), oci_bytes);
+
+  // A docker archive (and an empty file) may be replaced.
+  ASSERT_TRUE(Run({"copy", src, "docker-archive:" + Path("d.tar") + ":x/y:1"}).ok());
+  RunResult again = Run({"copy", src, "docker-archive:" + Path("d.tar") + ":x/y:2"});
+  EXPECT_TRUE(again.ok()) << again.Summary();
+  WriteFile(dir_ / "empty.tar", "");
+  RunResult empty = Run({"copy", src, "docker-archive:" + Path("empty.tar") + ":x/y:1"});
+  EXPECT_TRUE(empty.ok()) << empty.Summary();
+}
+
 }  // namespace
 }  // namespace plugctl::testing

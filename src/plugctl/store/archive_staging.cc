@@ -32,6 +32,29 @@ Status CheckParentDirectory(const fs::path& file, std::string_view describe) {
   return OkStatus();
 }
 
+Status CheckReplaceableArchive(const fs::path& file, std::string_view marker, std::string_view kind,
+                               std::string_view describe) {
+  auto refuse = [&](std::string_view why) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "{}: the existing file is not {} ({}); refusing to replace it", describe, kind,
+                     why);
+  };
+  std::error_code ec;
+  fs::file_status st = fs::status(file, ec);
+  if (!fs::exists(st)) return OkStatus();
+  if (!fs::is_regular_file(st)) return refuse("not a regular file");
+  if (fs::file_size(file, ec) == 0 && !ec) return OkStatus();
+  Result<std::unique_ptr<archive::TarReader>> tar = archive::TarReader::Open(file);
+  if (!tar) return refuse("not a tar archive");
+  for (;;) {
+    Result<std::optional<archive::TarEntry>> entry = (*tar)->Next();
+    if (!entry) return refuse("not a readable tar archive");
+    if (!*entry) return refuse(fmt::format("no {} member", marker));
+    Result<std::string> path = archive::SanitizeEntryPath((*entry)->path);
+    if (path && *path == marker && (*entry)->type == archive::EntryType::kFile) return OkStatus();
+  }
+}
+
 Status WriteArchiveFileAtomically(const fs::path& file,
                                   const std::function<Status(archive::TarWriter&)>& body) {
   PLUGCTL_ASSIGN_OR_RETURN(auto out, AtomicFileWriter::Create(file));

@@ -32,6 +32,13 @@ namespace plugctl::store::internal {
 // target fails at open time rather than at Commit.
 [[nodiscard]] Status CheckParentDirectory(const fs::path& file, std::string_view describe);
 
+// For writers that replace `file` whole: OK when `file` does not exist, is empty, or is a tar
+// holding a member named `marker` (e.g. docker's "manifest.json"); kFailedPrecondition naming
+// the file otherwise (anything else is someone's unrelated data, or not a regular file).
+// Reads member headers only; never blocks on special files.
+[[nodiscard]] Status CheckReplaceableArchive(const fs::path& file, std::string_view marker,
+                                             std::string_view kind, std::string_view describe);
+
 // Writes a deterministic, uncompressed tar to a temporary file beside `file` through `body`
 // and renames it over `file` only if everything succeeded.
 [[nodiscard]] Status WriteArchiveFileAtomically(

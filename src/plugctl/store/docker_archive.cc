@@ -572,6 +572,8 @@ Result<std::unique_ptr<Target>> OpenDockerArchive(const fs::path& file, OpenMode
   std::error_code ec;
   if (mode == OpenMode::kWrite) {
     PLUGCTL_RETURN_IF_ERROR(internal::CheckParentDirectory(file, describe));
+    PLUGCTL_RETURN_IF_ERROR(
+        internal::CheckReplaceableArchive(file, kManifestJson, "a docker archive", describe));
     PLUGCTL_ASSIGN_OR_RETURN(auto staging, TempDir::Create("plugctl-docker-archive"));
     PLUGCTL_ASSIGN_OR_RETURN(auto layout,
                              OciLayoutTarget::Open(staging->path() / "layout",
