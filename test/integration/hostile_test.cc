@@ -8,6 +8,8 @@
 #include "fixture.h"
 #include <sys/stat.h>
 
+#include "plugctl/oci/digest.h"
+
 namespace plugctl::testing {
 namespace {
 
@@ -101,6 +103,48 @@ TEST_F(HostileTest, DockerArchiveDestinationNeverReplacesAnUnrelatedFile) {
   WriteFile(dir_ / "empty.tar", "");
   RunResult empty = Run({"copy", src, "docker-archive:" + Path("empty.tar") + ":x/y:1"});
   EXPECT_TRUE(empty.ok()) << empty.Summary();
+}
+
+std::string Deep(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST_F(HostileTest, DeeplyNestedIndexJsonFailsInOneLine) {
+  Demo();
+  std::filesystem::path layout = dir_ / "demo" / "layout";
+  WriteFile(layout / "index.json", "{\"schemaVersion\":2,\"manifests\":" + Deep(100000) + "}");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"inspect", DemoLayout() + ":hello-world:1.0.0"},
+        {"--format", "json", "inspect", DemoLayout() + ":hello-world:1.0.0"},
+        {"tags", DemoLayout()}}) {
+    RunResult r = Run(args);
+    ExpectOneLineFailure(r, "index.json: JSON nested deeper than 64 levels");
+  }
+  // The same layout inside an OCI archive.
+  RunResult tar = RunProcess({"tar", "-C", layout.string(), "-cf", Path("deep.tar"), "."});
+  ASSERT_TRUE(tar.ok()) << tar.Summary();
+  ExpectOneLineFailure(Run({"inspect", "oci-archive:" + Path("deep.tar")}),
+                       "nested deeper than 64 levels");
+}
+
+TEST_F(HostileTest, DeeplyNestedManifestFailsInOneLine) {
+  Demo();
+  std::filesystem::path layout = dir_ / "demo" / "layout";
+  // Well under the 4 MiB manifest limit, with the right digest.
+  std::string deep = "{\"schemaVersion\":2,\"layers\":" + Deep(100000) + "}";
+  std::string digest = oci::Digest::Of(deep).ToString();
+  WriteFile(layout / "blobs" / "sha256" / digest.substr(7), deep);
+  nlohmann::json index = nlohmann::json::parse(ReadAll(layout / "index.json"));
+  index["manifests"].push_back({{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                {"digest", digest},
+                                {"size", deep.size()},
+                                {"annotations", {{"org.opencontainers.image.ref.name", "deep"}}}});
+  WriteFile(layout / "index.json", index.dump());
+  for (std::vector<std::string> args : {std::vector<std::string>{"inspect", DemoLayout() + ":deep"},
+                                        {"--format", "json", "inspect", DemoLayout() + ":deep"},
+                                        {"copy", DemoLayout() + ":deep", "oci:" + Path("out")}}) {
+    ExpectOneLineFailure(Run(args), "nested deeper than 64 levels");
+  }
+  // The other images of the layout are still readable.
+  EXPECT_TRUE(Run({"inspect", DemoLayout() + ":hello-world:1.0.0"}).ok());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/file.h"
 #include "plugctl/oci/digest.h"
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
@@ -60,10 +61,7 @@ Result<std::string> MemberPath(const json& value, const std::string& field, cons
 Result<std::vector<ManifestJsonEntry>> ParseManifestJson(const std::string& raw,
                                                          const fs::path& root,
                                                          const std::string& label) {
-  json doc = json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return MakeError(ErrorCode::kInvalidArgument, "{}: not valid JSON", label);
-  }
+  PLUGCTL_ASSIGN_OR_RETURN(json doc, oci::ParseJson(raw, label));
   if (!doc.is_array()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: expected a JSON array, got {}", label,
                      doc.type_name());
@@ -543,7 +541,7 @@ class DockerArchiveWriter : public Target {
     PLUGCTL_ASSIGN_OR_RETURN(auto reader, layout_->Fetch(*m->config));
     PLUGCTL_ASSIGN_OR_RETURN(std::string config_text,
                              ReadAllBounded(*reader, kMaxConfigBytes, "image config"));
-    json config = json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+    json config = oci::ParseJson(config_text, "image config").value_or(json());
     if (!config.is_object()) return refuse("its config is not a JSON object");
     auto rootfs = config.find("rootfs");
     if (rootfs != config.end() && rootfs->is_object()) {
