@@ -147,5 +147,81 @@ TEST_F(HostileTest, DeeplyNestedManifestFailsInOneLine) {
   EXPECT_TRUE(Run({"inspect", DemoLayout() + ":hello-world:1.0.0"}).ok());
 }
 
+// Runs test/integration/hostile_archive.py.
+RunResult HostileArchive(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {
+      "python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/hostile_archive.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, {.timeout = std::chrono::seconds(120)});
+}
+
+// plugctl ARGS with no file larger than max_mib MiB writable (RLIMIT_FSIZE: a bigger write
+// kills it with SIGXFSZ), so "it never wrote that member" is checked, not assumed.
+RunResult PlugctlWithFileLimit(int max_mib, std::vector<std::string> args,
+                               const std::string& tmpdir) {
+  std::vector<std::string> argv = {"bash", "-c",
+                                   "ulimit -f " + std::to_string(max_mib * 1024) + "; exec \"$@\"",
+                                   "plugctl", PlugctlBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, {.timeout = std::chrono::seconds(120), .env = {{"TMPDIR", tmpdir}}});
+}
+
+TEST_F(HostileTest, UnreferencedArchiveMemberIsNeverWritten) {
+  Demo();
+  std::string src = DemoLayout() + ":hello-world:1.0.0";
+  ASSERT_TRUE(Run({"copy", src, "oci-archive:" + Path("plain.tar")}).ok());
+  ASSERT_TRUE(Run({"copy", DemoLayout() + ":hello-world:1.0.0-docker",
+                   "docker-archive:" + Path("plain-docker.tar") + ":x/y:1"})
+                  .ok());
+  // 512 MiB of zeros (about half a MiB gzipped) first, before index.json says what is needed.
+  RunResult made = HostileArchive({"bloat", Path("plain.tar"), Path("bloated.tar.gz"), "512"});
+  ASSERT_TRUE(made.ok()) << made.Summary();
+  made = HostileArchive({"bloat", Path("plain-docker.tar"), Path("bloated-docker.tar.gz"), "512"});
+  ASSERT_TRUE(made.ok()) << made.Summary();
+  EXPECT_LT(std::filesystem::file_size(dir_ / "bloated.tar.gz"), 8u << 20);
+  std::filesystem::create_directory(dir_ / "tmp");
+
+  RunResult r = PlugctlWithFileLimit(
+      16, {"copy", "oci-archive:" + Path("bloated.tar.gz"), "oci:" + Path("out") + ":v1"},
+      Path("tmp"));
+  EXPECT_TRUE(r.ok()) << r.Summary();
+  r = PlugctlWithFileLimit(
+      16, {"copy", "docker-archive:" + Path("bloated-docker.tar.gz"), "oci:" + Path("out") + ":v2"},
+      Path("tmp"));
+  EXPECT_TRUE(r.ok()) << r.Summary();
+  // Adding to the archive (which reads it first) keeps the image and drops the junk.
+  r = PlugctlWithFileLimit(16, {"copy", src, "oci-archive:" + Path("bloated.tar.gz") + ":again"},
+                           Path("tmp"));
+  EXPECT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(PlugctlJson({"tags", "oci-archive:" + Path("bloated.tar.gz")})["tags"],
+            nlohmann::json::array({"again", "hello-world:1.0.0"}));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "tmp"));
+}
+
+TEST_F(HostileTest, ManyHardLinksToOneLayerAreOneFile) {
+  Demo();
+  ASSERT_TRUE(Run({"copy", DemoLayout() + ":hello-world:1.0.0-docker",
+                   "docker-archive:" + Path("d.tar") + ":x/y:1"})
+                  .ok());
+  RunResult made = HostileArchive({"links", Path("d.tar"), Path("links.tar"), "20000"});
+  ASSERT_TRUE(made.ok()) << made.Summary();
+  RunResult r = Run({"copy", "docker-archive:" + Path("links.tar"), "oci:" + Path("out") + ":v1"});
+  EXPECT_TRUE(r.ok()) << r.Summary();
+}
+
+TEST_F(HostileTest, ArchiveMemberLargerThanItsDescriptorIsRefused) {
+  Demo();
+  std::string src = DemoLayout() + ":hello-world:1.0.0";
+  nlohmann::json inspect = PlugctlJson({"inspect", src});
+  std::string layer = inspect["layers"][2]["digest"];
+  ASSERT_TRUE(Run({"copy", src, "oci-archive:" + Path("plain.tar")}).ok());
+  RunResult made =
+      HostileArchive({"oversize", Path("plain.tar"), Path("over.tar"), layer.substr(7)});
+  ASSERT_TRUE(made.ok()) << made.Summary();
+  RunResult r = Run({"copy", "oci-archive:" + Path("over.tar"), "oci:" + Path("out")});
+  ExpectOneLineFailure(r, "its descriptor declares");
+  EXPECT_NE(r.err.find(layer.substr(7)), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace plugctl::testing
