@@ -6,6 +6,10 @@ namespace {
 template <typename Json>
 Result<Json> Parse(std::string_view text, std::string_view what, size_t max_depth) {
   PLUGCTL_RETURN_IF_ERROR(CheckJsonDepth(text, what, max_depth));
+  // nlohmann stops at a NUL byte and ignores the rest; no valid JSON text contains one.
+  if (text.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: not valid JSON", what);
+  }
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return MakeError(ErrorCode::kInvalidArgument, "{}: not valid JSON", what);
   return doc;

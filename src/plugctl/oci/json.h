@@ -24,7 +24,8 @@ inline constexpr size_t kMaxJsonDepth = 64;
 [[nodiscard]] Status CheckJsonDepth(std::string_view text, std::string_view what,
                                     size_t max_depth = kMaxJsonDepth);
 
-// CheckJsonDepth, then a non-throwing parse. kInvalidArgument "WHAT: not valid JSON" or
+// CheckJsonDepth, then a non-throwing parse of the whole text (a NUL byte, where nlohmann
+// would stop reading, makes it invalid). kInvalidArgument "WHAT: not valid JSON" or
 // "WHAT: JSON nested deeper than N levels". Any JSON value is accepted at the top level;
 // callers check the type.
 [[nodiscard]] Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what,

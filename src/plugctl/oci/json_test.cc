@@ -62,5 +62,12 @@ TEST(JsonDepthTest, InvalidJsonNamesTheDocument) {
   EXPECT_EQ(ordered->begin().key(), "b");
 }
 
+TEST(JsonDepthTest, NulByteIsInvalidNotTheEnd) {
+  // nlohmann alone would stop at the NUL and accept "\"a\"".
+  auto parsed = ParseJson(std::string("\"a\"\0{\"junk\"", 10), "doc");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message(), "doc: not valid JSON");
+}
+
 }  // namespace
 }  // namespace plugctl::oci
