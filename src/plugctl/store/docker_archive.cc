@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/file.h"
@@ -331,13 +332,19 @@ class DockerArchiveReader : public Target {
   }
 
   Status Synthesize(const std::vector<ManifestJsonEntry>& entries) {
-    std::map<std::string, FileDigest> hashed;
+    // Keyed by inode: links to one layer (materialized as hard links) are hashed once,
+    // however many manifest.json entries name them.
+    std::map<std::pair<dev_t, ino_t>, FileDigest> hashed;
     auto hash = [&](const std::string& member) -> Result<FileDigest> {
-      if (auto it = hashed.find(member); it != hashed.end()) return it->second;
+      struct stat st {};
+      bool known = ::stat((root_ / member).c_str(), &st) == 0;
+      if (auto it = hashed.find({st.st_dev, st.st_ino}); known && it != hashed.end()) {
+        return it->second;
+      }
       Result<FileDigest> d = HashFile(root_ / member);
       if (!d) return tl::unexpected(d.error().WithContext(describe_));
       blobs_.emplace(d->digest, root_ / member);
-      hashed.emplace(member, *d);
+      if (known) hashed.emplace(std::make_pair(st.st_dev, st.st_ino), *d);
       return d;
     };
     for (const ManifestJsonEntry& entry : entries) {
