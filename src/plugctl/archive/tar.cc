@@ -540,8 +540,9 @@ Status ExtractEntries(TarReader& tar, const fs::path& root, const ExtractOptions
 
 Result<std::string> ResolveLinkTarget(const std::string& sanitized_path, const TarEntry& entry) {
   if (entry.type == EntryType::kHardlink) return SanitizeEntryPath(entry.link_target);
-  if (entry.type == EntryType::kSymlink)
+  if (entry.type == EntryType::kSymlink) {
     return ResolveSymlinkTarget(sanitized_path, entry.link_target);
+  }
   return MakeError(ErrorCode::kInvalidArgument, "archive entry \"{}\" is not a link",
                    sanitized_path);
 }

@@ -162,8 +162,9 @@ Status ExtractReferenced(const fs::path& file, const fs::path& dir,
                        kMaxPasses);
     }
     uint64_t budget = 0;
-    for (const auto& [path, limit] : pending)
+    for (const auto& [path, limit] : pending) {
       budget = limit > UINT64_MAX - budget ? UINT64_MAX : budget + limit;
+    }
     options.max_total_bytes = std::min(base.max_total_bytes, budget);
     options.select = [&](const std::string& path, const archive::TarEntry&) {
       auto it = pending.find(path);
