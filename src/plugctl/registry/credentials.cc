@@ -118,7 +118,7 @@ Result<DockerConfig> DockerConfig::Load(const std::filesystem::path& path) {
     if (text.error().code() == ErrorCode::kNotFound) return config;
     return tl::unexpected(text.error());
   }
-  auto json = oci::ParseJson(*text, path.string()).value_or(nlohmann::json());
+  PLUGCTL_ASSIGN_OR_RETURN(nlohmann::json json, oci::ParseJson(*text, path.string()));
   if (!json.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: not a JSON object", path.string());
   }

@@ -333,6 +333,7 @@ TEST_F(DockerArchiveTest, HostileManifestJson) {
     std::string expect;
   } cases[] = {
       {"not json", "not valid JSON"},
+      {std::string(100000, '[') + std::string(100000, ']'), "nested deeper than 64 levels"},
       {"{}", "expected a JSON array"},
       {R"([{"Config":"../c.json","Layers":[]}])", "[0].Config"},
       {R"([{"Config":"/etc/passwd","Layers":[]}])", "[0].Config"},
