@@ -13,6 +13,8 @@ own /token endpoint, and tags listed two per page with Link headers.
   corrupt        blob GETs return the right length with one byte flipped
   redirect       blob GETs redirect (307) to a second listener on another origin
   token-garbage  the token endpoint answers HTML instead of JSON
+  deep-token     the token endpoint answers JSON nested 100000 levels deep
+  deep-manifest  the manifest (digest right, well under 4 MiB) nests 100000 levels deep
   link-offsite   the first tags page links to the other origin for page two
   chunk-416      uploads to "fault/up": the second PATCH of an upload keeps only the first half
                  of its chunk and is answered 416 (a write cut short); the client must ask
@@ -56,6 +58,10 @@ MANIFEST = json.dumps({
                 "digest": digest(BLOB), "size": len(BLOB),
                 "annotations": {"org.opencontainers.image.title": "blob.bin"}}],
 }, separators=(",", ":")).encode()
+if args.mode == "deep-manifest":
+    MANIFEST = (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+                b'"deep":' + b"[" * 100000 + b"]" * 100000 + b"}")
+DEEP_JSON = b'{"token":' + b"[" * 100000 + b"]" * 100000 + b"}"
 BLOBS = {digest(BLOB): BLOB, digest(CONFIG): CONFIG}
 TAGS = ["t1", "t2", "t3", "t4", "t5"]
 TOKEN = "good-token"
@@ -185,6 +191,8 @@ class Main(BaseHTTPRequestHandler):
                 save_stats()
             if args.mode == "token-garbage":
                 return self.send(200, b"<html>not a token</html>", ctype="text/html")
+            if args.mode == "deep-token":
+                return self.send(200, DEEP_JSON)
             if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"u:p").decode():
                 return self.send(401, b'{"details":"bad credentials"}')
             return self.send(200, json.dumps({"token": TOKEN, "expires_in": 300}).encode())

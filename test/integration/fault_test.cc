@@ -142,6 +142,30 @@ TEST_F(FaultTest, TokenRealmAnsweringGarbageIsAClearError) {
   EXPECT_NE(r.err.find("invalid JSON"), std::string::npos) << r.err;
 }
 
+// JSON nested 100000 levels deep (a token response; a manifest under the size limit with the
+// right digest) fails in one line instead of overflowing the stack.
+TEST_F(FaultTest, DeeplyNestedJsonIsRefused) {
+  for (const char* mode : {"deep-token", "deep-manifest"}) {
+    Start(mode);
+    for (std::vector<std::string> args : {std::vector<std::string>{"inspect", Image()},
+                                          {"--format", "json", "inspect", Image()},
+                                          {"copy", Image(), "oci:" + Path("out")}}) {
+      RunResult r = Cli(args);
+      EXPECT_EQ(r.exit_code, 1) << mode << ": " << r.Summary();
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << mode << ": " << r.err;
+      if (std::string(mode) == "deep-manifest") {
+        EXPECT_NE(r.err.find("nested deeper than 64 levels"), std::string::npos) << r.err;
+      }
+    }
+    server_.reset();
+    std::filesystem::remove(port_file_);
+  }
+  // Nothing was stored: the layout holds no blobs and no tag.
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "out" / "blobs" / "sha256", ec) || ec);
+  EXPECT_EQ(ReadAll(dir_ / "out" / "index.json").find("ref.name"), std::string::npos);
+}
+
 TEST_F(FaultTest, RejectedCredentialsAreAClearError) {
   Start("none", "wrong");
   RunResult r = Cli({"resolve", Image()});

@@ -386,8 +386,13 @@ Result<std::string> ResolveSymlinkTarget(const std::string& link, const std::str
 }
 
 Status MaterializeLinks(const std::map<std::string, PendingLink>& links, const fs::path& root,
-                        const std::string& archive_name) {
+                        const std::string& archive_name, uint64_t max_total_bytes,
+                        uint64_t total_bytes) {
   constexpr int kMaxLinkDepth = 32;
+  // Archive file -> the inode later links share: the file itself, or the one copy made when
+  // the filesystem refused more hard links to it (EMLINK). Tens of thousands of links to one
+  // file thus cost one inode (or a few), never one copy each.
+  std::map<std::string, fs::path> shared;
   for (const auto& [path, link] : links) {
     std::string source = link.target;
     for (int depth = 0; links.count(source) > 0; ++depth) {
@@ -417,12 +422,26 @@ Status MaterializeLinks(const std::map<std::string, PendingLink>& links, const f
     if (fs::exists(st)) fs::remove(dest, ec);
     // The extraction directory is private and never modified in place, so sharing the inode
     // is as good as a copy, and free.
-    fs::create_hard_link(root / source, dest, ec);
-    if (ec) fs::copy_file(root / source, dest, ec);
+    auto [it, fresh] = shared.emplace(source, root / source);
+    (void)fresh;
+    ec.clear();
+    fs::create_hard_link(it->second, dest, ec);
+    if (!ec) continue;
+    // Too many links to that inode, or a filesystem without hard links: copy, within the
+    // byte budget, and let the next links share the copy.
+    uintmax_t size = fs::file_size(it->second, ec);
+    if (ec || size > max_total_bytes - total_bytes) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       "{}: entry \"{}\": copying linked \"{}\" would exceed {} bytes",
+                       archive_name, link.entry_path, source, max_total_bytes);
+    }
+    total_bytes += size;
+    fs::copy_file(it->second, dest, ec);
     if (ec) {
       return MakeError(ErrorCode::kInternal, "{}: entry \"{}\": cannot copy \"{}\": {}",
                        archive_name, link.entry_path, source, ec.message());
     }
+    it->second = dest;
   }
   return OkStatus();
 }
@@ -433,7 +452,9 @@ Status ExtractEntries(TarReader& tar, const fs::path& root, const ExtractOptions
   std::map<std::string, PendingLink> links;
   for (;;) {
     PLUGCTL_ASSIGN_OR_RETURN(std::optional<TarEntry> entry, tar.Next());
-    if (!entry) return MaterializeLinks(links, root, tar.name());
+    if (!entry) {
+      return MaterializeLinks(links, root, tar.name(), options.max_total_bytes, total_bytes);
+    }
     if (++entries > options.max_entries) {
       return MakeError(ErrorCode::kResourceExhausted, "{}: more than {} entries", tar.name(),
                        options.max_entries);
@@ -450,6 +471,7 @@ Status ExtractEntries(TarReader& tar, const fs::path& root, const ExtractOptions
         return tl::unexpected(
             target.error().WithContext(fmt::format("{}: entry \"{}\"", tar.name(), entry->path)));
       }
+      if (options.select && !options.select(*relative, *entry).extract) continue;
       links[*relative] = PendingLink{*target, entry->path};
       continue;
     }
@@ -471,8 +493,20 @@ Status ExtractEntries(TarReader& tar, const fs::path& root, const ExtractOptions
     // A later entry replaces an earlier link of the same path.
     links.erase(*relative);
     if (entry->type == EntryType::kDirectory) {
-      PLUGCTL_RETURN_IF_ERROR(EnsureDirectory(root, *relative, entry->path, tar.name()));
+      // Selective passes create only the directories their files need.
+      if (!options.select) {
+        PLUGCTL_RETURN_IF_ERROR(EnsureDirectory(root, *relative, entry->path, tar.name()));
+      }
       continue;
+    }
+    if (options.select) {
+      MemberSelection selection = options.select(*relative, *entry);
+      if (!selection.extract) continue;
+      if (entry->size > selection.max_bytes) {
+        return MakeError(ErrorCode::kDataLoss,
+                         "{}: member \"{}\" is {} bytes, more than the {} its descriptor declares",
+                         tar.name(), entry->path, entry->size, selection.max_bytes);
+      }
     }
     if (entry->size > options.max_total_bytes - total_bytes) {
       return MakeError(ErrorCode::kResourceExhausted, "{}: file data exceeds {} bytes at \"{}\"",
@@ -503,6 +537,24 @@ Status ExtractEntries(TarReader& tar, const fs::path& root, const ExtractOptions
 }
 
 }  // namespace
+
+Result<std::string> ResolveLinkTarget(const std::string& sanitized_path, const TarEntry& entry) {
+  if (entry.type == EntryType::kHardlink) return SanitizeEntryPath(entry.link_target);
+  if (entry.type == EntryType::kSymlink) {
+    return ResolveSymlinkTarget(sanitized_path, entry.link_target);
+  }
+  return MakeError(ErrorCode::kInvalidArgument, "archive entry \"{}\" is not a link",
+                   sanitized_path);
+}
+
+Status ExtractInto(TarReader& tar, const fs::path& root, const ExtractOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(root, ec))) {
+    return MakeError(ErrorCode::kNotFound, "cannot extract {} into {}: not a directory", tar.name(),
+                     root.string());
+  }
+  return ExtractEntries(tar, root, options);
+}
 
 Status ExtractTo(TarReader& tar, const fs::path& dir, const ExtractOptions& options) {
   std::error_code ec;

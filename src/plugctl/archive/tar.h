@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,19 @@ class TarReader {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether to write one archive member, and how big it may be.
+struct MemberSelection {
+  bool extract = true;
+  // A selected file whose header declares more bytes is refused (kDataLoss naming it).
+  uint64_t max_bytes = UINT64_MAX;
+};
+
+// The archive path a link entry points at (normalized, checked like SanitizeEntryPath): hard
+// link targets are archive paths, symlink targets are relative to the link's directory.
+// kInvalidArgument for targets leaving the archive; `entry` must be a link.
+[[nodiscard]] Result<std::string> ResolveLinkTarget(const std::string& sanitized_path,
+                                                    const TarEntry& entry);
+
 struct ExtractOptions {
   // Refuse archives with more entries than this (kResourceExhausted).
   uint64_t max_entries = 1'000'000;
@@ -106,6 +120,12 @@ struct ExtractOptions {
   // that is absolute, leaves the archive ("../x"), dangles, loops or points at a directory is
   // still refused. docker save archives need this: they link duplicate and legacy-path layers.
   bool resolve_links = false;
+  // When set, asked for every file and (with resolve_links) link entry, by sanitized path,
+  // after the safety checks above (which apply to every entry, selected or not). Declined
+  // entries are skipped without writing anything, so an archive's unreferenced members cost
+  // no disk. A link is only materialized when selected, and its target must be a file
+  // extracted by this or an earlier pass into the same directory.
+  std::function<MemberSelection(const std::string& path, const TarEntry& entry)> select;
 };
 
 // Extracts every remaining entry of `tar` into `dir`, which must not exist yet or be an empty
@@ -121,6 +141,15 @@ struct ExtractOptions {
 // fsync'd (extraction feeds staging directories); callers needing durability must sync.
 [[nodiscard]] Status ExtractTo(TarReader& tar, const fs::path& dir,
                                const ExtractOptions& options = {});
+
+// Like ExtractTo, but into the existing directory `root` (typically a private TempDir), in
+// place and not atomically: files of the same path are replaced, and on failure what was
+// written stays for the caller to remove. Meant for several selective passes over one archive
+// (ExtractOptions::select). Links are materialized as hard links (one inode, however many
+// links); where the filesystem refuses (EMLINK), one copy is made and later links share it.
+// Copies count against max_total_bytes.
+[[nodiscard]] Status ExtractInto(TarReader& tar, const fs::path& root,
+                                 const ExtractOptions& options = {});
 
 enum class Compression { kNone, kGzip, kZstd };
 

@@ -5,6 +5,7 @@
 
 #include "support/raw_tar.h"
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "plugctl/base/file.h"
 
@@ -481,6 +482,98 @@ TEST_F(ExtractTest, EnforcesLimits) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(Listing(), std::vector<std::string>{"work"});
+}
+
+}  // namespace
+}  // namespace plugctl::archive
+
+namespace plugctl::archive {
+namespace {
+
+// --- ExtractInto with a selection ---
+
+class ExtractIntoTest : public ExtractTest {
+ protected:
+  Status ExtractSelected(std::string bytes, ExtractOptions options) {
+    StringReader stream(std::move(bytes));
+    PLUGCTL_ASSIGN_OR_RETURN(auto tar, TarReader::Open(stream, "in.tar"));
+    if (!fs::exists(out_)) PLUGCTL_RETURN_IF_ERROR(CreateDirectories(out_));
+    return ExtractInto(*tar, out_, options);
+  }
+};
+
+TEST_F(ExtractIntoTest, WritesOnlySelectedMembersWithinTheirLimits) {
+  std::string tar = RawTar({
+      {.name = "junk/big", .data = std::string(1 << 20, '\0')},
+      {.name = "index.json", .data = "{}"},
+      {.name = "blobs/sha256/aa", .data = "layer"},
+  });
+  std::vector<std::string> asked;
+  ExtractOptions options{.select = [&](const std::string& path, const TarEntry&) {
+    asked.push_back(path);
+    return MemberSelection{.extract = path != "junk/big", .max_bytes = 5};
+  }};
+  ASSERT_TRUE(ExtractSelected(tar, options));
+  EXPECT_EQ(asked, (std::vector<std::string>{"junk/big", "index.json", "blobs/sha256/aa"}));
+  EXPECT_EQ(Listing(),
+            (std::vector<std::string>{"work", "work/out", "work/out/blobs", "work/out/blobs/sha256",
+                                      "work/out/blobs/sha256/aa", "work/out/index.json"}));
+
+  // A selected member bigger than allowed is refused, naming it.
+  options.select = [](const std::string&, const TarEntry&) {
+    return MemberSelection{.extract = true, .max_bytes = 4};
+  };
+  auto st = ExtractSelected(RawTar({{.name = "blobs/sha256/bb", .data = "12345"}}), options);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(st.error().message().find("blobs/sha256/bb"), std::string::npos);
+  EXPECT_FALSE(fs::exists(out_ / "blobs" / "sha256" / "bb"));
+}
+
+TEST_F(ExtractIntoTest, SafetyRulesApplyToUnselectedMembersToo) {
+  ExtractOptions options{.select = [](const std::string&, const TarEntry&) {
+    return MemberSelection{.extract = false};
+  }};
+  for (std::vector<RawTarEntry> entries : {std::vector<RawTarEntry>{{.name = "../x", .data = "1"}},
+                                           {{.name = "dev", .type = '3'}},
+                                           {{.name = "l", .type = '2', .link = "/etc/passwd"}}}) {
+    EXPECT_FALSE(ExtractSelected(RawTar(entries), options)) << entries[0].name;
+  }
+}
+
+TEST_F(ExtractIntoTest, ManyLinksToOneFileShareOneInode) {
+  std::vector<RawTarEntry> entries = {{.name = "blobs/sha256/aa", .data = std::string(4096, 'x')}};
+  for (int i = 0; i < 3000; ++i) {
+    entries.push_back({.name = "l" + std::to_string(i) + "/layer.tar",
+                       .type = static_cast<char>(i % 2 ? '1' : '2'),
+                       .link = i % 2 ? "blobs/sha256/aa" : "../blobs/sha256/aa"});
+  }
+  ExtractOptions options{.max_total_bytes = 4096, .resolve_links = true};
+  options.select = [](const std::string& path, const TarEntry&) {
+    return MemberSelection{.extract = path != "l7/layer.tar"};
+  };
+  ASSERT_TRUE(ExtractSelected(RawTar(entries), options));
+  struct stat blob;
+  ASSERT_EQ(::stat((out_ / "blobs/sha256/aa").c_str(), &blob), 0);
+  EXPECT_EQ(blob.st_nlink, 3000u);  // the blob and 2999 selected links, one inode
+  for (int i : {0, 1, 2999}) {
+    struct stat link;
+    fs::path p = out_ / ("l" + std::to_string(i)) / "layer.tar";
+    ASSERT_EQ(::stat(p.c_str(), &link), 0) << p;
+    EXPECT_EQ(link.st_ino, blob.st_ino) << p;
+  }
+  EXPECT_FALSE(fs::exists(out_ / "l7"));
+}
+
+TEST(ResolveLinkTargetTest, HardAndSymbolicLinks) {
+  TarEntry hard{.path = "a/b", .type = EntryType::kHardlink, .link_target = "./blobs/x"};
+  EXPECT_EQ(*ResolveLinkTarget("a/b", hard), "blobs/x");
+  TarEntry sym{.path = "a/b", .type = EntryType::kSymlink, .link_target = "../blobs/x"};
+  EXPECT_EQ(*ResolveLinkTarget("a/b", sym), "blobs/x");
+  sym.link_target = "../../x";
+  EXPECT_FALSE(ResolveLinkTarget("a/b", sym));
+  TarEntry file{.path = "a/b"};
+  EXPECT_FALSE(ResolveLinkTarget("a/b", file));
 }
 
 }  // namespace

@@ -56,12 +56,22 @@ Status WriteAllFd(int fd, std::string_view data, const fs::path& path) {
 }  // namespace
 
 Result<std::unique_ptr<Reader>> OpenFileReader(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+  // forever (and a device could block too). Only a regular file is accepted,
+  // and for a regular file the flag has no effect on reads; it is cleared
+  // anyway so the descriptor behaves as a plain blocking one.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return tl::unexpected(ErrnoError(errno, "open", path));
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return MakeError(ErrorCode::kInvalidArgument, "{} is not a regular file", path.string());
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    Error err = ErrnoError(errno, "open", path);
+    ::close(fd);
+    return tl::unexpected(err);
   }
   return std::unique_ptr<Reader>(std::make_unique<FdReader>(fd, path));
 }

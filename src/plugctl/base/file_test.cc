@@ -1,9 +1,15 @@
 #include "plugctl/base/file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 namespace plugctl {
 namespace {
@@ -73,6 +79,45 @@ TEST(ReadFileBoundedTest, MissingFileIsNotFound) {
   auto content = ReadFileBounded(dir->path() / "missing", 10);
   ASSERT_FALSE(content.has_value());
   EXPECT_EQ(content.error().code(), ErrorCode::kNotFound);
+}
+
+// A FIFO must be refused without waiting for a writer. If the open blocked,
+// the writer end opened below releases it so the test fails instead of hanging.
+TEST(OpenFileReaderTest, RefusesFifoWithoutBlocking) {
+  auto dir = MakeTemp();
+  fs::path fifo = dir->path() / "plugin.wasm";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto pending = std::async(std::launch::async, [&] { return ReadFileBounded(fifo, 100); });
+  if (pending.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    FAIL() << "reading a FIFO blocked";
+  }
+  auto content = pending.get();
+  ASSERT_FALSE(content.has_value());
+  EXPECT_EQ(content.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(content.error().message().find("plugin.wasm"), std::string::npos);
+  EXPECT_NE(content.error().message().find("not a regular file"), std::string::npos);
+}
+
+TEST(OpenFileReaderTest, RefusesDirectoryAndDevice) {
+  auto dir = MakeTemp();
+  auto as_dir = OpenFileReader(dir->path());
+  ASSERT_FALSE(as_dir.has_value());
+  EXPECT_EQ(as_dir.error().code(), ErrorCode::kInvalidArgument);
+  auto device = OpenFileReader("/dev/zero");
+  ASSERT_FALSE(device.has_value());
+  EXPECT_EQ(device.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(OpenFileReaderTest, RegularFileReadsBlocking) {
+  auto dir = MakeTemp();
+  ASSERT_TRUE(WriteFileAtomic(dir->path() / "f", "abc").has_value());
+  auto reader = OpenFileReader(dir->path() / "f");
+  ASSERT_TRUE(reader.has_value());
+  auto text = ReadAllBounded(**reader, 10, "f");
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(*text, "abc");
 }
 
 TEST(FileLockTest, SerializesThreads) {

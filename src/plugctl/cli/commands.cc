@@ -7,6 +7,7 @@
 #include "plugctl/cli/demo.h"
 #include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/plugin/builder.h"
@@ -215,8 +216,8 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
   if (manifest.config && manifest.config->size <= static_cast<int64_t>(kMaxShownConfig)) {
     auto bytes = store::FetchBlob(*target, *manifest.config, kMaxShownConfig);
     if (!bytes) return tl::unexpected(bytes.error().WithContext("config"));
-    auto parsed = nlohmann::ordered_json::parse(*bytes, nullptr, false);
-    if (!parsed.is_discarded()) config_content = std::move(parsed);
+    auto parsed = oci::ParseOrderedJson(*bytes, "config");
+    if (parsed) config_content = std::move(*parsed);
   }
 
   // What the gateway would make of it (reads the wasm layer; --no-gateway skips).
@@ -250,7 +251,7 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
       out["gateway"] = GatewayJson(*gateway);
       if (gateway->module) out["wasm"] = WasmJson(*gateway->module);
     }
-    out["manifest"] = nlohmann::ordered_json::parse(manifest.raw, nullptr, false);
+    out["manifest"] = oci::ParseOrderedJson(manifest.raw, "manifest").value_or(nullptr);
     PrintJson(out);
     return OkStatus();
   }

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/media_types.h"
 
 namespace plugctl::oci {
@@ -82,8 +83,9 @@ Result<Manifest> Manifest::Parse(std::string raw, std::string_view content_type)
     return MakeError(ErrorCode::kResourceExhausted, "manifest is {} bytes, over the {} byte limit",
                      raw.size(), kMaxManifestBytes);
   }
-  json body = json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return Invalid("not valid JSON");
+  Result<json> parsed = ParseJson(raw, "invalid manifest");
+  if (!parsed) return tl::unexpected(parsed.error());
+  json body = std::move(*parsed);
   if (!body.is_object()) {
     return Invalid(fmt::format("expected a JSON object, got {}", body.type_name()));
   }

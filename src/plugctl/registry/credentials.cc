@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "plugctl/base/file.h"
+#include "plugctl/oci/json.h"
 
 namespace plugctl::registry {
 namespace {
@@ -116,8 +117,8 @@ Result<DockerConfig> DockerConfig::Load(const std::filesystem::path& path) {
     if (text.error().code() == ErrorCode::kNotFound) return config;
     return tl::unexpected(text.error());
   }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  PLUGCTL_ASSIGN_OR_RETURN(nlohmann::json json, oci::ParseJson(*text, path.string()));
+  if (!json.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: not a JSON object", path.string());
   }
   for (const char* field : {"auths", "credHelpers"}) {
@@ -154,8 +155,8 @@ Result<Credential> DockerConfig::Get(std::string_view registry_host) const {
       if (out.error().message().find("not found") != std::string::npos) return Credential{};
       return tl::unexpected(out.error());
     }
-    auto json = nlohmann::json::parse(*out, nullptr, false);
-    if (json.is_discarded() || !json.is_object()) {
+    auto json = oci::ParseJson(*out, helper).value_or(nlohmann::json());
+    if (!json.is_object()) {
       return MakeError(ErrorCode::kUnavailable, "credential helper {} returned invalid JSON",
                        helper);
     }

@@ -59,6 +59,12 @@ TEST_F(DockerConfigTest, ReadsAuthsInEverySpelling) {
 
 TEST_F(DockerConfigTest, RejectsMalformedFiles) {
   EXPECT_FALSE(DockerConfig::Load(Write("{not json")).has_value());
+  auto deep = DockerConfig::Load(
+      Write("{\"auths\":" + std::string(100000, '[') + std::string(100000, ']') + "}"));
+  ASSERT_FALSE(deep.has_value());
+  EXPECT_NE(deep.error().message().find("config.json: JSON nested deeper than 64 levels"),
+            std::string::npos)
+      << deep.error().message();
   EXPECT_FALSE(DockerConfig::Load(Write(R"({"auths": []})")).has_value());
   auto bad_auth = DockerConfig::Load(Write(R"({"auths": {"r": {"auth": "bm9jb2xvbg=="}}})"));
   ASSERT_TRUE(bad_auth.has_value());

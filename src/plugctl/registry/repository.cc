@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugctl/http/url.h"
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
@@ -489,8 +490,8 @@ Result<std::vector<std::string>> ListPages(Session& session, std::string path,
     PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session.Do(call));
     if (r.status == 404) return MakeError(ErrorCode::kNotFound, "{}: not found", what);
     if (r.status != 200) return tl::unexpected(ResponseError(r, what));
-    auto json = nlohmann::json::parse(r.body, nullptr, false);
-    if (json.is_discarded() || !json.is_object()) {
+    auto json = oci::ParseJson(r.body, what).value_or(nlohmann::json());
+    if (!json.is_object()) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: invalid JSON", what);
     }
     if (json.contains(field) && json[field].is_array()) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugctl/http/url.h"
+#include "plugctl/oci/json.h"
 
 namespace plugctl::registry {
 namespace {
@@ -50,9 +51,9 @@ std::string PushScope(std::string_view repository) {
 
 Error ResponseError(const http::Response& response, std::string_view what) {
   std::string detail;
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (!json.is_discarded() && json.is_object() && json.contains("errors") &&
-      json["errors"].is_array() && !json["errors"].empty() && json["errors"][0].is_object()) {
+  auto json = oci::ParseJson(response.body, what).value_or(nlohmann::json());
+  if (json.is_object() && json.contains("errors") && json["errors"].is_array() &&
+      !json["errors"].empty() && json["errors"][0].is_object()) {
     const auto& e = json["errors"][0];
     if (e.contains("code") && e["code"].is_string()) detail = e["code"].get<std::string>();
     if (e.contains("message") && e["message"].is_string()) {
@@ -263,8 +264,8 @@ Result<Session::Token> Session::FetchToken(const Challenge& challenge, const std
   if (response->status != 200) {
     return tl::unexpected(ResponseError(*response, "token request to " + realm));
   }
-  auto json = nlohmann::json::parse(response->body, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  auto json = oci::ParseJson(response->body, "token response").value_or(nlohmann::json());
+  if (!json.is_object()) {
     return MakeError(ErrorCode::kUnauthenticated, "{}: token endpoint {} returned invalid JSON",
                      host_, http::RedactUrl(realm));
   }

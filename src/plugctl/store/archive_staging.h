@@ -22,8 +22,14 @@
 
 namespace plugctl::store::internal {
 
-// Extracts the tar (plain, gzip or zstd) at `file` into `dir`, which must not exist, with
-// archive::ExtractTo's safety rules. Errors are prefixed with `describe`.
+// Extracts what the tar (plain, gzip or zstd) at `file` references into `dir`, which must not
+// exist, with archive::ExtractTo's safety rules (checked for every member). Only "oci-layout",
+// "index.json" and "manifest.json", the blobs their descriptors reach (index children, configs,
+// layers, recursively) and the members docker's manifest.json names are written: a member
+// nothing references costs no disk however big it is, and a referenced blob larger than its
+// descriptor declares is refused (kDataLoss), so extraction is bounded by the declared sizes
+// plus the metadata allowance. Several passes over the file (one per manifest level). Links
+// become hard links (see archive::ExtractInto). Errors are prefixed with `describe`.
 [[nodiscard]] Status ExtractArchiveFile(const fs::path& file, const fs::path& dir,
                                         std::string_view describe,
                                         const archive::ExtractOptions& options = {});
@@ -31,6 +37,13 @@ namespace plugctl::store::internal {
 // Fails with kNotFound unless the directory that will hold `file` exists, so that a write
 // target fails at open time rather than at Commit.
 [[nodiscard]] Status CheckParentDirectory(const fs::path& file, std::string_view describe);
+
+// For writers that replace `file` whole: OK when `file` does not exist, is empty, or is a tar
+// holding a member named `marker` (e.g. docker's "manifest.json"); kFailedPrecondition naming
+// the file otherwise (anything else is someone's unrelated data, or not a regular file).
+// Reads member headers only; never blocks on special files.
+[[nodiscard]] Status CheckReplaceableArchive(const fs::path& file, std::string_view marker,
+                                             std::string_view kind, std::string_view describe);
 
 // Writes a deterministic, uncompressed tar to a temporary file beside `file` through `body`
 // and renames it over `file` only if everything succeeded.

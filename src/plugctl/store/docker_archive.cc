@@ -8,10 +8,12 @@
 #include <system_error>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/file.h"
 #include "plugctl/oci/digest.h"
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
@@ -60,10 +62,7 @@ Result<std::string> MemberPath(const json& value, const std::string& field, cons
 Result<std::vector<ManifestJsonEntry>> ParseManifestJson(const std::string& raw,
                                                          const fs::path& root,
                                                          const std::string& label) {
-  json doc = json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return MakeError(ErrorCode::kInvalidArgument, "{}: not valid JSON", label);
-  }
+  PLUGCTL_ASSIGN_OR_RETURN(json doc, oci::ParseJson(raw, label));
   if (!doc.is_array()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: expected a JSON array, got {}", label,
                      doc.type_name());
@@ -333,13 +332,19 @@ class DockerArchiveReader : public Target {
   }
 
   Status Synthesize(const std::vector<ManifestJsonEntry>& entries) {
-    std::map<std::string, FileDigest> hashed;
+    // Keyed by inode: links to one layer (materialized as hard links) are hashed once,
+    // however many manifest.json entries name them.
+    std::map<std::pair<dev_t, ino_t>, FileDigest> hashed;
     auto hash = [&](const std::string& member) -> Result<FileDigest> {
-      if (auto it = hashed.find(member); it != hashed.end()) return it->second;
+      struct stat st {};
+      bool known = ::stat((root_ / member).c_str(), &st) == 0;
+      if (auto it = hashed.find({st.st_dev, st.st_ino}); known && it != hashed.end()) {
+        return it->second;
+      }
       Result<FileDigest> d = HashFile(root_ / member);
       if (!d) return tl::unexpected(d.error().WithContext(describe_));
       blobs_.emplace(d->digest, root_ / member);
-      hashed.emplace(member, *d);
+      if (known) hashed.emplace(std::make_pair(st.st_dev, st.st_ino), *d);
       return d;
     };
     for (const ManifestJsonEntry& entry : entries) {
@@ -543,7 +548,7 @@ class DockerArchiveWriter : public Target {
     PLUGCTL_ASSIGN_OR_RETURN(auto reader, layout_->Fetch(*m->config));
     PLUGCTL_ASSIGN_OR_RETURN(std::string config_text,
                              ReadAllBounded(*reader, kMaxConfigBytes, "image config"));
-    json config = json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+    json config = oci::ParseJson(config_text, "image config").value_or(json());
     if (!config.is_object()) return refuse("its config is not a JSON object");
     auto rootfs = config.find("rootfs");
     if (rootfs != config.end() && rootfs->is_object()) {
@@ -572,6 +577,8 @@ Result<std::unique_ptr<Target>> OpenDockerArchive(const fs::path& file, OpenMode
   std::error_code ec;
   if (mode == OpenMode::kWrite) {
     PLUGCTL_RETURN_IF_ERROR(internal::CheckParentDirectory(file, describe));
+    PLUGCTL_RETURN_IF_ERROR(
+        internal::CheckReplaceableArchive(file, kManifestJson, "a docker archive", describe));
     PLUGCTL_ASSIGN_OR_RETURN(auto staging, TempDir::Create("plugctl-docker-archive"));
     PLUGCTL_ASSIGN_OR_RETURN(auto layout,
                              OciLayoutTarget::Open(staging->path() / "layout",

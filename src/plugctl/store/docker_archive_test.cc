@@ -114,6 +114,35 @@ TEST_F(DockerArchiveTest, WriteThenReadKeepsDigests) {
   EXPECT_EQ(push.error().code(), ErrorCode::kFailedPrecondition);
 }
 
+TEST_F(DockerArchiveTest, WriteRefusesToReplaceAnUnrelatedFile) {
+  TestImage image = MakeTestImage("replace", /*docker=*/true);
+  for (const std::string& content :
+       {std::string("precious notes\n"), TarOf("oci-layout", "{}", false)}) {
+    ASSERT_TRUE(WriteFileAtomic(file_, content));
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(out.error().message().find("not a docker archive"), std::string::npos)
+        << out.error().message();
+    EXPECT_EQ(*ReadFileBounded(file_, 1 << 20), content);
+  }
+  // An existing docker archive and an empty file are replaced.
+  for (int i = 0; i < 2; ++i) {
+    if (i == 0) {
+      ASSERT_TRUE(RemoveAll(file_));
+    } else {
+      ASSERT_TRUE(WriteFileAtomic(file_, ""));
+    }
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out) << out.error().message();
+    ASSERT_TRUE(PushImage(**out, image));
+    ASSERT_TRUE((*out)->Tag(image.desc(), "x:1"));
+    ASSERT_TRUE((*out)->Commit());
+    auto again = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(again) << again.error().message();
+  }
+}
+
 TEST_F(DockerArchiveTest, OutputIsDeterministic) {
   TestImage image = MakeTestImage("det", /*docker=*/true);
   std::string first;
@@ -304,6 +333,7 @@ TEST_F(DockerArchiveTest, HostileManifestJson) {
     std::string expect;
   } cases[] = {
       {"not json", "not valid JSON"},
+      {std::string(100000, '[') + std::string(100000, ']'), "nested deeper than 64 levels"},
       {"{}", "expected a JSON array"},
       {R"([{"Config":"../c.json","Layers":[]}])", "[0].Config"},
       {R"([{"Config":"/etc/passwd","Layers":[]}])", "[0].Config"},

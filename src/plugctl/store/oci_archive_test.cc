@@ -184,6 +184,65 @@ TEST_F(OciArchiveTest, HostileMembersExtractNothing) {
   EXPECT_FALSE(fs::exists("/tmp/plugctl-abs-evil"));
 }
 
+// A layout tar holding `image` tagged "v1", plus `extra` members; `layer_suffix` is appended
+// to the layer blob's bytes (a member larger than its descriptor).
+std::string LayoutTar(const TestImage& image, std::vector<archive::testing::RawTarEntry> extra,
+                      const std::string& layer_suffix = "") {
+  std::string index = R"({"schemaVersion":2,"manifests":[{"mediaType":")" +
+                      image.manifest.desc.media_type + R"(","digest":")" +
+                      image.manifest.desc.digest.ToString() + R"(","size":)" +
+                      std::to_string(image.manifest.desc.size) +
+                      R"(,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]})";
+  auto blob = [](const testing::TestBlob& b, const std::string& suffix = "") {
+    return archive::testing::RawTarEntry{.name = "blobs/sha256/" + b.desc.digest.hex(),
+                                         .data = b.bytes + suffix};
+  };
+  std::vector<archive::testing::RawTarEntry> entries = std::move(extra);
+  entries.push_back({.name = "oci-layout", .data = R"({"imageLayoutVersion":"1.0.0"})"});
+  entries.push_back({.name = "index.json", .data = index});
+  entries.push_back(blob(image.manifest));
+  entries.push_back(blob(image.config));
+  entries.push_back(blob(image.layers[0], layer_suffix));
+  return RawTar(entries);
+}
+
+TEST_F(OciArchiveTest, ReadingWritesOnlyReferencedMembers) {
+  TestImage image = MakeTestImage("referenced");
+  ASSERT_TRUE(WriteFileAtomic(
+      file_, LayoutTar(image, {{.name = "junk/big", .data = std::string(2 << 20, '\0')},
+                               {.name = "blobs/sha256/" + std::string(64, 'e'),
+                                .data = "unreferenced blob"}})));
+  fs::path tmp = scratch_->path() / "tmp";
+  ASSERT_TRUE(CreateDirectories(tmp));
+  const fs::path old_root = TempRoot();
+  SetTempRoot(tmp);
+  auto in = OpenOciArchive(file_, OpenMode::kRead);
+  SetTempRoot(old_root);
+  ASSERT_TRUE(in) << in.error().message();
+  std::vector<std::string> staged;
+  for (const auto& e : fs::recursive_directory_iterator(tmp)) {
+    if (e.is_regular_file()) staged.push_back(e.path().filename().string());
+  }
+  std::sort(staged.begin(), staged.end());
+  std::vector<std::string> expected = {
+      image.config.desc.digest.hex(), image.layers[0].desc.digest.hex(),
+      image.manifest.desc.digest.hex(), "index.json", "oci-layout"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(staged, expected);
+  EXPECT_EQ(*FetchAll(**in, image.layers[0].desc), image.layers[0].bytes);
+}
+
+TEST_F(OciArchiveTest, MemberLargerThanItsDescriptorIsRefused) {
+  TestImage image = MakeTestImage("oversize");
+  ASSERT_TRUE(WriteFileAtomic(file_, LayoutTar(image, {}, "!")));
+  auto in = OpenOciArchive(file_, OpenMode::kRead);
+  ASSERT_FALSE(in);
+  EXPECT_EQ(in.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(in.error().message().find(image.layers[0].desc.digest.hex()), std::string::npos)
+      << in.error().message();
+  EXPECT_NE(in.error().message().find("its descriptor declares"), std::string::npos);
+}
+
 TEST_F(OciArchiveTest, IndexNamingMissingBlob) {
   TestImage a = MakeTestImage("dangling");
   oci::Descriptor entry = a.desc();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugctl/base/file.h"
+#include "plugctl/oci/json.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
@@ -43,8 +44,7 @@ Result<LayoutIndex> ParseIndex(const std::string& raw, const std::string& label)
     return MakeError(ErrorCode::kInvalidArgument, "{}: {}", label, problem);
   };
   LayoutIndex index;
-  index.doc = ordered_json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (index.doc.is_discarded()) return fail("not valid JSON");
+  PLUGCTL_ASSIGN_OR_RETURN(index.doc, oci::ParseOrderedJson(raw, label));
   if (!index.doc.is_object()) {
     return fail(fmt::format("expected a JSON object, got {}", index.doc.type_name()));
   }
@@ -180,8 +180,8 @@ Result<std::unique_ptr<OciLayoutTarget>> OciLayoutTarget::Open(const fs::path& d
   }
 
   PLUGCTL_ASSIGN_OR_RETURN(std::string raw, ReadFileBounded(layout_file, kMaxOciLayoutFileBytes));
-  nlohmann::json doc = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  PLUGCTL_ASSIGN_OR_RETURN(nlohmann::json doc, oci::ParseJson(raw, layout_label));
+  if (!doc.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "{}: not a JSON object", layout_label);
   }
   auto version = doc.find("imageLayoutVersion");
