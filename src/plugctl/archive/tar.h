@@ -1,3 +1,4 @@
+// Directory plugctl/archive/: tar reading and writing over libarchive (gzip, zstd), safely.
 // plugctl/archive/tar.h — streaming tar reading and writing (libarchive behind a small
 // interface), safe extraction, and deterministic archive output.
 //

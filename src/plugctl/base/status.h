@@ -1,3 +1,4 @@
+// Directory plugctl/base/: errors, streams, files, temp dirs, parallel runs, clock, environment.
 // plugctl/base/status.h — error values for the whole library.
 //
 // Every fallible function returns Result<T> (tl::expected<T, Error>) or Status

@@ -1,3 +1,4 @@
+// Directory plugctl/http/: the HTTP transport interface, its libcurl client, URLs.
 // plugctl/http/transport.h — the seam between the registry client and HTTP.
 //
 // Session talks to a Transport; the libcurl Client (client.h) is the real

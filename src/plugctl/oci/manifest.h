@@ -1,3 +1,4 @@
+// Directory plugctl/oci/: the OCI content model — digests, media types, descriptors, manifests.
 // plugctl/oci/manifest.h — image manifests and indexes, OCI and Docker.
 //
 // A Manifest keeps the exact bytes it was parsed from; its digest is always

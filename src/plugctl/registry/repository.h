@@ -1,3 +1,4 @@
+// Directory plugctl/registry/: the distribution-spec client: sessions, auth, repositories.
 // plugctl/registry/repository.h — a registry repository as a store::Target
 // (OCI distribution-spec v1.1 client).
 //

@@ -1,3 +1,4 @@
+// Directory plugctl/store/: the Target interface, its capabilities, and local targets.
 // plugctl/store/target.h — the one abstraction for "a place that holds images".
 //
 // A registry repository, an OCI image layout directory, an OCI archive, a

@@ -1,3 +1,4 @@
+// Directory plugctl/transfer/: the copy engine, locations, mirror lists, plans and runs.
 // plugctl/transfer/copy.h — the one copy engine.
 //
 // Copies an image (a manifest, or an index and everything below it) from any
