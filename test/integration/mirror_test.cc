@@ -53,7 +53,7 @@ class MirrorTest : public CliTest {
     return j.value("digest", "");
   }
 
-  // The internet side: plugins in the shapes the field notes list.
+  // The internet side: plugins in the shapes ../shared/docs/field-notes.md §2 lists.
   void PopulateInternet() {
     const std::string compat = DemoLayout() + ":hello-world:1.0.0";
     // Higress image spec (ORAS-style artifact, unknown config type), by plugctl.
