@@ -111,22 +111,13 @@ TEST_F(PullTest, MissingImageFailsAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "none"));
 }
 
-class PullRegistryTest : public PullTest {
+class PullRegistryTest : public WithRegistry<PullTest> {
  protected:
   void SetUp() override {
-    PullTest::SetUp();
-    if (HasFatalFailure()) return;
+    WithRegistry::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
     if (!HaveProgram("skopeo")) GTEST_SKIP() << "skopeo not installed (run scripts/setup.sh)";
-    std::string why;
-    registry_ = RegistryServer::Start(dir_ / "registry", RegistryConfig{}, &why);
-    if (!registry_) GTEST_SKIP() << why;
   }
-  std::string Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
-  std::string SkopeoDigest(const std::string& ref) {
-    return SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
-  }
-
-  std::unique_ptr<RegistryServer> registry_;
 };
 
 TEST_F(PullRegistryTest, PullsWhatSkopeoAndPlugctlPushed) {
