@@ -123,13 +123,7 @@ class PullRegistryTest : public WithRegistry<PullTest> {
 TEST_F(PullRegistryTest, PullsWhatSkopeoAndPlugctlPushed) {
   // The docker `FROM scratch` shape, pushed by skopeo as Docker schema2 and as OCI: the images
   // `oras pull` skips ("Skipped pulling layers without file name").
-  std::string docker_src = "docker-archive:" + Path("demo/hello-world.docker.tar");
-  RunResult r =
-      Skopeo({"copy", "--dest-tls-verify=false", docker_src, "docker://" + Ref("skopeo/docker:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
-  r = Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", docker_src,
-              "docker://" + Ref("skopeo/oci:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
+  ASSERT_NO_FATAL_FAILURE(SkopeoPushDemoInBothFormats());
   // The Higress image spec shape, pushed by plugctl.
   PlugctlJson({"copy", Compat(), Ref("plugins/hello-world:1.0.0")});
 

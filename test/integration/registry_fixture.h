@@ -73,6 +73,18 @@ class WithRegistry : public Base {
     return this->SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
   }
 
+  // skopeo pushes the docker-shaped demo image (demo/hello-world.docker.tar, written by
+  // `plugctl demo`) here as Docker schema2 (skopeo/docker:1) and as OCI (skopeo/oci:1).
+  void SkopeoPushDemoInBothFormats() {
+    const std::string source = "docker-archive:" + this->Path("demo/hello-world.docker.tar");
+    RunResult r = this->Skopeo(
+        {"copy", "--dest-tls-verify=false", source, "docker://" + Ref("skopeo/docker:1")});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+    r = this->Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", source,
+                      "docker://" + Ref("skopeo/oci:1")});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+  }
+
   std::unique_ptr<RegistryServer> registry_;
 };
 

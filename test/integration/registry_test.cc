@@ -42,13 +42,7 @@ TEST_F(RegistryTest, PushAndPullKeepDigestsAndBytes) {
 TEST_F(RegistryTest, ReadsWhatSkopeoPushedInBothFormats) {
   Demo();
   // skopeo reads the docker-shaped demo image from the docker archive plugctl wrote.
-  std::string docker_src = "docker-archive:" + Path("demo/hello-world.docker.tar");
-  RunResult r =
-      Skopeo({"copy", "--dest-tls-verify=false", docker_src, "docker://" + Ref("skopeo/docker:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
-  r = Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", docker_src,
-              "docker://" + Ref("skopeo/oci:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
+  ASSERT_NO_FATAL_FAILURE(SkopeoPushDemoInBothFormats());
 
   nlohmann::json docker = PlugctlJson({"inspect", Ref("skopeo/docker:1")});
   EXPECT_EQ(docker["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
