@@ -1,15 +1,29 @@
-"""What the benchmarks share: OCI layouts of plugin-shaped test images (written independently of
-plugctl), free ports, and timed runs."""
+"""What the benchmarks share: their prerequisites, OCI layouts of plugin-shaped test images
+(written independently of plugctl), free ports, local docker-registries, and timed runs."""
 import hashlib
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import time
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def require(plugctl, tools):
+    """Returns the absolute path of the plugctl binary `plugctl`; exits, saying how to get it,
+    when it or one of `tools` is missing."""
+    plugctl = os.path.abspath(plugctl)
+    if not os.path.exists(plugctl):
+        sys.exit(f"no plugctl at {plugctl}: build it with `cmake --preset release && "
+                 "cmake --build --preset release`")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not installed: run scripts/setup.sh")
+    return plugctl
 
 
 def write_blob(layout, data):
@@ -75,6 +89,30 @@ def free_port():
     return port
 
 
+def start_registry(work, name, delete=False):
+    """Starts a docker-registry on a free port, its configuration in work/<name>.yml and its
+    storage in work/<name> (`delete`: blob deletion enabled); returns (process, "127.0.0.1:PORT")
+    once it accepts connections, or exits."""
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    config_path = os.path.join(work, f"{name}.yml")
+    with open(config_path, "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                f"storage:\n  filesystem:\n    rootdirectory: {os.path.join(work, name)}\n"
+                + ("  delete:\n    enabled: true\n" if delete else "")
+                + f"http:\n  addr: {host}\n  secret: bench\n")
+    proc = subprocess.Popen(["docker-registry", "serve", config_path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, host
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"docker-registry {name} did not start")
+
+
 def run(cmd, work, env=None):
     """Runs cmd; returns (seconds, peak RSS in MiB).
 
@@ -91,3 +129,13 @@ def run(cmd, work, env=None):
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
     with open(rss_file) as f:
         return elapsed, int(f.read().split()[-1]) / 1024.0
+
+
+def measure(cmds, work, env=None):
+    """Runs cmds one after the other; returns (total seconds, the largest peak RSS in MiB)."""
+    total = peak = 0.0
+    for cmd in cmds:
+        t, m = run(cmd, work, env)
+        total += t
+        peak = max(peak, m)
+    return total, peak

@@ -21,11 +21,8 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--plugctl", default="build/release/plugctl")
@@ -33,63 +30,24 @@ ap.add_argument("--images", type=int, default=50)
 ap.add_argument("--workdir")
 args = ap.parse_args()
 
-plugctl = os.path.abspath(args.plugctl)
-if not os.path.exists(plugctl):
-    sys.exit(f"no plugctl at {plugctl}: build it with `cmake --preset release && "
-             "cmake --build --preset release`")
-for tool in ("skopeo", "docker-registry", "/usr/bin/time", "tar"):
-    if shutil.which(tool) is None:
-        sys.exit(f"{tool} not installed: run scripts/setup.sh")
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_util import free_port, run, write_layout  # noqa: E402
+from bench_util import measure, require, run, start_registry, write_layout  # noqa: E402
+
+plugctl = require(args.plugctl, ("skopeo", "docker-registry", "/usr/bin/time", "tar"))
 
 work = args.workdir or tempfile.mkdtemp(prefix="plugctl-mirror-bench-")
 os.makedirs(work, exist_ok=True)
 
 
-
-def start_registry(name):
-    port = free_port()
-    host = f"127.0.0.1:{port}"
-    config_path = os.path.join(work, f"{name}.yml")
-    with open(config_path, "w") as f:
-        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                f"storage:\n  filesystem:\n    rootdirectory: {os.path.join(work, name)}\n"
-                f"  delete:\n    enabled: true\n"
-                f"http:\n  addr: {host}\n  secret: bench\n")
-    proc = subprocess.Popen(["docker-registry", "serve", config_path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, host
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit(f"docker-registry {name} did not start")
-
-
-
-
-def measure(cmds, env=None):
-    total = peak = 0.0
-    for cmd in cmds:
-        t, m = run(cmd, work, env)
-        total += t
-        peak = max(peak, m)
-    return total, peak
-
-
 def row(name, plugctl_cmds, *skopeo_ways):
-    p_time, p_rss = measure(plugctl_cmds)
+    p_time, p_rss = measure(plugctl_cmds, work)
     best = None
     for label, cmds in skopeo_ways:
         # Each way keeps its own HOME: skopeo's blob-info cache would otherwise let a later way
         # mount what an earlier one uploaded instead of transferring it.
         home = os.path.join(work, "home-" + label.replace(" ", "-"))
         os.makedirs(home, exist_ok=True)
-        t, m = measure(cmds, dict(os.environ, HOME=home))
+        t, m = measure(cmds, work, dict(os.environ, HOME=home))
         if best is None or t < best[1]:
             best = (label, t, m)
     label, s_time, s_rss = best
@@ -106,9 +64,9 @@ def make_bundle(layout, count):
 
 registries = []
 try:
-    a_proc, a = start_registry("internet")
+    a_proc, a = start_registry(work, "internet", delete=True)
     registries.append(a_proc)
-    b_proc, b = start_registry("private")
+    b_proc, b = start_registry(work, "private", delete=True)
     registries.append(b_proc)
     seed = os.path.join(work, "seed")
     print(f"writing {args.images} images of 1-10 MiB and pushing them to {a}", flush=True)

@@ -14,14 +14,12 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_util import free_port, run, write_big_blob, write_layout  # noqa: E402
+from bench_util import (  # noqa: E402
+    measure, require, start_registry, write_big_blob, write_layout)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--plugctl", default="build/release/plugctl")
@@ -30,17 +28,10 @@ ap.add_argument("--big-mib", type=int, default=500)
 ap.add_argument("--workdir")
 args = ap.parse_args()
 
-plugctl = os.path.abspath(args.plugctl)
-if not os.path.exists(plugctl):
-    sys.exit(f"no plugctl at {plugctl}: build it with `cmake --preset release && "
-             "cmake --build --preset release`")
-for tool in ("skopeo", "docker-registry", "/usr/bin/time"):
-    if shutil.which(tool) is None:
-        sys.exit(f"{tool} not installed: run scripts/setup.sh")
+plugctl = require(args.plugctl, ("skopeo", "docker-registry", "/usr/bin/time"))
 
 work = args.workdir or tempfile.mkdtemp(prefix="plugctl-bench-")
 os.makedirs(work, exist_ok=True)
-
 
 
 def make_layout(layout, count, big_mib):
@@ -52,39 +43,15 @@ def make_layout(layout, count, big_mib):
     write_layout(layout, images)
 
 
-
-
 def row(name, plugctl_cmds, skopeo_cmds):
-    p_time = s_time = p_rss = s_rss = 0.0
-    for cmd in plugctl_cmds:
-        t, m = run(cmd, work)
-        p_time += t
-        p_rss = max(p_rss, m)
-    for cmd in skopeo_cmds:
-        t, m = run(cmd, work)
-        s_time += t
-        s_rss = max(s_rss, m)
+    p_time, p_rss = measure(plugctl_cmds, work)
+    s_time, s_rss = measure(skopeo_cmds, work)
     print(f"{name:<34} {p_time:8.2f}s {s_time:8.2f}s {p_time / s_time:7.2f}   "
           f"{p_rss:8.1f} {s_rss:8.1f} {p_rss / s_rss:7.2f}", flush=True)
 
 
-port = free_port()
-host = f"127.0.0.1:{port}"
-storage = os.path.join(work, "registry")
-config_path = os.path.join(work, "registry.yml")
-with open(config_path, "w") as f:
-    f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
-            f"http:\n  addr: {host}\n  secret: bench\n")
-registry = subprocess.Popen(["docker-registry", "serve", config_path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+registry, host = start_registry(work, "registry")
 try:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
     src = os.path.join(work, "src")
     print(f"writing {args.images} images of 1-10 MiB and one of {args.big_mib} MiB to {src}",
           flush=True)

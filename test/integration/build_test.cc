@@ -158,10 +158,9 @@ TEST_F(BuildTest, DockerVariantToDockerArchiveIsReadBySkopeo) {
 }
 
 TEST_F(BuildTest, PushesToARegistryWithTheSameDigest) {
-  std::string why;
-  auto registry = RegistryServer::Start(dir_ / "registry", RegistryConfig{}, &why);
-  if (!registry) GTEST_SKIP() << why;
-  const std::string ref = registry->host() + "/plugins/add-header";
+  auto registry = StartRegistryOrSkip(dir_ / "registry");
+  if (!registry) return;
+  const std::string ref = registry->Ref("plugins/add-header");
   nlohmann::json built =
       Build({Example().string(), "-t", ref + ":1.0.0", "-t", ref, "-t", "oci:" + Path("local")});
   ASSERT_EQ(built["targets"].size(), 3u);

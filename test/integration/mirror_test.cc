@@ -30,11 +30,10 @@ class MirrorTest : public CliTest {
   void SetUp() override {
     CliTest::SetUp();
     if (!HaveProgram("skopeo")) GTEST_SKIP() << "skopeo not installed (run scripts/setup.sh)";
-    std::string why;
-    internet_ = RegistryServer::Start(dir_ / "internet", RegistryConfig{}, &why);
-    if (!internet_) GTEST_SKIP() << why;
-    private_ = RegistryServer::Start(dir_ / "private", RegistryConfig{}, &why);
-    if (!private_) GTEST_SKIP() << why;
+    internet_ = StartRegistryOrSkip(dir_ / "internet");
+    if (!internet_) return;
+    private_ = StartRegistryOrSkip(dir_ / "private");
+    if (!private_) return;
     demo_ = PlugctlJson({"demo", "--dir", Path("demo")});
     wasm_sha256_ = demo_["wasmSha256"];
     PlugctlJson({"pull", DemoLayout() + ":hello-world:1.0.0", "-o", Path("demo/plugin")});
@@ -42,12 +41,8 @@ class MirrorTest : public CliTest {
     ASSERT_EQ(oci::Digest::Of(wasm_).ToString(), wasm_sha256_);
   }
 
-  std::string Internet(const std::string& repo_tag) const {
-    return internet_->host() + "/" + repo_tag;
-  }
-  std::string Private(const std::string& repo_tag) const {
-    return private_->host() + "/" + repo_tag;
-  }
+  std::string Internet(const std::string& repo_tag) const { return internet_->Ref(repo_tag); }
+  std::string Private(const std::string& repo_tag) const { return private_->Ref(repo_tag); }
   std::string Resolve(const std::string& ref) {
     nlohmann::json j = PlugctlJson({"resolve", ref});
     return j.value("digest", "");

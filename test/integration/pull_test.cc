@@ -111,34 +111,19 @@ TEST_F(PullTest, MissingImageFailsAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "none"));
 }
 
-class PullRegistryTest : public PullTest {
+class PullRegistryTest : public WithRegistry<PullTest> {
  protected:
   void SetUp() override {
-    PullTest::SetUp();
-    if (HasFatalFailure()) return;
+    WithRegistry::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
     if (!HaveProgram("skopeo")) GTEST_SKIP() << "skopeo not installed (run scripts/setup.sh)";
-    std::string why;
-    registry_ = RegistryServer::Start(dir_ / "registry", RegistryConfig{}, &why);
-    if (!registry_) GTEST_SKIP() << why;
   }
-  std::string Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
-  std::string SkopeoDigest(const std::string& ref) {
-    return SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
-  }
-
-  std::unique_ptr<RegistryServer> registry_;
 };
 
 TEST_F(PullRegistryTest, PullsWhatSkopeoAndPlugctlPushed) {
   // The docker `FROM scratch` shape, pushed by skopeo as Docker schema2 and as OCI: the images
   // `oras pull` skips ("Skipped pulling layers without file name").
-  std::string docker_src = "docker-archive:" + Path("demo/hello-world.docker.tar");
-  RunResult r =
-      Skopeo({"copy", "--dest-tls-verify=false", docker_src, "docker://" + Ref("skopeo/docker:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
-  r = Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", docker_src,
-              "docker://" + Ref("skopeo/oci:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
+  ASSERT_NO_FATAL_FAILURE(SkopeoPushDemoInBothFormats());
   // The Higress image spec shape, pushed by plugctl.
   PlugctlJson({"copy", Compat(), Ref("plugins/hello-world:1.0.0")});
 

@@ -84,4 +84,12 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
   return server;
 }
 
+std::unique_ptr<RegistryServer> StartRegistryOrSkip(const std::filesystem::path& dir,
+                                                    const RegistryConfig& config) {
+  std::string why;
+  std::unique_ptr<RegistryServer> server = RegistryServer::Start(dir, config, &why);
+  if (!server) [&] { GTEST_SKIP() << why; }();
+  return server;
+}
+
 }  // namespace plugctl::testing

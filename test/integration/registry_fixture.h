@@ -8,6 +8,7 @@
 #include <string>
 
 #include "subprocess.h"
+#include <gtest/gtest.h>
 
 namespace plugctl::testing {
 
@@ -30,6 +31,8 @@ class RegistryServer {
 
   // "127.0.0.1:PORT"
   const std::string& host() const { return host_; }
+  // A reference into this registry: "127.0.0.1:PORT/<repo_tag>".
+  std::string Ref(const std::string& repo_tag) const { return host_ + "/" + repo_tag; }
   // The CA (the server's self-signed certificate) for --ca-file; TLS only.
   const std::string& ca_file() const { return ca_file_; }
   // A client certificate and key the server accepts (client_certs only).
@@ -47,6 +50,42 @@ class RegistryServer {
   std::filesystem::path storage_;
   RegistryConfig config_;
   std::unique_ptr<Background> process_;
+};
+
+// For a fixture's SetUp or a test body: starts a registry under `dir`, or marks the running test
+// skipped (saying why) and returns null, after which the caller returns.
+std::unique_ptr<RegistryServer> StartRegistryOrSkip(const std::filesystem::path& dir,
+                                                    const RegistryConfig& config = {});
+
+// Fixture `Base` (a CliTest) with a plain registry (no TLS, no auth) under dir_/registry, started
+// once Base::SetUp has passed; the test is skipped when it cannot start.
+template <typename Base>
+class WithRegistry : public Base {
+ protected:
+  void SetUp() override {
+    Base::SetUp();
+    if (this->HasFatalFailure() || this->IsSkipped()) return;
+    registry_ = StartRegistryOrSkip(this->dir_ / "registry");
+  }
+  std::string Ref(const std::string& repo_tag) const { return registry_->Ref(repo_tag); }
+  // sha256 of the manifest bytes skopeo reads for `ref` (in this registry).
+  std::string SkopeoDigest(const std::string& ref) {
+    return this->SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
+  }
+
+  // skopeo pushes the docker-shaped demo image (demo/hello-world.docker.tar, written by
+  // `plugctl demo`) here as Docker schema2 (skopeo/docker:1) and as OCI (skopeo/oci:1).
+  void SkopeoPushDemoInBothFormats() {
+    const std::string source = "docker-archive:" + this->Path("demo/hello-world.docker.tar");
+    RunResult r = this->Skopeo(
+        {"copy", "--dest-tls-verify=false", source, "docker://" + Ref("skopeo/docker:1")});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+    r = this->Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", source,
+                      "docker://" + Ref("skopeo/oci:1")});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+  }
+
+  std::unique_ptr<RegistryServer> registry_;
 };
 
 }  // namespace plugctl::testing

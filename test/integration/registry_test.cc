@@ -15,22 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RegistryTest : public CliTest {
- protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    std::string why;
-    registry_ = RegistryServer::Start(dir_ / "registry", RegistryConfig{}, &why);
-    if (!registry_) GTEST_SKIP() << why;
-  }
-  std::string Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
-
-  std::string SkopeoDigest(const std::string& ref) {
-    return SkopeoInspectDigest({"--raw", "--tls-verify=false", "docker://" + ref});
-  }
-
-  std::unique_ptr<RegistryServer> registry_;
-};
+using RegistryTest = WithRegistry<CliTest>;
 
 TEST_F(RegistryTest, PushAndPullKeepDigestsAndBytes) {
   Demo();
@@ -57,13 +42,7 @@ TEST_F(RegistryTest, PushAndPullKeepDigestsAndBytes) {
 TEST_F(RegistryTest, ReadsWhatSkopeoPushedInBothFormats) {
   Demo();
   // skopeo reads the docker-shaped demo image from the docker archive plugctl wrote.
-  std::string docker_src = "docker-archive:" + Path("demo/hello-world.docker.tar");
-  RunResult r =
-      Skopeo({"copy", "--dest-tls-verify=false", docker_src, "docker://" + Ref("skopeo/docker:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
-  r = Skopeo({"copy", "--dest-tls-verify=false", "--format", "oci", docker_src,
-              "docker://" + Ref("skopeo/oci:1")});
-  ASSERT_TRUE(r.ok()) << r.Summary();
+  ASSERT_NO_FATAL_FAILURE(SkopeoPushDemoInBothFormats());
 
   nlohmann::json docker = PlugctlJson({"inspect", Ref("skopeo/docker:1")});
   EXPECT_EQ(docker["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
@@ -240,9 +219,8 @@ class SecureRegistryTest : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    std::string why;
-    registry_ = RegistryServer::Start(dir_ / "registry", {.tls = true, .htpasswd = true}, &why);
-    if (!registry_) GTEST_SKIP() << why;
+    registry_ = StartRegistryOrSkip(dir_ / "registry", {.tls = true, .htpasswd = true});
+    if (!registry_) return;
     config_ = Path("docker-config/config.json");
   }
   std::vector<std::string> Flags(std::vector<std::string> args) {
@@ -254,7 +232,7 @@ class SecureRegistryTest : public CliTest {
         Flags({"login", registry_->host(), "-u", registry_->config().user, "--password-stdin"}),
         {.stdin_data = password + "\n"});
   }
-  std::string Ref(const std::string& repo_tag) const { return registry_->host() + "/" + repo_tag; }
+  std::string Ref(const std::string& repo_tag) const { return registry_->Ref(repo_tag); }
 
   std::unique_ptr<RegistryServer> registry_;
   std::string config_;
@@ -307,12 +285,10 @@ TEST_F(SecureRegistryTest, TlsVerificationNeedsTheCa) {
 
 // Mutual TLS: the registry requires a client certificate; --cert-file/--key-file present one.
 TEST_F(CliTest, ClientCertificatesForMutualTls) {
-  std::string why;
-  auto registry =
-      RegistryServer::Start(dir_ / "mtls", RegistryConfig{.tls = true, .client_certs = true}, &why);
-  if (!registry) GTEST_SKIP() << why;
+  auto registry = StartRegistryOrSkip(dir_ / "mtls", {.tls = true, .client_certs = true});
+  if (!registry) return;
   Demo();
-  const std::string ref = registry->host() + "/plugins/hello-world:1.0.0";
+  const std::string ref = registry->Ref("plugins/hello-world:1.0.0");
   RunResult without =
       Plugctl({"--ca-file", registry->ca_file(), "copy", DemoLayout() + ":hello-world:1.0.0", ref});
   EXPECT_EQ(without.exit_code, 1) << without.Summary();

@@ -212,20 +212,10 @@ spec:
       1);
 }
 
-class WasmPluginRegistryTest : public WasmPluginTest {
- protected:
-  void SetUp() override {
-    WasmPluginTest::SetUp();
-    if (HasFatalFailure() || IsSkipped()) return;
-    std::string why;
-    registry_ = RegistryServer::Start(dir_ / "registry", RegistryConfig{}, &why);
-    if (!registry_) GTEST_SKIP() << why;
-  }
-  std::unique_ptr<RegistryServer> registry_;
-};
+using WasmPluginRegistryTest = WithRegistry<WasmPluginTest>;
 
 TEST_F(WasmPluginRegistryTest, RegistryReferenceAndResolveAgree) {
-  std::string ref = registry_->host() + "/plugins/add-header:1.0.0";
+  std::string ref = Ref("plugins/add-header:1.0.0");
   RunResult pushed = Plugctl({"copy", layout_, ref});
   ASSERT_TRUE(pushed.ok()) << pushed.Summary();
   std::string resolved = PlugctlJson({"resolve", ref})["digest"];
@@ -239,12 +229,11 @@ TEST_F(WasmPluginRegistryTest, RegistryReferenceAndResolveAgree) {
 
   // :latest is pulled again every time; a digest reference stays a digest reference.
   ASSERT_TRUE(Plugctl({"tag", ref, "latest"}).ok());
-  docs = Resources({"oci://" + registry_->host() + "/plugins/add-header"});
+  docs = Resources({"oci://" + Ref("plugins/add-header")});
   ASSERT_EQ(docs.size(), 1u);
-  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(),
-            "oci://" + registry_->host() + "/plugins/add-header:latest");
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "oci://" + Ref("plugins/add-header:latest"));
   EXPECT_EQ(docs[0]["spec"]["imagePullPolicy"].as<std::string>(), "Always");
-  std::string by_digest = registry_->host() + "/plugins/add-header@" + resolved;
+  std::string by_digest = Ref("plugins/add-header@" + resolved);
   docs = Resources({by_digest});
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "oci://" + by_digest);

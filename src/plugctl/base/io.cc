@@ -12,6 +12,16 @@ Result<size_t> StringReader::Read(std::span<char> out) {
   return n;
 }
 
+Result<size_t> ReplayReader::Read(std::span<char> out) {
+  if (pos_ < prefix_.size()) {
+    size_t n = std::min(out.size(), prefix_.size() - pos_);
+    std::memcpy(out.data(), prefix_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  return inner_.Read(out);
+}
+
 Result<std::string> ReadAllBounded(Reader& reader, size_t max_bytes, std::string_view what) {
   std::string result;
   char buffer[64 * 1024];

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "plugctl/base/status.h"
 
@@ -45,6 +46,25 @@ class StringReader : public Reader {
  private:
   std::string data_;
   size_t pos_ = 0;
+};
+
+// Hands out `prefix` and then reads on from `inner`: for bytes already taken from `inner`
+// (to sniff or check the start of a stream), so that the consumer that follows reads the
+// stream from its beginning. `inner` must outlive the ReplayReader; reading `inner` directly
+// while the ReplayReader is in use reorders the bytes. Errors of `inner` pass through as they
+// are; the prefix itself never fails.
+class ReplayReader : public Reader {
+ public:
+  ReplayReader(std::string prefix, Reader& inner) : prefix_(std::move(prefix)), inner_(inner) {}
+  Result<size_t> Read(std::span<char> out) override;
+
+  // The bytes handed out before `inner` is read, whether or not they have been handed out yet.
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+  size_t pos_ = 0;
+  Reader& inner_;
 };
 
 // Appends to a string it owns.

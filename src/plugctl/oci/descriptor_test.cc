@@ -6,20 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/oci_test_util.h"
 
 namespace plugctl::oci {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::MakePlatform;
 
-// Designated initializers that skip members trip GCC 12's
-// -Wmissing-field-initializers, so build values field by field.
-Platform MakePlatform(std::string os, std::string architecture) {
-  Platform p;
-  p.os = std::move(os);
-  p.architecture = std::move(architecture);
-  return p;
-}
 using json = nlohmann::json;
 
 constexpr std::string_view kAbc =

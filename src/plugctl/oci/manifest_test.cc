@@ -6,20 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/oci_test_util.h"
 
 namespace plugctl::oci {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Designated initializers that skip members trip GCC 12's
-// -Wmissing-field-initializers, so build values field by field.
-Platform MakePlatform(std::string os, std::string architecture) {
-  Platform p;
-  p.os = std::move(os);
-  p.architecture = std::move(architecture);
-  return p;
-}
+using testing::MakePlatform;
 
 ImageManifestSpec SpecWithConfig(const Descriptor& config) {
   ImageManifestSpec spec;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/sample_spec.h"
 #include "support/wasm_builder.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,32 +31,7 @@ std::string WasmModule(std::vector<std::string> exports = {"proxy_abi_version_0_
   return test_support::ProxyWasmModule(exports);
 }
 
-constexpr std::string_view kSpec = R"(apiVersion: 1.0.0
-info:
-  category: custom
-  name: add-header/v1
-  title: Add Header
-  description: Adds a response header.
-  version: 1.2.3
-  contact:
-    name: plugctl
-spec:
-  phase: UNSPECIFIED_PHASE
-  priority: 10
-  configSchema:
-    openAPIV3Schema:
-      type: object
-      properties:
-        header:
-          type: string
-        value:
-          type: string
-      required:
-        - header
-      example:
-        header: x-hello
-        value: world
-)";
+constexpr std::string_view kSpec = test_support::kSampleSpecYaml;
 
 const std::string kPng = std::string("\x89PNG\r\n\x1a\n", 8) + "not really an image";
 

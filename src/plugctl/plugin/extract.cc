@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +10,7 @@
 
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/file.h"
+#include "plugctl/base/io.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/verifying_reader.h"
@@ -115,57 +115,18 @@ bool IsArchive(Sniffed s) {
 
 using ProgressFn = std::function<void(uint64_t)>;
 
-// One layer, verified against its descriptor while read. The first bytes are read ahead (to
-// sniff the content) and handed out again; the first error of the verified stream is kept so
-// callers can tell a damaged layer (kDataLoss from here) from a malformed tar inside a genuine
-// one.
-class LayerStream : public Reader {
+// One layer, verified against its descriptor while read; the first error of the verified stream
+// is kept so callers can tell a damaged layer (kDataLoss from here) from a malformed tar inside a
+// genuine one.
+class VerifiedLayerReader : public Reader {
  public:
-  LayerStream(std::unique_ptr<Reader> raw, const oci::Descriptor& desc, std::string what,
-              ProgressFn progress)
+  VerifiedLayerReader(std::unique_ptr<Reader> raw, const oci::Descriptor& desc, std::string what,
+                      ProgressFn progress)
       : raw_(std::move(raw)),
         verifying_(*raw_, desc, std::move(what)),
         progress_(std::move(progress)) {}
 
   Result<size_t> Read(std::span<char> out) override {
-    if (pos_ < prefix_.size()) {
-      size_t n = std::min(out.size(), prefix_.size() - pos_);
-      std::memcpy(out.data(), prefix_.data() + pos_, n);
-      pos_ += n;
-      return n;
-    }
-    return ReadVerified(out);
-  }
-
-  // Reads up to `n` bytes ahead (fewer only at the end of the layer).
-  Status Prime(size_t n) {
-    prefix_.assign(n, '\0');
-    size_t got = 0;
-    while (got < n) {
-      auto r = ReadVerified(std::span<char>(prefix_.data() + got, n - got));
-      if (!r) return tl::unexpected(r.error());
-      if (*r == 0) break;
-      got += *r;
-    }
-    prefix_.resize(got);
-    return OkStatus();
-  }
-
-  // Reads the rest of the layer so that its size and digest are checked.
-  Status Drain() {
-    std::string buffer(kCopyBufferSize, '\0');
-    for (;;) {
-      auto r = ReadVerified(std::span<char>(buffer.data(), buffer.size()));
-      if (!r) return tl::unexpected(r.error());
-      if (*r == 0) return OkStatus();
-    }
-  }
-
-  const std::string& prefix() const { return prefix_; }
-  const std::optional<Error>& error() const { return error_; }
-
- private:
-  Result<size_t> ReadVerified(std::span<char> out) {
     if (error_) return tl::unexpected(*error_);
     auto n = verifying_.Read(out);
     if (!n) {
@@ -176,12 +137,49 @@ class LayerStream : public Reader {
     return n;
   }
 
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
   std::unique_ptr<Reader> raw_;
   oci::VerifyingReader verifying_;
   ProgressFn progress_;
-  std::string prefix_;
-  size_t pos_ = 0;
   std::optional<Error> error_;
+};
+
+// A VerifiedLayerReader whose first bytes are read ahead (to sniff the content) and handed out
+// again.
+class LayerStream : public Reader {
+ public:
+  LayerStream(std::unique_ptr<Reader> raw, const oci::Descriptor& desc, std::string what,
+              ProgressFn progress)
+      : verified_(std::move(raw), desc, std::move(what), std::move(progress)),
+        replay_(std::in_place, std::string(), verified_) {}
+
+  Result<size_t> Read(std::span<char> out) override { return replay_->Read(out); }
+
+  // Reads up to `n` bytes ahead (fewer only at the end of the layer); call before Read.
+  Status Prime(size_t n) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string prefix, ReadUpTo(verified_, n));
+    replay_.emplace(std::move(prefix), verified_);
+    return OkStatus();
+  }
+
+  // Reads the rest of the layer so that its size and digest are checked.
+  Status Drain() {
+    std::string buffer(kCopyBufferSize, '\0');
+    for (;;) {
+      PLUGCTL_ASSIGN_OR_RETURN(size_t n,
+                               verified_.Read(std::span<char>(buffer.data(), buffer.size())));
+      if (n == 0) return OkStatus();
+    }
+  }
+
+  const std::string& prefix() const { return replay_->prefix(); }
+  const std::optional<Error>& error() const { return verified_.error(); }
+
+ private:
+  VerifiedLayerReader verified_;
+  std::optional<ReplayReader> replay_;
 };
 
 // Hashes and counts what it writes to a staged file, keeping the first bytes.

@@ -1,9 +1,9 @@
 #include "plugctl/plugin/loadability.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "plugctl/archive/tar.h"
+#include "plugctl/base/io.h"
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/verifying_reader.h"
 #include "plugctl/store/content.h"
@@ -121,27 +121,6 @@ bool IsContentError(const Error& error) {
       return false;
   }
 }
-
-// Hands out bytes already read from `inner` before reading on.
-class ReplayReader : public Reader {
- public:
-  ReplayReader(std::string prefix, Reader& inner) : prefix_(std::move(prefix)), inner_(inner) {}
-
-  Result<size_t> Read(std::span<char> out) override {
-    if (pos_ < prefix_.size()) {
-      size_t n = std::min(out.size(), prefix_.size() - pos_);
-      std::memcpy(out.data(), prefix_.data() + pos_, n);
-      pos_ += n;
-      return n;
-    }
-    return inner_.Read(out);
-  }
-
- private:
-  std::string prefix_;
-  size_t pos_ = 0;
-  Reader& inner_;
-};
 
 // The outcome of looking for plugin.wasm in a layer: the bytes, or why not.
 struct WasmSource {

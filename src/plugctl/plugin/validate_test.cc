@@ -1,7 +1,11 @@
 #include "plugctl/plugin/validate.h"
 
 #include <fstream>
+#include <string>
+#include <string_view>
 
+#include "support/sample_spec.h"
+#include "support/wasm_builder.h"
 #include <gtest/gtest.h>
 
 #include "plugctl/base/file.h"
@@ -10,43 +14,15 @@ namespace plugctl::plugin {
 namespace {
 
 // A module a proxy-wasm host accepts: ABI export, allocator, memory.
-std::string GoodWasm() {
-  const unsigned char bytes[] = {
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x09, 0x02, 0x60, 0x00, 0x00, 0x60,
-      0x01, 0x7f, 0x01, 0x7f, 0x03, 0x03, 0x02, 0x00, 0x01, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07,
-      0x3f, 0x03, 0x17, 'p',  'r',  'o',  'x',  'y',  '_',  'a',  'b',  'i',  '_',  'v',  'e',
-      'r',  's',  'i',  'o',  'n',  '_',  '0',  '_',  '2',  '_',  '1',  0x00, 0x00, 0x18, 'p',
-      'r',  'o',  'x',  'y',  '_',  'o',  'n',  '_',  'm',  'e',  'm',  'o',  'r',  'y',  '_',
-      'a',  'l',  'l',  'o',  'c',  'a',  't',  'e',  0x00, 0x01, 0x06, 'm',  'e',  'm',  'o',
-      'r',  'y',  0x02, 0x00, 0x0a, 0x09, 0x02, 0x02, 0x00, 0x0b, 0x04, 0x00, 0x41, 0x00, 0x0b};
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
-}
+std::string GoodWasm() { return test_support::ProxyWasmModule(); }
 
-constexpr const char* kSpec = R"(apiVersion: 1.0.0
-info:
-  category: custom
-  name: test-plugin/v1
-  title: Test
-  description: A test plugin.
-  version: 1.0.0
-spec:
-  phase: AUTHN
-  priority: 10
-  configSchema:
-    openAPIV3Schema:
-      type: object
-      properties:
-        header:
-          type: string
-      example:
-        header: x
-)";
+constexpr std::string_view kSpec = test_support::kSampleSpecYaml;
 
 class ValidateDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::move(*TempDir::Create("plugctl-validate-test"));
-    Write("spec.yaml", kSpec);
+    Write("spec.yaml", std::string(kSpec));
     Write("README.md", "# test\n");
     Write("plugin.wasm", GoodWasm());
   }
@@ -74,7 +50,7 @@ TEST_F(ValidateDirTest, ValidDirectoryHasNoErrors) {
   DirectoryReport r = Check();
   EXPECT_FALSE(HasErrors(r.findings)) << r.findings.size();
   ASSERT_TRUE(r.spec.has_value());
-  EXPECT_EQ(r.spec->spec.info.name, "test-plugin/v1");
+  EXPECT_EQ(r.spec->spec.info.name, "add-header/v1");
   ASSERT_TRUE(r.module.has_value());
   EXPECT_EQ(r.module->proxy_abi_versions, std::vector<std::string>{"0_2_1"});
   EXPECT_EQ(r.wasm_sha256, oci::Digest::Of(GoodWasm()));

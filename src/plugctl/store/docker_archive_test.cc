@@ -24,12 +24,10 @@ using testing::TarOf;
 using testing::TestBlob;
 using testing::TestImage;
 
-class DockerArchiveTest : public ::testing::Test {
+class DockerArchiveTest : public testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    auto dir = TempDir::Create("docker-archive-test");
-    ASSERT_TRUE(dir);
-    scratch_ = std::move(*dir);
+    ASSERT_NO_FATAL_FAILURE(ScratchDirTest::SetUp());
     file_ = scratch_->path() / "saved.tar";
   }
 
@@ -68,7 +66,6 @@ class DockerArchiveTest : public ::testing::Test {
     });
   }
 
-  std::unique_ptr<TempDir> scratch_;
   fs::path file_;
 };
 

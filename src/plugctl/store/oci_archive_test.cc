@@ -17,12 +17,10 @@ using testing::MakeTestImage;
 using testing::PushImage;
 using testing::TestImage;
 
-class OciArchiveTest : public ::testing::Test {
+class OciArchiveTest : public testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    auto dir = TempDir::Create("oci-archive-test");
-    ASSERT_TRUE(dir);
-    scratch_ = std::move(*dir);
+    ASSERT_NO_FATAL_FAILURE(ScratchDirTest::SetUp());
     file_ = scratch_->path() / "bundle.tar";
   }
 
@@ -51,7 +49,6 @@ class OciArchiveTest : public ::testing::Test {
     return names;
   }
 
-  std::unique_ptr<TempDir> scratch_;
   fs::path file_;
 };
 

@@ -24,12 +24,10 @@ using testing::PushImage;
 using testing::TestBlob;
 using testing::TestImage;
 
-class OciLayoutTest : public ::testing::Test {
+class OciLayoutTest : public testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    auto dir = TempDir::Create("oci-layout-test");
-    ASSERT_TRUE(dir);
-    scratch_ = std::move(*dir);
+    ASSERT_NO_FATAL_FAILURE(ScratchDirTest::SetUp());
     dir_ = scratch_->path() / "layout";
     auto layout = OciLayoutTarget::Open(dir_, {.create = true});
     ASSERT_TRUE(layout) << layout.error().message();
@@ -40,7 +38,6 @@ class OciLayoutTest : public ::testing::Test {
     return dir_ / "blobs" / std::string(d.digest.algorithm_name()) / d.digest.hex();
   }
 
-  std::unique_ptr<TempDir> scratch_;
   fs::path dir_;
   std::unique_ptr<OciLayoutTarget> layout_;
 };

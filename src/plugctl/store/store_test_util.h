@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,19 @@ inline std::vector<std::string> ListFiles(const fs::path& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
+
+// A fixture with a fresh scratch directory, removed after the test. Fixtures built on it start
+// their SetUp with ASSERT_NO_FATAL_FAILURE(ScratchDirTest::SetUp()).
+class ScratchDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = TempDir::Create("store-test");
+    ASSERT_TRUE(dir);
+    scratch_ = std::move(*dir);
+  }
+
+  std::unique_ptr<TempDir> scratch_;
+};
 
 class FailingReader : public Reader {
  public:

@@ -118,6 +118,14 @@ class Cursor {
     return count;
   }
 
+  // A section whose entries are counted but not parsed: reads the vector length (each entry
+  // at least one byte) and skips the entries.
+  Result<uint32_t> CountAndSkipRest(std::string_view what) {
+    PLUGCTL_ASSIGN_OR_RETURN(uint32_t count, Count(what, 1));
+    SkipRest();
+    return count;
+  }
+
   // A name (core spec 5.2.4): a byte vector that must be valid UTF-8.
   Result<std::string> Name(std::string_view what);
 
@@ -374,8 +382,7 @@ Status ModuleParser::ParseSection(uint8_t id, Cursor& c) {
       return OkStatus();
     case SectionId::kType: {
       // Only counted: function types are not needed to describe a plugin.
-      PLUGCTL_ASSIGN_OR_RETURN(info_.type_count, c.Count("type count", 1));
-      c.SkipRest();
+      PLUGCTL_ASSIGN_OR_RETURN(info_.type_count, c.CountAndSkipRest("type count"));
       return OkStatus();
     }
     case SectionId::kImport:
@@ -383,17 +390,15 @@ Status ModuleParser::ParseSection(uint8_t id, Cursor& c) {
     case SectionId::kFunction:
       return ParseFunctions(c);
     case SectionId::kTable: {
-      PLUGCTL_ASSIGN_OR_RETURN(uint32_t n, c.Count("table count", 1));
+      PLUGCTL_ASSIGN_OR_RETURN(uint32_t n, c.CountAndSkipRest("table count"));
       info_.table_count += n;
-      c.SkipRest();
       return OkStatus();
     }
     case SectionId::kMemory:
       return ParseMemories(c);
     case SectionId::kGlobal: {
-      PLUGCTL_ASSIGN_OR_RETURN(uint32_t n, c.Count("global count", 1));
+      PLUGCTL_ASSIGN_OR_RETURN(uint32_t n, c.CountAndSkipRest("global count"));
       info_.global_count += n;
-      c.SkipRest();
       return OkStatus();
     }
     case SectionId::kExport:
@@ -401,8 +406,7 @@ Status ModuleParser::ParseSection(uint8_t id, Cursor& c) {
     case SectionId::kStart:
       return ParseStart(c);
     case SectionId::kElement: {
-      PLUGCTL_RETURN_IF_ERROR(c.Count("element segment count", 1));
-      c.SkipRest();
+      PLUGCTL_RETURN_IF_ERROR(c.CountAndSkipRest("element segment count"));
       return OkStatus();
     }
     case SectionId::kCode:
@@ -592,8 +596,7 @@ Status ModuleParser::ParseCode(Cursor& c) {
 }
 
 Status ModuleParser::ParseData(Cursor& c) {
-  PLUGCTL_ASSIGN_OR_RETURN(data_segments_, c.Count("data segment count", 1));
-  c.SkipRest();
+  PLUGCTL_ASSIGN_OR_RETURN(data_segments_, c.CountAndSkipRest("data segment count"));
   return OkStatus();
 }
 
