@@ -6,6 +6,7 @@
 
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
+#include "plugctl/cli/output.h"
 
 namespace plugctl::cli {
 
@@ -67,7 +68,8 @@ int RunCli(int argc, char** argv) {
     if (!sub->parsed()) continue;
     Status status = action();
     if (!status) {
-      std::cerr << "plugctl " << sub->get_name() << ": " << status.error().message() << '\n';
+      // Messages quote untrusted input (names, tags, registry replies): one escaped line.
+      Print(std::cerr, "plugctl {}: {}\n", sub->get_name(), status.error().message());
       return kExitFailure;
     }
     return kExitOk;
