@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "plugctl/base/cleanup.h"
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
 #include "plugctl/cli/output.h"
@@ -11,6 +12,9 @@
 namespace plugctl::cli {
 
 int RunCli(int argc, char** argv) {
+  // Before any thread starts: SIGINT/SIGTERM remove the temp files and staging directories of
+  // this run, then exit 130/143 (base/cleanup.h).
+  InstallInterruptCleanup();
   CLI::App app{"plugctl: build, check, ship and serve Wasm gateway plugins as OCI images"};
   app.name("plugctl");
   app.require_subcommand(1);
