@@ -79,8 +79,9 @@ TEST_F(InterruptTest, SignalMidCopyRemovesStagingAndTempFiles) {
     }
     ASSERT_EQ(reaped, run.pid()) << "plugctl did not end after the signal";
     ASSERT_TRUE(WIFEXITED(status)) << status;
-    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
-    EXPECT_EQ(Entries(tmp), std::vector<std::string>{}) << "staging left behind";
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << ReadAll(dir_ / ("log" + std::to_string(sig)));
+    std::string log = ReadAll(dir_ / ("log" + std::to_string(sig)));
+    EXPECT_EQ(Entries(tmp), std::vector<std::string>{}) << "staging left behind; " << log;
     for (const std::string& name : Entries(out)) {
       EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name << " left behind";
     }

@@ -53,9 +53,14 @@ void UnregisterTempPath(uint64_t token) {
 void RemoveRegisteredTempPaths() {
   Registry& r = GetRegistry();
   std::lock_guard lock(r.mu);
+  // Other threads may still be writing into a directory being removed (an extraction): retry
+  // until it is gone, a few times at most. The mutex stays held, so nothing new registers.
   for (const auto& [token, path] : r.paths) {
-    std::error_code ec;
-    fs::remove_all(path, ec);
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+      if (!fs::exists(fs::symlink_status(path, ec))) break;
+    }
   }
   r.paths.clear();
 }
