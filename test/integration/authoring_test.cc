@@ -1,5 +1,6 @@
 // validate, config check and wasm inspection from the command line, on the
 // real Higress specs in ../shared/data and on images of every shape.
+#include <algorithm>
 #include <fstream>
 
 #include "fixture.h"
@@ -114,6 +115,32 @@ TEST_F(AuthoringTest, InspectsAWasmFile) {
   RunResult bad = Plugctl({"inspect", Path("garbage.wasm")});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("magic"), std::string::npos) << bad.err;
+}
+
+// Undecided is not valid: a pattern PCRE2 gives up on, or a schema `validate` rejects, fails
+// `config check` with the path, never "valid".
+TEST_F(AuthoringTest, ConfigCheckNeverCallsUndecidedValid) {
+  Demo();
+  std::filesystem::path dir = dir_ / "plugin";
+  ASSERT_TRUE(Plugctl({"pull", DemoLayout() + ":hello-world:1.0.0", "-o", dir.string()}).ok());
+  const std::string head =
+      "apiVersion: 1.0.0\ninfo: {category: auth, name: p, title: P, description: d, "
+      "version: 1.0.0}\nspec:\n  phase: AUTHN\n  priority: 1\n  configSchema:\n"
+      "    openAPIV3Schema:\n      type: object\n      properties:\n";
+  WriteFile(dir / "spec.yaml", head + "        name: {type: string, pattern: '^(a+)+$'}\n");
+  WriteFile(dir_ / "c.yaml", "name: " + std::string(40, 'a') + "b\n");
+  RunResult r = Plugctl({"config", "check", dir.string(), Path("c.yaml")});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_NE(r.out.find("c.yaml:1: name: undecided"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("INVALID"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  WriteFile(dir / "spec.yaml", head + "        name: {type: strin}\n");
+  EXPECT_EQ(Plugctl({"validate", dir.string()}).exit_code, 1);
+  r = Plugctl({"config", "check", dir.string(), Path("c.yaml")});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_NE(r.out.find("undecided: the plugin's schema is invalid"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown type"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "plugctl/base/cleanup.h"
+
 namespace plugctl {
 namespace {
 
@@ -115,13 +117,26 @@ Status RemoveAll(const fs::path& path) {
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const fs::path& path) {
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
-  std::string templ = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  ReclaimStaleTempPathsOnce(dir);
+  std::string templ =
+      (dir / fmt::format(".{}.tmp-p{}-XXXXXX", path.filename().string(), ::getpid())).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   int fd = ::mkostemp(buf.data(), O_CLOEXEC);
   if (fd < 0) return tl::unexpected(ErrnoError(errno, "create temporary file for", path));
   ::fchmod(fd, 0644);
   return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, fs::path(buf.data()), fd));
+}
+
+AtomicFileWriter::AtomicFileWriter(fs::path path, fs::path temp_path, int fd)
+    : path_(std::move(path)),
+      temp_path_(std::move(temp_path)),
+      fd_(fd),
+      cleanup_token_(RegisterTempPath(temp_path_)) {}
+
+void AtomicFileWriter::Forget() {
+  if (cleanup_token_ != 0) UnregisterTempPath(cleanup_token_);
+  cleanup_token_ = 0;
 }
 
 AtomicFileWriter::~AtomicFileWriter() { Abort(); }
@@ -145,9 +160,11 @@ Status AtomicFileWriter::Commit() {
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     Error err = ErrnoError(errno, "rename onto", path_);
     ::unlink(temp_path_.c_str());
+    Forget();
     return tl::unexpected(err);
   }
   temp_path_.clear();
+  Forget();
   return OkStatus();
 }
 
@@ -160,6 +177,7 @@ void AtomicFileWriter::Abort() {
     ::unlink(temp_path_.c_str());
     temp_path_.clear();
   }
+  Forget();
 }
 
 Result<std::unique_ptr<FileLock>> FileLock::Acquire(const fs::path& path) {
@@ -203,7 +221,8 @@ fs::path TempRoot() {
 
 Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const fs::path& parent) {
   const fs::path base = parent.empty() ? TempRoot() : parent;
-  std::string templ = (base / (std::string(prefix) + "-XXXXXX")).string();
+  ReclaimStaleTempPathsOnce(base);
+  std::string templ = (base / fmt::format("{}-p{}-XXXXXX", prefix, ::getpid())).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {
@@ -212,9 +231,12 @@ Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const 
   return std::unique_ptr<TempDir>(new TempDir(fs::path(buf.data())));
 }
 
+TempDir::TempDir(fs::path path) : path_(std::move(path)), cleanup_token_(RegisterTempPath(path_)) {}
+
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+  UnregisterTempPath(cleanup_token_);
 }
 
 }  // namespace plugctl

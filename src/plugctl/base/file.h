@@ -57,12 +57,13 @@ class AtomicFileWriter : public Writer {
   const fs::path& temp_path() const { return temp_path_; }
 
  private:
-  AtomicFileWriter(fs::path path, fs::path temp_path, int fd)
-      : path_(std::move(path)), temp_path_(std::move(temp_path)), fd_(fd) {}
+  AtomicFileWriter(fs::path path, fs::path temp_path, int fd);
+  void Forget();  // the temp path is gone or renamed: no longer removed on interruption
 
   fs::path path_;
   fs::path temp_path_;
   int fd_;
+  uint64_t cleanup_token_ = 0;  // base/cleanup.h
 };
 
 // An exclusive advisory lock (flock) on a lock file, released on destruction.
@@ -86,7 +87,9 @@ class FileLock {
 void SetTempRoot(fs::path root);
 fs::path TempRoot();
 
-// A fresh directory (mkdtemp) removed recursively on destruction.
+// A fresh directory (mkdtemp) removed recursively on destruction — and on SIGINT/SIGTERM
+// once the CLI installed base/cleanup.h's handler. Named "<prefix>-p<PID>-XXXXXX"; creating
+// one first removes stale ones of killed runs from the same parent (ReclaimStaleTempPaths).
 class TempDir {
  public:
   // Creates the directory under `parent` (default: TempRoot()).
@@ -99,8 +102,9 @@ class TempDir {
   const fs::path& path() const { return path_; }
 
  private:
-  explicit TempDir(fs::path path) : path_(std::move(path)) {}
+  explicit TempDir(fs::path path);
   fs::path path_;
+  uint64_t cleanup_token_ = 0;
 };
 
 }  // namespace plugctl

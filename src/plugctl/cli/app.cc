@@ -4,12 +4,17 @@
 #include <iostream>
 #include <map>
 
+#include "plugctl/base/cleanup.h"
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
+#include "plugctl/cli/output.h"
 
 namespace plugctl::cli {
 
 int RunCli(int argc, char** argv) {
+  // Before any thread starts: SIGINT/SIGTERM remove the temp files and staging directories of
+  // this run, then exit 130/143 (base/cleanup.h).
+  InstallInterruptCleanup();
   CLI::App app{"plugctl: build, check, ship and serve Wasm gateway plugins as OCI images"};
   app.name("plugctl");
   app.require_subcommand(1);
@@ -67,7 +72,8 @@ int RunCli(int argc, char** argv) {
     if (!sub->parsed()) continue;
     Status status = action();
     if (!status) {
-      std::cerr << "plugctl " << sub->get_name() << ": " << status.error().message() << '\n';
+      // Messages quote untrusted input (names, tags, registry replies): one escaped line.
+      Print(std::cerr, "plugctl {}: {}\n", sub->get_name(), status.error().message());
       return kExitFailure;
     }
     return kExitOk;

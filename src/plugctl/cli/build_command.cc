@@ -64,7 +64,7 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(plugin::BuiltImage image,
                            plugin::BuildPluginImage(args.dir, options, mem));
   for (const Finding& f : image.findings) {
-    if (f.severity == Severity::kWarning) std::cerr << f.ToString() << '\n';
+    if (f.severity == Severity::kWarning) Print(std::cerr, "{}\n", f.ToString());
   }
 
   TargetEnv env(globals);
@@ -125,16 +125,14 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
     return OkStatus();
   }
 
-  std::cout << fmt::format(
-      "Built {} {} ({}, {} layers, created {})\n", image.name.empty() ? args.dir : image.name,
-      image.version.empty() ? "(no version)" : image.version,
-      plugin::BuildVariantName(image.variant), image.files.size(), created_text);
-  std::cout << fmt::format("  manifest     {}\n  plugin.wasm  sha256:{}  ({})\n",
-                           image.manifest.digest.ToString(), image.wasm_sha256.hex(),
-                           HumanBytes(image.wasm_size));
+  Print(std::cout, "Built {} {} ({}, {} layers, created {})\n",
+        image.name.empty() ? args.dir : image.name,
+        image.version.empty() ? "(no version)" : image.version,
+        plugin::BuildVariantName(image.variant), image.files.size(), created_text);
+  Print(std::cout, "  manifest     {}\n  plugin.wasm  sha256:{}  ({})\n",
+        image.manifest.digest.ToString(), image.wasm_sha256.hex(), HumanBytes(image.wasm_size));
   for (const Written& w : written) {
-    std::cout << fmt::format("  -> {}  tag {}\n     {}\n", w.location, w.tag,
-                             w.root.digest.ToString());
+    Print(std::cout, "  -> {}  tag {}\n     {}\n", w.location, w.tag, w.root.digest.ToString());
   }
   return OkStatus();
 }

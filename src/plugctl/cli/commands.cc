@@ -82,12 +82,12 @@ Status RunConvert(const CopyArgs& args, store::Target& src, const transfer::Loca
                {"notes", result.notes}});
     return OkStatus();
   }
-  std::cout << fmt::format(
-      "Rebuilt {} as the {} variant -> {}\n  digest {} (was {}: pinned sha256 values must be "
-      "regenerated)\n  plugin.wasm sha256 {} (unchanged)\n",
-      args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
-      root->digest.ToString(), result.image.wasm_sha256.hex());
-  for (const std::string& note : result.notes) std::cout << "  note: " << note << '\n';
+  Print(std::cout,
+        "Rebuilt {} as the {} variant -> {}\n  digest {} (was {}: pinned sha256 values must be "
+        "regenerated)\n  plugin.wasm sha256 {} (unchanged)\n",
+        args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
+        root->digest.ToString(), result.image.wasm_sha256.hex());
+  for (const std::string& note : result.notes) Print(std::cout, "  note: {}\n", note);
   return OkStatus();
 }
 
@@ -144,11 +144,10 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
                {"blobsMounted", result.blobs_mounted},
                {"bytesCopied", result.bytes_copied}});
   } else {
-    std::cout << fmt::format(
-        "Copied {} -> {}\n  digest {}\n  {} blobs copied ({}), {} already present{}\n", args.src,
-        args.dst, result.root.digest.ToString(), result.blobs_copied,
-        HumanBytes(result.bytes_copied), result.blobs_skipped,
-        result.blobs_mounted > 0 ? fmt::format(", {} mounted", result.blobs_mounted) : "");
+    Print(std::cout, "Copied {} -> {}\n  digest {}\n  {} blobs copied ({}), {} already present{}\n",
+          args.src, args.dst, result.root.digest.ToString(), result.blobs_copied,
+          HumanBytes(result.bytes_copied), result.blobs_skipped,
+          result.blobs_mounted > 0 ? fmt::format(", {} mounted", result.blobs_mounted) : "");
   }
   return OkStatus();
 }
@@ -190,8 +189,8 @@ Status InspectWasmFile(const InspectArgs& args, const GlobalOptions& globals) {
     out["findings"] = FindingsJson(findings);
     PrintJson(out);
   } else {
-    std::cout << fmt::format("{}: wasm module, {} bytes, sha256 {}\n", args.location, bytes.size(),
-                             oci::Digest::Of(bytes).hex());
+    Print(std::cout, "{}: wasm module, {} bytes, sha256 {}\n", args.location, bytes.size(),
+          oci::Digest::Of(bytes).hex());
     PrintWasm(module, args.verbose);
     PrintFindings(findings);
   }
@@ -256,36 +255,35 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
     return OkStatus();
   }
 
-  std::cout << fmt::format("Location:    {}\nMedia type:  {}\nDigest:      {}\nSize:        {}\n",
-                           target->Describe(), manifest.media_type, root.digest.ToString(),
-                           root.size);
+  Print(std::cout, "Location:    {}\nMedia type:  {}\nDigest:      {}\nSize:        {}\n",
+        target->Describe(), manifest.media_type, root.digest.ToString(), root.size);
   if (!manifest.artifact_type.empty()) {
-    std::cout << fmt::format("Artifact:    {}\n", manifest.artifact_type);
+    Print(std::cout, "Artifact:    {}\n", manifest.artifact_type);
   }
   for (const auto& [key, value] : manifest.annotations) {
-    std::cout << fmt::format("Annotation:  {}={}\n", key, value);
+    Print(std::cout, "Annotation:  {}={}\n", key, value);
   }
   if (manifest.config) {
-    std::cout << fmt::format("Config:      {}  {}  {}\n", manifest.config->media_type,
-                             ShortDigest(manifest.config->digest),
-                             HumanBytes(static_cast<uint64_t>(manifest.config->size)));
+    Print(std::cout, "Config:      {}  {}  {}\n", manifest.config->media_type,
+          ShortDigest(manifest.config->digest),
+          HumanBytes(static_cast<uint64_t>(manifest.config->size)));
   }
   if (manifest.is_index()) {
-    std::cout << fmt::format("Manifests:   {}\n", manifest.manifests.size());
+    Print(std::cout, "Manifests:   {}\n", manifest.manifests.size());
     for (size_t i = 0; i < manifest.manifests.size(); ++i) {
       const auto& m = manifest.manifests[i];
-      std::cout << fmt::format("  {:>2}  {:<20} {:<55} {:>10}  {}\n", i,
-                               m.platform ? m.platform->ToString() : "-", m.media_type,
-                               HumanBytes(static_cast<uint64_t>(m.size)), ShortDigest(m.digest));
+      Print(std::cout, "  {:>2}  {:<20} {:<55} {:>10}  {}\n", i,
+            m.platform ? m.platform->ToString() : "-", m.media_type,
+            HumanBytes(static_cast<uint64_t>(m.size)), ShortDigest(m.digest));
     }
   } else {
-    std::cout << fmt::format("Layers:      {}\n", manifest.layers.size());
+    Print(std::cout, "Layers:      {}\n", manifest.layers.size());
     for (size_t i = 0; i < manifest.layers.size(); ++i) {
       const auto& l = manifest.layers[i];
       std::string title = l.Title();
-      std::cout << fmt::format("  {:>2}  {:<55} {:>10}  {}  {}\n", i, l.media_type,
-                               HumanBytes(static_cast<uint64_t>(l.size)), ShortDigest(l.digest),
-                               title.empty() ? "-" : title);
+      Print(std::cout, "  {:>2}  {:<55} {:>10}  {}  {}\n", i, l.media_type,
+            HumanBytes(static_cast<uint64_t>(l.size)), ShortDigest(l.digest),
+            title.empty() ? "-" : title);
     }
   }
   if (gateway) {
@@ -323,7 +321,7 @@ Status RunTags(const TagsArgs& args, const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"location", target->Describe()}, {"tags", tags}});
   } else {
-    for (const auto& tag : tags) std::cout << tag << '\n';
+    for (const auto& tag : tags) Print(std::cout, "{}\n", tag);
   }
   return OkStatus();
 }

@@ -184,11 +184,11 @@ Status RunDemo(const std::filesystem::path& dir, bool json) {
   std::cout << "plugctl demo: wrote a sample plugin image, copied it between local targets and\n"
                "read every copy back; digests are preserved across all of them.\n\n";
   for (const auto& w : written) {
-    std::cout << fmt::format("  {:<40} {}\n  {:<40} {}\n", w.label, w.location, "",
-                             w.root.digest.ToString());
+    Print(std::cout, "  {:<40} {}\n  {:<40} {}\n", w.label, w.location, "",
+          w.root.digest.ToString());
   }
-  std::cout << fmt::format("\n  plugin.wasm sha256: {}\n\nNext: plugctl inspect {}\n",
-                           oci::Digest::Of(wasm).hex(), written[0].location);
+  Print(std::cout, "\n  plugin.wasm sha256: {}\n\nNext: plugctl inspect {}\n",
+        oci::Digest::Of(wasm).hex(), written[0].location);
   return OkStatus();
 }
 

@@ -57,8 +57,10 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
 
 std::string ItemLine(const transfer::MirrorItemResult& r) {
   using State = transfer::MirrorItemResult::State;
+  // Names come from lists and registries: escaped here, since the line is printed whole.
   std::string line = fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
-                                 r.item.name.ToString(), r.item.destination.ToString());
+                                 EscapeForText(r.item.name.ToString()),
+                                 EscapeForText(r.item.destination.ToString()));
   if (r.source_root) line += "  " + ShortDigest(r.source_root->digest);
   if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
   if (r.state == State::kCopied) {
@@ -67,7 +69,7 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
   }
   if (r.gateway && !r.gateway->loadable) {
     line += fmt::format("\n           ! the gateway will not load it: {}",
-                        fmt::join(r.gateway->reasons, "; "));
+                        EscapeForText(fmt::format("{}", fmt::join(r.gateway->reasons, "; "))));
   }
   return line;
 }
@@ -160,24 +162,24 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
       if (r.state == transfer::MirrorItemResult::State::kWouldCopy) ++would;
     }
     if (args.dry_run) {
-      std::cout << fmt::format("Dry run: {} images would be copied, {} are up to date at {}\n",
-                               would, report->up_to_date, dest.ToString());
+      Print(std::cout, "Dry run: {} images would be copied, {} are up to date at {}\n", would,
+            report->up_to_date, dest.ToString());
     } else {
-      std::cout << fmt::format("Mirrored to {}: {} copied ({}), {} up to date, {} failed\n",
-                               dest.ToString(), report->copied, HumanBytes(report->bytes_copied),
-                               report->up_to_date, report->failed);
+      Print(std::cout, "Mirrored to {}: {} copied ({}), {} up to date, {} failed\n",
+            dest.ToString(), report->copied, HumanBytes(report->bytes_copied), report->up_to_date,
+            report->failed);
     }
     if (report->not_loadable > 0) {
-      std::cout << fmt::format(
-          "{} images will not load in the gateway (see above); `plugctl inspect` shows why, "
-          "--variant rebuilds them in a loadable shape\n",
-          report->not_loadable);
+      Print(std::cout,
+            "{} images will not load in the gateway (see above); `plugctl inspect` shows why, "
+            "--variant rebuilds them in a loadable shape\n",
+            report->not_loadable);
     }
     for (const auto& [origin, error] : report->source_failures) {
-      std::cerr << "error: " << error.message() << '\n';
+      Print(std::cerr, "error: {}\n", error.message());
     }
     for (const auto& r : report->items) {
-      if (r.error) std::cerr << "error: " << r.error->message() << '\n';
+      if (r.error) Print(std::cerr, "error: {}\n", r.error->message());
     }
   }
   if (report->failed > 0) {

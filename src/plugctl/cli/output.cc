@@ -26,6 +26,101 @@ void PrintJson(const nlohmann::ordered_json& json) {
   std::cout << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
+namespace {
+
+// Length of the UTF-8 sequence starting at text[i] and its code point; 0 when invalid
+// (truncated, overlong, surrogate, beyond U+10FFFF).
+size_t DecodeUtf8(std::string_view text, size_t i, char32_t& cp) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char b0 = byte(i);
+  size_t len = 0;
+  char32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1F;
+    min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0F;
+    min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool NeedsUnicodeEscape(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) ||      // C1 controls (CSI is U+009B)
+         cp == 0x061C ||                    // Arabic letter mark
+         cp == 0x200E || cp == 0x200F ||    // LRM, RLM
+         (cp >= 0x2028 && cp <= 0x202E) ||  // line/paragraph separators, embeddings, overrides
+         (cp >= 0x2066 && cp <= 0x2069) ||  // isolates
+         cp == 0xFEFF;                      // byte order mark
+}
+
+}  // namespace
+
+std::string EscapeForText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u < 0x7F) {
+      out += text[i++];
+      continue;
+    }
+    if (u < 0x80) {
+      switch (u) {
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          out += fmt::format("\\x{:02x}", u);
+      }
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    size_t len = DecodeUtf8(text, i, cp);
+    if (len == 0) {
+      out += fmt::format("\\x{:02x}", u);
+      ++i;
+    } else if (NeedsUnicodeEscape(cp)) {
+      out += fmt::format("\\u{:04x}", static_cast<uint32_t>(cp));
+      i += len;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string EscapeJoin(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += EscapeForText(item);
+  }
+  return out;
+}
+
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 ProgressBar::ProgressBar(std::string label, bool enabled)

@@ -9,8 +9,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "plugctl/transfer/copy.h"
@@ -25,6 +31,41 @@ std::string HumanBytes(uint64_t bytes);
 std::string ShortDigest(const oci::Digest& digest);
 
 void PrintJson(const nlohmann::ordered_json& json);
+
+// Untrusted text (tags, media types, annotations, file names, spec strings, error messages)
+// made safe for a terminal and for line-oriented logs: C0 controls and DEL become C escapes
+// (`\n`, `\r`, `\t`, `\x1b`), bytes that are not valid UTF-8 become `\xHH`, and C1 controls,
+// Unicode line/paragraph separators, bidi controls and the BOM become `\uXXXX`. Valid printable
+// UTF-8 is unchanged. JSON output needs none of this (nlohmann escapes it).
+std::string EscapeForText(std::string_view text);
+// The items escaped, joined with ", ".
+std::string EscapeJoin(const std::vector<std::string>& items);
+
+namespace internal {
+template <typename T>
+decltype(auto) EscapedArg(const T& value) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view> &&
+                !std::is_same_v<std::remove_cvref_t<T>, std::nullptr_t>) {
+    return EscapeForText(std::string_view(value));
+  } else {
+    return (value);
+  }
+}
+}  // namespace internal
+
+// The one way text output is written: every string argument goes through EscapeForText, so
+// only the format string itself (plugctl's own text) can put a newline or an escape sequence
+// on the terminal. Non-string arguments (numbers) are formatted as they are.
+//   Print(std::cout, "Tag: {}\n", tag);
+template <typename... Args>
+void Print(std::ostream& out, fmt::format_string<Args...> format, Args&&... args) {
+  auto escaped = std::make_tuple(internal::EscapedArg(args)...);
+  out << std::apply(
+      [&](const auto&... e) {
+        return fmt::vformat(fmt::string_view(format), fmt::make_format_args(e...));
+      },
+      escaped);
+}
 
 // A one-line progress bar on stderr when it is a terminal; silent otherwise.
 // Thread-safe: its callback is called from the copy engine's workers.

@@ -94,17 +94,16 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
     if (gateway != nullptr) out["gateway"] = GatewayJson(*gateway);
     PrintJson(out);
   } else {
-    std::cout << fmt::format("Validating {}\n", args.source);
+    Print(std::cout, "Validating {}\n", args.source);
     if (report.spec) {
       const auto& info = report.spec->spec.info;
-      std::cout << fmt::format(
-          "Plugin:      {} {} ({}), phase {}, priority {}\n", info.name, info.version, info.title,
-          spec::PluginPhaseName(report.spec->spec.phase), report.spec->spec.priority);
+      Print(std::cout, "Plugin:      {} {} ({}), phase {}, priority {}\n", info.name, info.version,
+            info.title, spec::PluginPhaseName(report.spec->spec.phase), report.spec->spec.priority);
     }
-    std::cout << fmt::format("Files:       {}\n", fmt::join(report.files, ", "));
+    Print(std::cout, "Files:       {}\n", EscapeJoin(report.files));
     if (report.module) {
-      std::cout << fmt::format("plugin.wasm: {} bytes, sha256 {}\n", report.wasm_size,
-                               report.wasm_sha256.hex());
+      Print(std::cout, "plugin.wasm: {} bytes, sha256 {}\n", report.wasm_size,
+            report.wasm_sha256.hex());
       PrintWasm(*report.module, args.verbose);
     }
     if (gateway != nullptr) PrintGateway(*gateway, /*with_findings=*/false);
@@ -112,8 +111,8 @@ Status RunValidate(const ValidateArgs& args, const GlobalOptions& globals) {
       std::cout << "Findings:\n";
       PrintFindings(findings);
     }
-    std::cout << fmt::format("Result:      {} ({})\n", valid ? "valid" : "INVALID",
-                             CountFindings(findings));
+    Print(std::cout, "Result:      {} ({})\n", valid ? "valid" : "INVALID",
+          CountFindings(findings));
   }
   if (!valid) {
     return MakeError(ErrorCode::kFailedPrecondition, "{} is not valid: {}", args.source,
@@ -153,9 +152,8 @@ Status RunConfigCheck(const ConfigCheckArgs& args, const GlobalOptions& globals)
                {"findings", FindingsJson(findings)}});
   } else {
     if (!findings.empty()) PrintFindings(findings);
-    std::cout << fmt::format("{}: {} against {} ({} level): {}\n", args.config,
-                             valid ? "valid" : "INVALID", spec->spec.info.name,
-                             args.rule ? "rule" : "global", CountFindings(findings));
+    Print(std::cout, "{}: {} against {} ({} level): {}\n", args.config, valid ? "valid" : "INVALID",
+          spec->spec.info.name, args.rule ? "rule" : "global", CountFindings(findings));
   }
   if (!valid) {
     return MakeError(ErrorCode::kFailedPrecondition, "{} does not match the plugin's schema: {}",

@@ -40,7 +40,7 @@ void PrintFindings(const std::vector<Finding>& findings, std::ostream& out) {
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
     return Rank(a->severity) < Rank(b->severity);
   });
-  for (const auto* f : sorted) out << "  " << f->ToString() << '\n';
+  for (const auto* f : sorted) Print(out, "  {}\n", f->ToString());
 }
 
 std::string CountFindings(const std::vector<Finding>& findings) {
@@ -84,29 +84,27 @@ nlohmann::ordered_json WasmJson(const wasm::WasmModuleInfo& m) {
 }
 
 void PrintWasm(const wasm::WasmModuleInfo& m, bool verbose) {
-  std::cout << fmt::format("  proxy-wasm ABI: {}\n",
-                           m.proxy_abi_versions.empty()
-                               ? std::string("none exported")
-                               : fmt::format("{}", fmt::join(m.proxy_abi_versions, ", ")));
-  std::cout << fmt::format("  functions:      {} imported, {} defined; {} exports\n",
-                           m.imported_function_count, m.defined_function_count, m.exports.size());
+  Print(std::cout, "  proxy-wasm ABI: {}\n",
+        m.proxy_abi_versions.empty() ? std::string("none exported")
+                                     : fmt::format("{}", fmt::join(m.proxy_abi_versions, ", ")));
+  Print(std::cout, "  functions:      {} imported, {} defined; {} exports\n",
+        m.imported_function_count, m.defined_function_count, m.exports.size());
   if (m.uses_wasi) {
-    std::cout << fmt::format("  WASI imports:   {}\n", fmt::join(m.wasi_imports, ", "));
+    Print(std::cout, "  WASI imports:   {}\n", EscapeJoin(m.wasi_imports));
   }
   for (const auto& mem : m.memories) {
-    std::cout << fmt::format("  memory:         {}{}\n", Limits(mem.limits),
-                             mem.import ? " (imported from " + *mem.import + ")" : "");
+    Print(std::cout, "  memory:         {}{}\n", Limits(mem.limits),
+          mem.import ? " (imported from " + *mem.import + ")" : "");
   }
   if (!m.custom_section_names.empty()) {
-    std::cout << fmt::format("  custom:         {}\n", fmt::join(m.custom_section_names, ", "));
+    Print(std::cout, "  custom:         {}\n", EscapeJoin(m.custom_section_names));
   }
   if (verbose) {
     for (const auto& i : m.imports) {
-      std::cout << fmt::format("  import  {:<8} {}.{}\n", wasm::ExternalKindName(i.kind), i.module,
-                               i.name);
+      Print(std::cout, "  import  {:<8} {}.{}\n", wasm::ExternalKindName(i.kind), i.module, i.name);
     }
     for (const auto& e : m.exports) {
-      std::cout << fmt::format("  export  {:<8} {}\n", wasm::ExternalKindName(e.kind), e.name);
+      Print(std::cout, "  export  {:<8} {}\n", wasm::ExternalKindName(e.kind), e.name);
     }
   }
 }
@@ -130,22 +128,21 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& r) {
 
 void PrintGateway(const plugin::LoadabilityReport& r, bool with_findings) {
   if (r.loadable) {
-    std::cout << fmt::format("Gateway:     loads it ({} path{})\n", plugin::LoadPathName(r.path),
-                             r.platform ? ", platform " + r.platform->ToString() : "");
+    Print(std::cout, "Gateway:     loads it ({} path{})\n", plugin::LoadPathName(r.path),
+          r.platform ? ", platform " + r.platform->ToString() : "");
     if (r.manifest) {
-      std::cout << fmt::format("  WasmPlugin sha256 for oci:// urls:    {}\n",
-                               r.manifest->digest.hex());
+      Print(std::cout, "  WasmPlugin sha256 for oci:// urls:    {}\n", r.manifest->digest.hex());
     }
     if (r.wasm_sha256) {
-      std::cout << fmt::format("  WasmPlugin sha256 for http(s):// urls: {} ({})\n",
-                               r.wasm_sha256->hex(), HumanBytes(r.wasm_size));
+      Print(std::cout, "  WasmPlugin sha256 for http(s):// urls: {} ({})\n", r.wasm_sha256->hex(),
+            HumanBytes(r.wasm_size));
     }
   } else {
     std::cout << "Gateway:     will NOT load it\n";
-    for (const auto& reason : r.reasons) std::cout << "  - " << reason << '\n';
+    for (const auto& reason : r.reasons) Print(std::cout, "  - {}\n", reason);
   }
   if (with_findings) {
-    for (const auto& f : r.findings) std::cout << "  " << f.ToString() << '\n';
+    for (const auto& f : r.findings) Print(std::cout, "  {}\n", f.ToString());
   }
 }
 

@@ -77,31 +77,30 @@ void PrintResult(const PullArgs& args, const store::Target& target, const plugin
     PrintJson(out);
     return;
   }
-  std::cout << fmt::format("Pulled {} -> {}\n", args.location, args.out);
+  Print(std::cout, "Pulled {} -> {}\n", args.location, args.out);
   for (const plugin::ExtractedFile& f : r.files) {
     std::string from = fmt::format("layers[{}]", f.layer_index);
     if (!f.entry.empty()) from += " " + f.entry;
-    std::cout << fmt::format("  {:<16} {:>10}  {}{}\n", f.name, HumanBytes(f.size), from,
-                             f.replaced ? "  (replaced)" : "");
+    Print(std::cout, "  {:<16} {:>10}  {}{}\n", f.name, HumanBytes(f.size), from,
+          f.replaced ? "  (replaced)" : "");
   }
   std::string manifest = r.manifest.digest.ToString();
   if (r.platform) {
     manifest += fmt::format("  ({} of index {})", r.platform->ToString(), r.root.digest.ToString());
   }
-  std::cout << fmt::format("Manifest digest:     {}\n", manifest);
-  std::cout << fmt::format("plugin.wasm sha256:  {}\n", r.wasm_sha256.hex());
+  Print(std::cout, "Manifest digest:     {}\n", manifest);
+  Print(std::cout, "plugin.wasm sha256:  {}\n", r.wasm_sha256.hex());
   if (r.gateway) {
-    std::cout << fmt::format("The gateway would load this image: {}\n", Verdict(*r.gateway));
+    Print(std::cout, "The gateway would load this image: {}\n", Verdict(*r.gateway));
     if (r.gateway->loadable && r.gateway->manifest) {
-      std::cout << fmt::format("WasmPlugin sha256 for oci://: {}\n",
-                               r.gateway->manifest->digest.hex());
+      Print(std::cout, "WasmPlugin sha256 for oci://: {}\n", r.gateway->manifest->digest.hex());
     }
     for (const Finding& f : r.gateway->findings) {
       if (f.severity != Severity::kWarning) continue;
-      std::cout << "warning: " << f.ToString() << '\n';
+      Print(std::cout, "warning: {}\n", f.ToString());
     }
   }
-  for (const std::string& note : r.notes) std::cout << "note: " << note << '\n';
+  for (const std::string& note : r.notes) Print(std::cout, "note: {}\n", note);
 }
 
 Status RunPull(const PullArgs& args, const GlobalOptions& globals) {

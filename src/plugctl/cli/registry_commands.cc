@@ -106,7 +106,7 @@ Status RunLogin(const LoginArgs& args, const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"registry", host}, {"config", config.path().string()}, {"loggedIn", true}});
   } else {
-    std::cout << "Login Succeeded (credentials stored in " << config.path().string() << ")\n";
+    Print(std::cout, "Login Succeeded (credentials stored in {})\n", config.path().string());
   }
   return OkStatus();
 }
@@ -124,7 +124,7 @@ Status RunLogout(const LogoutArgs& args, const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"registry", host}, {"loggedIn", false}});
   } else {
-    std::cout << "Removed credentials for " << host << '\n';
+    Print(std::cout, "Removed credentials for {}\n", host);
   }
   return OkStatus();
 }
@@ -146,7 +146,7 @@ Status RunResolve(const ImageArgs& args, const GlobalOptions& globals) {
     out["location"] = loc.ToString();
     PrintJson(out);
   } else {
-    std::cout << desc.digest.ToString() << '\n';
+    Print(std::cout, "{}\n", desc.digest.ToString());
   }
   return OkStatus();
 }
@@ -164,8 +164,7 @@ Status RunTag(const ImageArgs& args, const GlobalOptions& globals) {
                {"tags", args.tags}});
   } else {
     for (const std::string& tag : args.tags) {
-      std::cout << "Tagged " << target->Describe() << ":" << tag << " -> " << desc.digest.ToString()
-                << '\n';
+      Print(std::cout, "Tagged {}:{} -> {}\n", target->Describe(), tag, desc.digest.ToString());
     }
   }
   return OkStatus();
@@ -207,7 +206,7 @@ Status RunDelete(const ImageArgs& args, const GlobalOptions& globals) {
                {"location", target->Describe()},
                {"alsoUntagged", also}});
   } else {
-    std::cout << "Deleted " << target->Describe() << "@" << desc.digest.ToString() << '\n';
+    Print(std::cout, "Deleted {}@{}\n", target->Describe(), desc.digest.ToString());
   }
   return OkStatus();
 }
@@ -239,11 +238,11 @@ Status RunReferrers(const ReferrersArgs& args, const GlobalOptions& globals) {
                {"digest", desc.digest.ToString()},
                {"referrers", std::move(list)}});
   } else {
-    std::cout << loc.ToString() << "@" << desc.digest.ToString() << '\n';
+    Print(std::cout, "{}@{}\n", loc.ToString(), desc.digest.ToString());
     for (const auto& r : referrers) {
-      std::cout << fmt::format("  {}  {}  {}\n", r.digest.ToString(),
-                               r.artifact_type.empty() ? r.media_type : r.artifact_type,
-                               HumanBytes(static_cast<uint64_t>(r.size)));
+      Print(std::cout, "  {}  {}  {}\n", r.digest.ToString(),
+            r.artifact_type.empty() ? r.media_type : r.artifact_type,
+            HumanBytes(static_cast<uint64_t>(r.size)));
     }
   }
   return OkStatus();
@@ -264,7 +263,7 @@ Status RunCatalog(const CatalogArgs& args, const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"registry", host}, {"repositories", repos}});
   } else {
-    for (const auto& r : repos) std::cout << r << '\n';
+    for (const auto& r : repos) Print(std::cout, "{}\n", r);
   }
   return OkStatus();
 }

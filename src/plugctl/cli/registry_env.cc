@@ -19,7 +19,7 @@ registry::SessionOptions TargetEnv::SessionOptionsFor(const GlobalOptions& globa
     options.client.debug = [](std::string_view line) {
       static std::mutex mu;
       std::lock_guard lock(mu);
-      std::cerr << "debug: " << line << '\n';
+      Print(std::cerr, "debug: {}\n", line);
     };
   }
   std::filesystem::path path = globals.registry_config.empty()

@@ -30,7 +30,7 @@ struct WasmPluginArgs {
 };
 
 void Warn(const std::string& image, const std::string& message) {
-  std::cerr << "warning: " << image << ": " << message << '\n';
+  Print(std::cerr, "warning: {}: {}\n", image, message);
 }
 
 // The spec the resource is made from: --spec, else the image's own spec.yaml, else none.
@@ -148,7 +148,7 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
     return tl::unexpected(made.error().WithContext(image).WithContext("WasmPlugin" + hint));
   }
   if (!made->findings.empty()) {
-    std::cerr << image << ":\n";
+    Print(std::cerr, "{}:\n", image);
     PrintFindings(made->findings, std::cerr);
   }
   if (HasErrors(made->findings)) {
@@ -206,8 +206,8 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(args.out));
   PLUGCTL_RETURN_IF_ERROR(writer->Write(output));
   PLUGCTL_RETURN_IF_ERROR(writer->Commit());
-  std::cerr << fmt::format("Wrote {} WasmPlugin resource{} to {}\n", resources.size(),
-                           resources.size() == 1 ? "" : "s", args.out);
+  Print(std::cerr, "Wrote {} WasmPlugin resource{} to {}\n", resources.size(),
+        resources.size() == 1 ? "" : "s", args.out);
   return OkStatus();
 }
 

@@ -277,6 +277,9 @@ Result<std::string> RunCredentialHelper(std::string_view helper, std::string_vie
   pid_t pid = fork();
   if (pid < 0) return MakeError(ErrorCode::kInternal, "fork failed");
   if (pid == 0) {
+    sigset_t none;  // the CLI blocks SIGINT/SIGTERM for its cleanup thread; helpers get them
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(out_pipe[1], 2);

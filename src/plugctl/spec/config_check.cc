@@ -157,6 +157,23 @@ bool IsWasmPluginResource(const nlohmann::json& value) {
 std::vector<Finding> CheckConfigValue(const PluginSpec& spec, const nlohmann::json& config,
                                       bool rule_level, std::string_view file, std::string_view path,
                                       std::string_view pointer, const LineMap* lines) {
+  // A schema with errors (what `plugctl validate` rejects) cannot say "valid": the check is
+  // undecided, an error naming the schema's own problem.
+  if (const std::vector<Finding>& broken = spec.SchemaErrorsFor(rule_level); !broken.empty()) {
+    int line = lines != nullptr ? lines->Find(pointer) : 0;
+    std::vector<Finding> out;
+    for (const Finding& error : broken) {
+      out.push_back(
+          Finding{.severity = Severity::kError,
+                  .file = std::string(file),
+                  .path = std::string(path),
+                  .line = line,
+                  .message = fmt::format("undecided: the plugin's schema is invalid ({}); "
+                                         "`plugctl validate` shows its errors",
+                                         error.ToString())});
+    }
+    return out;
+  }
   const Schema* schema = spec.SchemaFor(rule_level);
   if (schema == nullptr) {
     int line = lines != nullptr ? lines->Find(pointer) : 0;

@@ -254,6 +254,73 @@ TEST(ConfigCheckTest, IsWasmPluginResource) {
 
 using test_support::HigressSpecDir;
 
+// Undecided is not valid: a schema `plugctl validate` rejects cannot pass a configuration.
+TEST(ConfigCheckTest, InvalidSchemaIsAnErrorNotValid) {
+  constexpr std::string_view kBroken = R"(apiVersion: 1.0.0
+info: {category: auth, name: broken, title: Broken, description: d, version: 1.0.0}
+spec:
+  phase: AUTHN
+  priority: 1
+  configSchema:
+    openAPIV3Schema:
+      type: object
+      properties:
+        a: {type: strin}
+)";
+  Result<ParsedSpec> parsed = ParseSpecYaml(kBroken, "spec.yaml");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_TRUE(HasErrors(parsed->findings));
+  // The global schema is broken; the rule level falls back to it, so both are undecided.
+  for (bool rule_level : {false, true}) {
+    std::vector<Finding> findings =
+        CheckConfigDocument(parsed->spec, "a: x\n", "c.yaml", {.rule_level = rule_level});
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].severity, Severity::kError);
+    EXPECT_NE(findings[0].message.find("undecided: the plugin's schema is invalid"),
+              std::string::npos)
+        << findings[0].ToString();
+    EXPECT_NE(findings[0].message.find("unknown type `strin`"), std::string::npos)
+        << findings[0].ToString();
+  }
+  // A broken routeConfigSchema does not fall back to the sound global schema.
+  constexpr std::string_view kBrokenRoute = R"(apiVersion: 1.0.0
+info: {category: auth, name: broken, title: Broken, description: d, version: 1.0.0}
+spec:
+  phase: AUTHN
+  priority: 1
+  configSchema:
+    openAPIV3Schema: {type: object}
+  routeConfigSchema: [not, a, mapping]
+)";
+  parsed = ParseSpecYaml(kBrokenRoute, "spec.yaml");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_FALSE(HasErrors(CheckConfigDocument(parsed->spec, "a: x\n", "c.yaml")));
+  EXPECT_TRUE(
+      HasErrors(CheckConfigDocument(parsed->spec, "a: x\n", "c.yaml", {.rule_level = true})));
+}
+
+TEST(ConfigCheckTest, UndecidedPatternIsAnError) {
+  constexpr std::string_view kHostile = R"(apiVersion: 1.0.0
+info: {category: auth, name: hostile, title: Hostile, description: d, version: 1.0.0}
+spec:
+  phase: AUTHN
+  priority: 1
+  configSchema:
+    openAPIV3Schema:
+      type: object
+      properties:
+        name: {type: string, pattern: '^(a+)+$'}
+)";
+  PluginSpec spec = LoadSpec(kHostile);
+  std::string config = "name: " + std::string(40, 'a') + "b\n";
+  std::vector<Finding> findings = CheckConfigDocument(spec, config, "c.yaml");
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].severity, Severity::kError);
+  EXPECT_EQ(findings[0].path, "name");
+  EXPECT_EQ(findings[0].line, 1);
+  EXPECT_NE(findings[0].message.find("undecided"), std::string::npos) << findings[0].ToString();
+}
+
 TEST(ConfigCheckRealDataTest, EveryExampleThroughConfigCheck) {
   std::map<std::string, std::set<std::string>> failing;
   size_t examples = 0;

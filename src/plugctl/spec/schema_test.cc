@@ -548,16 +548,45 @@ TEST(SchemaTest, PatternChecksAreBudgeted) {
   auto start = std::chrono::steady_clock::now();
   std::vector<Violation> v = compiled.schema.Validate(list);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // Undecided is not valid: every value the pattern could not be decided for is an error.
   ASSERT_EQ(v.size(), 200u);
-  EXPECT_EQ(v[0].severity, Severity::kWarning);
-  EXPECT_NE(v[0].message.find("not checked against pattern"), std::string::npos);
+  EXPECT_EQ(v[0].severity, Severity::kError);
+  EXPECT_EQ(v[0].path, "[0]");
+  EXPECT_NE(v[0].message.find("undecided: could not check"), std::string::npos) << v[0].message;
 
   SchemaCompilation simple = CompileYaml("items: {pattern: '^a$'}");
   nlohmann::json many = nlohmann::json::array();
   for (int i = 0; i < 12000; ++i) many.push_back("b");
   std::vector<Violation> w = simple.schema.Validate(many);
   EXPECT_EQ(w.size(), 10001u);
-  EXPECT_EQ(w.back().severity, Severity::kWarning);
+  EXPECT_EQ(w.back().severity, Severity::kError);
+  EXPECT_NE(w.back().message.find("undecided"), std::string::npos) << w.back().message;
+}
+
+TEST(SchemaTest, UndecidedPatternIsAnErrorEvenUnderNotAndAnyOf) {
+  // ^(a+)+$ against "aaaa…ab" backtracks catastrophically: PCRE2 gives up, and so must the
+  // check — neither "valid" nor "matches", wherever the pattern sits.
+  std::string hostile = std::string(40, 'a') + "b";
+  for (const char* yaml : {"pattern: '^(a+)+$'", "not: {pattern: '^(a+)+$'}",
+                           "anyOf: [{pattern: '^(a+)+$'}, {type: integer}]",
+                           "type: object\nproperties: {name: {pattern: '^(a+)+$'}}"}) {
+    SchemaCompilation compiled = CompileYaml(yaml);
+    nlohmann::json value = std::string(yaml).starts_with("type: object")
+                               ? nlohmann::json{{"name", hostile}}
+                               : nlohmann::json(hostile);
+    std::vector<Violation> v = compiled.schema.Validate(value);
+    ASSERT_FALSE(v.empty()) << yaml;
+    bool undecided = false;
+    for (const Violation& x : v) {
+      if (x.severity == Severity::kError && x.message.starts_with("undecided")) undecided = true;
+    }
+    EXPECT_TRUE(undecided) << yaml << ": " << v[0].ToString();
+  }
+  SchemaCompilation named = CompileYaml("type: object\nproperties: {name: {pattern: '^(a+)+$'}}");
+  std::vector<Violation> v = named.schema.Validate(nlohmann::json{{"name", hostile}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].path, "name");
+  EXPECT_EQ(v[0].pointer, "/name");
 }
 
 TEST(SchemaTest, InvalidUtf8ValuesDoNotCrash) {

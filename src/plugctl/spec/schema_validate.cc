@@ -94,6 +94,9 @@ class Validator {
     if (!stopped_.empty()) {
       out.push_back(Violation{.severity = Severity::kError, .message = stopped_});
     }
+    // Undecided is not valid: reported at the top, whatever combinator (not, anyOf…) was
+    // evaluating the value when the decision could not be made.
+    out.insert(out.end(), undecided_.begin(), undecided_.end());
     return out;
   }
 
@@ -130,6 +133,8 @@ class Validator {
   int expensive_evaluations_ = 0;
   bool pattern_budget_reported_ = false;
   std::string stopped_;  // set when a global bound stopped validation
+  // Values whose pattern check could not be decided (a PCRE2 limit, the evaluation budget).
+  std::vector<Violation> undecided_;
 };
 
 void Validator::Validate(int index, const nlohmann::json& v, const std::string& pointer,
@@ -293,9 +298,9 @@ void Validator::ValidateString(const Node& n, const nlohmann::json& v, const std
     if (pattern_evaluations_ >= kMaxPatternEvaluations) {
       if (!pattern_budget_reported_) {
         pattern_budget_reported_ = true;
-        Add(out, Severity::kWarning, pointer, path,
-            fmt::format("more than {} pattern checks; this and later values are not checked "
-                        "against their pattern",
+        Add(&undecided_, Severity::kError, pointer, path,
+            fmt::format("undecided: more than {} pattern checks; this and later values could "
+                        "not be checked against their pattern",
                         kMaxPatternEvaluations));
       }
     } else {
@@ -307,9 +312,9 @@ void Validator::ValidateString(const Node& n, const nlohmann::json& v, const std
         match = n.pattern->Search(s);
       }
       if (!match) {
-        Add(out, Severity::kWarning, pointer, path,
-            fmt::format("not checked against pattern `{}`: {}", n.pattern->pattern(),
-                        match.error().message()));
+        Add(&undecided_, Severity::kError, pointer, path,
+            fmt::format("undecided: could not check {} against the pattern `{}`: {}",
+                        DescribeValue(v), n.pattern->pattern(), match.error().message()));
       } else if (!*match) {
         Add(out, Severity::kError, pointer, path,
             fmt::format("{} does not match the pattern `{}`", DescribeValue(v),

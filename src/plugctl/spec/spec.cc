@@ -112,6 +112,14 @@ class SpecChecker {
   void CheckSpec(const nlohmann::json& body);
   std::optional<Schema> CheckSchemaBlock(const nlohmann::json& block, std::string_view key,
                                          bool rule_level);
+  // Copies of the error findings added since findings_ had `first` entries.
+  std::vector<Finding> ErrorsSince(size_t first) const {
+    std::vector<Finding> errors;
+    for (size_t i = first; i < findings_->size(); ++i) {
+      if ((*findings_)[i].severity == Severity::kError) errors.push_back((*findings_)[i]);
+    }
+    return errors;
+  }
 
   std::string_view file_;
   const YamlDocument& doc_;
@@ -380,9 +388,13 @@ void SpecChecker::CheckSpec(const nlohmann::json& body) {
 
   for (const auto& [key, value] : body.items()) {
     if (key == "configSchema") {
+      size_t first = findings_->size();
       spec_->config_schema = CheckSchemaBlock(value, key, /*rule_level=*/false);
+      spec_->config_schema_errors = ErrorsSince(first);
     } else if (key == "routeConfigSchema") {
+      size_t first = findings_->size();
       spec_->route_config_schema = CheckSchemaBlock(value, key, /*rule_level=*/true);
+      spec_->route_config_schema_errors = ErrorsSince(first);
     } else if (key != "phase" && key != "priority") {
       Add(Severity::kWarning, AppendPath("spec", key), AppendPointer("/spec", key),
           "unknown spec key (the spec documents phase, priority, configSchema, "
@@ -456,6 +468,15 @@ std::optional<PluginPhase> ParsePluginPhase(std::string_view text) {
   if (text == "AUTHZ") return PluginPhase::kAuthz;
   if (text == "STATS") return PluginPhase::kStats;
   return std::nullopt;
+}
+
+const std::vector<Finding>& PluginSpec::SchemaErrorsFor(bool rule_level) const {
+  const std::optional<Schema>& first = rule_level ? route_config_schema : config_schema;
+  const std::vector<Finding>& first_errors =
+      rule_level ? route_config_schema_errors : config_schema_errors;
+  const std::vector<Finding>& second_errors =
+      rule_level ? config_schema_errors : route_config_schema_errors;
+  return first || !first_errors.empty() ? first_errors : second_errors;
 }
 
 const Schema* PluginSpec::SchemaFor(bool rule_level) const {

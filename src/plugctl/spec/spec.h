@@ -91,10 +91,18 @@ struct PluginSpec {
   std::optional<Schema> config_schema;
   // spec.routeConfigSchema.openAPIV3Schema: rule-level configurations (matchRules[].config).
   std::optional<Schema> route_config_schema;
+  // The errors found in each schema block (configSchema, routeConfigSchema), including a block
+  // so broken that it has no schema. A configuration checked against a schema with errors is
+  // undecided, never valid (see SchemaErrorsFor).
+  std::vector<Finding> config_schema_errors;
+  std::vector<Finding> route_config_schema_errors;
 
   // The schema that checks a global (rule_level false) or rule-level configuration: the
   // matching one, else the other one; nullptr when the spec declares none.
   const Schema* SchemaFor(bool rule_level) const;
+  // The errors of the schema block SchemaFor would use — or of the matching block when it is
+  // declared but too broken to have a schema. Empty when that schema is sound.
+  const std::vector<Finding>& SchemaErrorsFor(bool rule_level) const;
 };
 
 struct SpecCheckOptions {

@@ -225,7 +225,11 @@ std::string QuoteYamlString(std::string_view text) {
       ++i;
       continue;
     }
-    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) {
+    // C1 controls, line/paragraph separators, bidi controls and non-characters are escaped so
+    // the YAML reads the same in a terminal, an editor and a review diff.
+    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+        (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF ||
+        cp == 0xFFFE || cp == 0xFFFF) {
       AppendUnicodeEscape(cp, out);
     } else {
       out.append(text.substr(i, length));

@@ -153,6 +153,12 @@ TEST(YamlEmitTest, UnicodeAndControlCharacters) {
   EXPECT_EQ(QuoteYamlString("\xc2\x85"), "\"\\u0085\"");        // NEL, a C1 control
   EXPECT_EQ(QuoteYamlString("\xef\xbb\xbfx"), "\"\\uFEFFx\"");  // BOM
   EXPECT_EQ(QuoteYamlString("\xff"), "\"\\uFFFD\"");            // not UTF-8
+  EXPECT_EQ(QuoteYamlString("a\xe2\x80\xa8"
+                            "b"),
+            "\"a\\u2028b\"");  // line separator
+  EXPECT_EQ(QuoteYamlString("\xe2\x80\xae"
+                            "x"),
+            "\"\\u202Ex\"");  // right-to-left override
   EXPECT_EQ(QuoteYamlString("\xe4\xb8\xad"), "\"\xe4\xb8\xad\"");
   EXPECT_EQ(EmitYaml("top"), "top\n");
 }
