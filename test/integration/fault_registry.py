@@ -17,7 +17,7 @@ own /token endpoint, and tags listed two per page with Link headers.
   deep-manifest  the manifest (digest right, well under 4 MiB) nests 100000 levels deep
   link-offsite   the first tags page links to the other origin for page two
   slow-body      manifest GETs send their headers, then the body one byte every half second
-  endless-pages  every tags/list and _catalog page (about 1 MiB, 5000 names) links to yet another
+  endless-pages  every tags/list and _catalog page (4 MiB, mostly whitespace) links to yet another
   chunk-416      uploads to "fault/up": the second PATCH of an upload keeps only the first half
                  of its chunk and is answered 416 (a write cut short); the client must ask
                  where the upload stands (GET) and resend the rest
@@ -65,8 +65,9 @@ if args.mode == "deep-manifest":
                 b'"deep":' + b"[" * 100000 + b"]" * 100000 + b"}")
 DEEP_JSON = b'{"token":' + b"[" * 100000 + b"]" * 100000 + b"}"
 BLOBS = {digest(BLOB): BLOB, digest(CONFIG): CONFIG}
-_NAMES = ["t%05d-%s" % (i, "x" * 200) for i in range(5000)]
+_NAMES = ["t%d" % i for i in range(100)]
 ENDLESS_PAGE = json.dumps({"name": "fault/img", "tags": _NAMES, "repositories": _NAMES}).encode()
+ENDLESS_PAGE += b" " * ((4 << 20) - len(ENDLESS_PAGE))  # whitespace: cheap to parse, 4 MiB
 TAGS = ["t1", "t2", "t3", "t4", "t5"]
 TOKEN = "good-token"
 

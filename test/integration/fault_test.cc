@@ -135,7 +135,7 @@ TEST_F(FaultTest, FollowsTagPagination) {
             nlohmann::json::array({"t1", "t2", "t3", "t4", "t5"}));
 }
 
-// A registry linking every tags/catalog page to yet another (about 2 MiB each): plugctl stops at
+// A registry linking every tags/catalog page to yet another (4 MiB each): plugctl stops at
 // the 64 MiB bound within seconds, in one line naming the list, instead of growing forever.
 TEST_F(FaultTest, EndlessPaginationIsRefused) {
   Start("endless-pages");
@@ -152,7 +152,7 @@ TEST_F(FaultTest, EndlessPaginationIsRefused) {
         std::string::npos)
         << r.err;
   }
-  EXPECT_LE(Stats()["list_pages"].get<int>(), 80) << Stats().dump();
+  EXPECT_LE(Stats()["list_pages"].get<int>(), 40) << Stats().dump();
 }
 
 // A manifest trickling in one byte every half second: --request-timeout bounds the request (and
