@@ -16,6 +16,8 @@ own /token endpoint, and tags listed two per page with Link headers.
   deep-token     the token endpoint answers JSON nested 100000 levels deep
   deep-manifest  the manifest (digest right, well under 4 MiB) nests 100000 levels deep
   link-offsite   the first tags page links to the other origin for page two
+  slow-body      manifest GETs send their headers, then the body one byte every half second
+  endless-pages  every tags/list and _catalog page (4 MiB, mostly whitespace) links to yet another
   chunk-416      uploads to "fault/up": the second PATCH of an upload keeps only the first half
                  of its chunk and is answered 416 (a write cut short); the client must ask
                  where the upload stands (GET) and resend the rest
@@ -63,6 +65,9 @@ if args.mode == "deep-manifest":
                 b'"deep":' + b"[" * 100000 + b"]" * 100000 + b"}")
 DEEP_JSON = b'{"token":' + b"[" * 100000 + b"]" * 100000 + b"}"
 BLOBS = {digest(BLOB): BLOB, digest(CONFIG): CONFIG}
+_NAMES = ["t%d" % i for i in range(100)]
+ENDLESS_PAGE = json.dumps({"name": "fault/img", "tags": _NAMES, "repositories": _NAMES}).encode()
+ENDLESS_PAGE += b" " * ((4 << 20) - len(ENDLESS_PAGE))  # whitespace: cheap to parse, 4 MiB
 TAGS = ["t1", "t2", "t3", "t4", "t5"]
 TOKEN = "good-token"
 
@@ -225,8 +230,24 @@ class Main(BaseHTTPRequestHandler):
             ref = path.rsplit("/", 1)[1]
             if ref not in TAGS and ref != digest(MANIFEST):
                 return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
+            if args.mode == "slow-body" and self.command == "GET":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+                self.send_header("Content-Length", str(len(MANIFEST)))
+                self.end_headers()
+                for i in range(len(MANIFEST)):
+                    self.wfile.write(MANIFEST[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                return
             return self.send(200, MANIFEST, {"Docker-Content-Digest": digest(MANIFEST)},
                              ctype="application/vnd.oci.image.manifest.v1+json")
+        if args.mode == "endless-pages" and path in ("/v2/fault/img/tags/list", "/v2/_catalog"):
+            with lock:
+                stats["list_pages"] = stats.get("list_pages", 0) + 1
+                n = stats["list_pages"]
+                save_stats()
+            return self.send(200, ENDLESS_PAGE, {"Link": '<%s?page=%d>; rel="next"' % (path, n)})
         if path == "/v2/fault/img/tags/list":
             page = int(self.path.split("page=")[1]) if "page=" in self.path else 0
             tags = TAGS[page * 2:page * 2 + 2]

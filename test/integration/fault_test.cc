@@ -135,6 +135,39 @@ TEST_F(FaultTest, FollowsTagPagination) {
             nlohmann::json::array({"t1", "t2", "t3", "t4", "t5"}));
 }
 
+// A registry linking every tags/catalog page to yet another (4 MiB each): plugctl stops at
+// the 64 MiB bound within seconds, in one line naming the list, instead of growing forever.
+TEST_F(FaultTest, EndlessPaginationIsRefused) {
+  Start("endless-pages");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"tags", host_ + "/fault/img"}, {"catalog", host_}}) {
+    auto start = std::chrono::steady_clock::now();
+    RunResult r = Cli(args);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 1) << r.Summary();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("the registry keeps paginating"), std::string::npos) << r.err;
+    EXPECT_NE(
+        r.err.find(args[0] == "tags" ? "tags of " + host_ + "/fault/img" : "catalog of " + host_),
+        std::string::npos)
+        << r.err;
+  }
+  EXPECT_LE(Stats()["list_pages"].get<int>(), 40) << Stats().dump();
+}
+
+// A manifest trickling in one byte every half second: --request-timeout bounds the request (and
+// its retries), in one line naming the URL.
+TEST_F(FaultTest, TricklingResponseTimesOut) {
+  Start("slow-body");
+  auto start = std::chrono::steady_clock::now();
+  RunResult r = Cli({"--request-timeout", "1", "inspect", Image()});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(host_ + "/v2/fault/img/manifests/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": response not complete within 1 s"), std::string::npos) << r.err;
+}
+
 TEST_F(FaultTest, TokenRealmAnsweringGarbageIsAClearError) {
   Start("token-garbage");
   RunResult r = Cli({"resolve", Image()});

@@ -50,6 +50,19 @@ int RunCli(int argc, char** argv) {
   app.add_option("--chunk-size", globals.chunk_size,
                  "Upload blobs larger than this many bytes in chunks (0: one request)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--low-speed-limit", globals.low_speed_limit,
+                 "Abort a registry transfer slower than this many bytes/s over --low-speed-time "
+                 "(0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str("1024");
+  app.add_option("--low-speed-time", globals.low_speed_time,
+                 "Seconds over which --low-speed-limit is measured")
+      ->check(CLI::Range(1, 86400))
+      ->default_str("60");
+  app.add_option("--request-timeout", globals.request_timeout,
+                 "Seconds a registry request may take, except a blob's body (0: no limit)")
+      ->check(CLI::Range(0, 86400))
+      ->default_str("300");
 
   std::map<CLI::App*, Action> actions;
   for (const CommandSpec& spec : Commands()) {

@@ -32,6 +32,10 @@ struct GlobalOptions {
   std::string registry_config;  // docker config.json; default $DOCKER_CONFIG or ~/.docker
   bool debug = false;
   int64_t chunk_size = 0;
+  // http::ClientOptions: the low-speed rule and the small-request deadline.
+  int64_t low_speed_limit = 1024;
+  int low_speed_time = 60;
+  int request_timeout = 300;
   // The process environment, captured once at start-up (RunCli); the library
   // never reads the environment itself.
   Environment env;

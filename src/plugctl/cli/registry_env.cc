@@ -14,6 +14,9 @@ registry::SessionOptions TargetEnv::SessionOptionsFor(const GlobalOptions& globa
   options.client.client_key_file = globals.key_file;
   options.client.user_agent = std::string("plugctl/") + PLUGCTL_VERSION;
   options.client.proxy = http::ProxyOptions::FromEnvironment(globals.env);
+  options.client.low_speed_limit = globals.low_speed_limit;
+  options.client.low_speed_time = std::chrono::seconds(globals.low_speed_time);
+  options.client.request_timeout = std::chrono::seconds(globals.request_timeout);
   options.environment = globals.env;
   if (globals.debug) {
     options.client.debug = [](std::string_view line) {

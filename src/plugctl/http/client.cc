@@ -67,6 +67,11 @@ struct Transfer {
   bool overflow = false;
   bool streaming = false;
   bool paused = false;
+  // The request_timeout rule: checked from the progress callback.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool whole_body_deadline = false;  // false: the deadline covers the header phase only
+  bool timed_out = false;
+  std::chrono::seconds timeout{0};
   std::array<char, CURL_ERROR_SIZE> error_detail{};
   std::unique_ptr<StringReader> body_string_reader;
 
@@ -98,6 +103,23 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
     t->response.headers.Add(std::string(line.substr(0, colon)), std::string(value));
   }
   return size * n;
+}
+
+int ProgressCallback(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if ((t->whole_body_deadline || !t->headers_done) &&
+      std::chrono::steady_clock::now() > t->deadline) {
+    t->timed_out = true;
+    return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
+
+Error TimeoutError(const Transfer& t) {
+  return Error(
+      ErrorCode::kUnavailable,
+      fmt::format("{}: {} not complete within {} s", RedactUrl(t.request->url),
+                  t.whole_body_deadline ? "response" : "response headers", t.timeout.count()));
 }
 
 size_t WriteCallback(char* data, size_t size, size_t n, void* user) {
@@ -214,6 +236,7 @@ class CurlStream : public ResponseStream {
 
   Error TransferError() const {
     if (transfer_->body_error) return *transfer_->body_error;
+    if (transfer_->timed_out) return TimeoutError(*transfer_);
     return CurlError(result_, transfer_->error_detail.data(), request_->url);
   }
 
@@ -248,6 +271,7 @@ class CurlClient : public Client {
     CURLcode rc = curl_easy_perform(easy.get());
     if (rc != CURLE_OK) {
       if (transfer->body_error) return tl::unexpected(*transfer->body_error);
+      if (transfer->timed_out) return tl::unexpected(TimeoutError(*transfer));
       if (transfer->overflow) {
         return MakeError(ErrorCode::kResourceExhausted,
                          "{}: response body larger than the limit of {} bytes",
@@ -310,8 +334,19 @@ class CurlClient : public Client {
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
+    if (options_.low_speed_limit > 0 && options_.low_speed_time.count() > 0) {
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_limit));
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                       static_cast<long>(options_.low_speed_time.count()));
+    }
+    if (options_.request_timeout.count() > 0) {
+      t.timeout = options_.request_timeout;
+      t.deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+      t.whole_body_deadline = !t.streaming && request.body_reader == nullptr;
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &ProgressCallback);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    }
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.error_detail.data());
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &HeaderCallback);

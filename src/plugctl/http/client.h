@@ -59,8 +59,16 @@ struct ClientOptions {
   std::string client_cert_file;
   std::string client_key_file;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
-  // A transfer slower than 1 byte/s for this long is aborted (kUnavailable).
-  std::chrono::seconds stall_timeout{60};
+  // A transfer moving fewer than low_speed_limit bytes/s over low_speed_time is aborted
+  // (kUnavailable), whatever its size: a registry trickling bytes cannot hold a request open.
+  // 0 turns the rule off.
+  int64_t low_speed_limit = 1024;
+  std::chrono::seconds low_speed_time{60};
+  // A total deadline (kUnavailable) for requests whose bodies are small: Do() without a
+  // body_reader (manifests, tokens, lists, small uploads) from start to the last body byte, and
+  // the header phase of every other request. A streamed body (Open(), a blob) and an upload
+  // from a body_reader are bounded by the low-speed rule only. 0: no deadline.
+  std::chrono::seconds request_timeout{300};
   std::string user_agent = "plugctl";
   // No proxy unless set (the environment is not consulted).
   ProxyOptions proxy;

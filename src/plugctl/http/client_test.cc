@@ -58,6 +58,11 @@ class TinyServer {
     std::lock_guard lock(mu_);
     return seen_;
   }
+  // Replies send their first `after` bytes at once, then one byte every `every`.
+  void Trickle(size_t after, std::chrono::milliseconds every) {
+    trickle_after_ = after;
+    trickle_every_ = every;
+  }
 
   static std::string Reply(int status, std::string_view reason, std::string_view headers,
                            std::string_view body) {
@@ -111,14 +116,25 @@ class TinyServer {
       seen_.push_back(seen);
     }
     std::string reply = handler_(seen);
-    for (size_t sent = 0; sent < reply.size();) {
-      ssize_t n = ::send(conn, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+    const size_t after = trickle_after_.load();
+    const std::chrono::milliseconds every = trickle_every_.load();
+    for (size_t sent = 0; sent < reply.size() && !stop_;) {
+      size_t want = reply.size() - sent;
+      if (sent >= after) {
+        std::this_thread::sleep_for(every);
+        want = 1;
+      } else {
+        want = std::min(want, after - sent);
+      }
+      ssize_t n = ::send(conn, reply.data() + sent, want, MSG_NOSIGNAL);
       if (n <= 0) return;
       sent += static_cast<size_t>(n);
     }
   }
 
   Handler handler_;
+  std::atomic<size_t> trickle_after_{SIZE_MAX};
+  std::atomic<std::chrono::milliseconds> trickle_every_{};
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -129,7 +145,7 @@ class TinyServer {
 
 std::unique_ptr<Client> MakeClient(ClientOptions options = {}) {
   options.connect_timeout = std::chrono::seconds(5);
-  options.stall_timeout = std::chrono::seconds(10);
+  options.low_speed_time = std::chrono::seconds(10);
   auto client = Client::Create(options);
   EXPECT_TRUE(client.has_value());
   return std::move(*client);
@@ -283,6 +299,69 @@ TEST(ClientTest, DebugLinesRedactSecrets) {
   EXPECT_EQ(all.find("session=abc"), std::string::npos) << all;
   EXPECT_NE(all.find(">   Authorization: REDACTED"), std::string::npos) << all;
   EXPECT_NE(all.find("< 200 "), std::string::npos) << all;
+}
+
+// A body trickling in slower than low_speed_limit over low_speed_time fails, even with no
+// total deadline.
+TEST(ClientTest, ATricklingBodyFailsTheLowSpeedRule) {
+  std::string body(100, 'x');
+  TinyServer server([&](const Seen&) { return TinyServer::Reply(200, "OK", "", body); });
+  server.Trickle(80, std::chrono::milliseconds(100));  // headers, then 10 bytes/s
+  auto client = Client::Create({.low_speed_limit = 1000,
+                                .low_speed_time = std::chrono::seconds(1),
+                                .request_timeout = std::chrono::seconds(0)});
+  ASSERT_TRUE(client.has_value());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*client)->Do({.url = server.url("/m")}, 1000);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable) << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// A small response (Do) must be complete within request_timeout, however steadily it trickles.
+TEST(ClientTest, ASmallResponseHasATotalDeadline) {
+  std::string body(100, 'x');
+  TinyServer server([&](const Seen&) { return TinyServer::Reply(200, "OK", "", body); });
+  server.Trickle(80, std::chrono::milliseconds(100));
+  auto client = Client::Create({.low_speed_limit = 0, .request_timeout = std::chrono::seconds(1)});
+  ASSERT_TRUE(client.has_value());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*client)->Do({.url = server.url("/m")}, 1000);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message().find("/m: response not complete within 1 s"), std::string::npos)
+      << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
+// A streamed body (a blob) has no total deadline, only its headers do.
+TEST(ClientTest, AStreamedBodyHasNoTotalDeadlineButItsHeadersDo) {
+  const std::string body = "0123456789abcdefghij";
+  TinyServer server([&](const Seen&) { return TinyServer::Reply(200, "OK", "", body); });
+  std::string head = TinyServer::Reply(200, "OK", "", "");
+  server.Trickle(head.size(), std::chrono::milliseconds(100));  // the body takes 2 s
+  auto client = Client::Create({.low_speed_limit = 0, .request_timeout = std::chrono::seconds(1)});
+  ASSERT_TRUE(client.has_value());
+  auto stream = (*client)->Open({.url = server.url("/blob")});
+  ASSERT_TRUE(stream.has_value()) << stream.error().message();
+  std::string got;
+  char buf[64];
+  for (;;) {
+    auto n = (*stream)->Read(std::span<char>(buf, sizeof buf));
+    ASSERT_TRUE(n.has_value()) << n.error().message();
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_EQ(got, body);
+
+  server.Trickle(10, std::chrono::milliseconds(100));  // the headers take seconds
+  auto start = std::chrono::steady_clock::now();
+  auto late = (*client)->Open({.url = server.url("/blob")});
+  ASSERT_FALSE(late.has_value());
+  EXPECT_NE(late.error().message().find("response headers not complete within 1 s"),
+            std::string::npos)
+      << late.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
 }
 
 TEST(ClientTest, MissingCaFileIsNotFound) {

@@ -15,7 +15,7 @@
 namespace plugctl::registry {
 namespace {
 
-constexpr int kMaxPages = 10000;
+constexpr size_t kMaxListPage = 16 << 20;
 
 std::string StripParams(std::string_view content_type) {
   size_t semi = content_type.find(';');
@@ -478,25 +478,47 @@ Status RepositoryTarget::Tag(const oci::Descriptor& desc, std::string_view tag) 
 
 namespace {
 
-// Walks a paginated list endpoint ("tags" or "repositories").
+// Walks a paginated list endpoint ("tags" or "repositories"), within `limits`.
 Result<std::vector<std::string>> ListPages(Session& session, std::string path,
                                            const std::string& scope, const char* field,
-                                           const std::string& what) {
+                                           const std::string& what, const ListLimits& limits) {
   std::vector<std::string> out;
   std::set<std::string> seen_pages;
-  for (int page = 0; page < kMaxPages && !path.empty(); ++page) {
+  size_t bytes = 0;
+  for (int page = 0; !path.empty(); ++page) {
     if (!seen_pages.insert(path).second) break;  // a registry looping its Link
-    Call call{.method = "GET", .path = path, .scope = scope, .max_body = 16 << 20};
-    PLUGCTL_ASSIGN_OR_RETURN(http::Response r, session.Do(call));
+    if (page >= limits.max_pages) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       "{}: more than {} pages; the registry keeps paginating", what,
+                       limits.max_pages);
+    }
+    size_t left = limits.max_bytes - bytes;
+    size_t max_body = std::min(kMaxListPage, left);
+    Call call{.method = "GET", .path = path, .scope = scope, .max_body = max_body};
+    auto response = session.Do(call);
+    if (!response && response.error().code() == ErrorCode::kResourceExhausted &&
+        max_body < kMaxListPage) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       "{}: more than {} bytes; the registry keeps paginating", what,
+                       limits.max_bytes);
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(http::Response r, std::move(response));
     if (r.status == 404) return MakeError(ErrorCode::kNotFound, "{}: not found", what);
     if (r.status != 200) return tl::unexpected(ResponseError(r, what));
+    bytes += r.body.size();
     auto json = oci::ParseJson(r.body, what).value_or(nlohmann::json());
     if (!json.is_object()) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: invalid JSON", what);
     }
     if (json.contains(field) && json[field].is_array()) {
       for (const auto& v : json[field]) {
-        if (v.is_string()) out.push_back(v.get<std::string>());
+        if (!v.is_string()) continue;
+        if (out.size() >= limits.max_items) {
+          return MakeError(ErrorCode::kResourceExhausted,
+                           "{}: more than {} items; the registry keeps paginating", what,
+                           limits.max_items);
+        }
+        out.push_back(v.get<std::string>());
       }
     }
     std::string next = NextLink(r);
@@ -512,12 +534,14 @@ Result<std::vector<std::string>> ListPages(Session& session, std::string path,
 
 Result<std::vector<std::string>> RepositoryTarget::Tags() {
   return ListPages(*session_, fmt::format("/v2/{}/tags/list?n=1000", repository_),
-                   PullScope(repository_), "tags", fmt::format("tags of {}", Describe()));
+                   PullScope(repository_), "tags", fmt::format("tags of {}", Describe()),
+                   options_.list_limits);
 }
 
-Result<std::vector<std::string>> Catalog(Session& session, int page_size) {
+Result<std::vector<std::string>> Catalog(Session& session, int page_size,
+                                         const ListLimits& limits) {
   return ListPages(session, fmt::format("/v2/_catalog?n={}", page_size), "registry:catalog:*",
-                   "repositories", fmt::format("catalog of {}", session.host()));
+                   "repositories", fmt::format("catalog of {}", session.host()), limits);
 }
 
 Status RepositoryTarget::Delete(const oci::Descriptor& desc) {

@@ -30,12 +30,24 @@
 
 namespace plugctl::registry {
 
+// Bounds on walking a paginated list (tags/list, _catalog). A registry that keeps linking to a
+// next page is refused once any bound is passed — an error naming the list, never a silently
+// shortened one. Real registries stay far below them (100k tags is 100 pages of 1000); they cap
+// memory at tens of MiB and time at minutes.
+struct ListLimits {
+  int max_pages = 10000;
+  size_t max_items = 1'000'000;
+  size_t max_bytes = 64 << 20;  // all pages' bodies together; one page is at most 16 MiB
+};
+
 struct RepositoryOptions {
   // 0: monolithic uploads. Otherwise blobs larger than this are uploaded in
   // PATCH chunks of this size (raised to the registry's OCI-Chunk-Min-Length).
   int64_t chunk_size = 0;
   // How often a broken download is resumed before giving up.
   int max_resumes = 5;
+  // Tags() follows pagination within these.
+  ListLimits list_limits;
 };
 
 class RepositoryTarget : public store::Target,
@@ -111,7 +123,8 @@ class RepositoryTarget : public store::Target,
 };
 
 // Lists repositories (GET /v2/_catalog), following pagination.
-[[nodiscard]] Result<std::vector<std::string>> Catalog(Session& session, int page_size = 1000);
+[[nodiscard]] Result<std::vector<std::string>> Catalog(Session& session, int page_size = 1000,
+                                                       const ListLimits& limits = {});
 
 // Follows `Link: <url>; rel="next"`: the next page's URL, or "" at the end.
 std::string NextLink(const http::Response& response);

@@ -1,6 +1,7 @@
 #include "plugctl/registry/repository.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "plugctl/http/fake_transport.h"
 #include "plugctl/http/url.h"
@@ -257,6 +258,77 @@ TEST_F(RepositoryTest, PaginationLinkOnAnotherOriginGetsNoCredentials) {
   EXPECT_TRUE(requests[1].headers.Has("Authorization"));
   EXPECT_EQ(requests[2].url, "https://pages.other/tags?last=a");
   EXPECT_FALSE(requests[2].headers.Has("Authorization"));
+}
+
+// A registry answering every page with a link to yet another page: the walk stops at the
+// first bound passed, with an error naming the list and the bound — never a truncated list.
+class EndlessPagesTest : public RepositoryTest {
+ protected:
+  void ServeEndlessPages(size_t tags_per_page, size_t tag_length = 1) {
+    fake_->SetHandler([=, n = std::make_shared<int>(0)](const RecordedRequest&) {
+      int page = (*n)++;
+      nlohmann::json tags = nlohmann::json::array();
+      for (size_t i = 0; i < tags_per_page; ++i) {
+        tags.push_back(fmt::format("{:0>{}}-{}", page, tag_length, i));
+      }
+      return FakeReply{
+          .status = 200,
+          .headers = {{"Link", fmt::format("</v2/x/tags/list?last={}>; rel=\"next\"", page)}},
+          .body = nlohmann::json{{"name", "x"}, {"tags", tags}, {"repositories", tags}}.dump()};
+    });
+  }
+};
+
+TEST_F(EndlessPagesTest, TooManyPages) {
+  ServeEndlessPages(1);
+  RepositoryTarget repo = MakeRepository({.list_limits = {.max_pages = 50}});
+  auto tags = repo.Tags();
+  ASSERT_FALSE(tags.has_value());
+  EXPECT_EQ(tags.error().message(),
+            "tags of reg.test/x: more than 50 pages; the registry keeps paginating");
+  EXPECT_EQ(fake_->requests().size(), 50u);
+}
+
+TEST_F(EndlessPagesTest, TooManyItems) {
+  ServeEndlessPages(30);
+  RepositoryTarget repo = MakeRepository({.list_limits = {.max_items = 100}});
+  auto tags = repo.Tags();
+  ASSERT_FALSE(tags.has_value());
+  EXPECT_EQ(tags.error().message(),
+            "tags of reg.test/x: more than 100 items; the registry keeps paginating");
+  EXPECT_LE(fake_->requests().size(), 4u);
+}
+
+TEST_F(EndlessPagesTest, TooManyBytes) {
+  ServeEndlessPages(10, 200);
+  RepositoryTarget repo = MakeRepository({.list_limits = {.max_bytes = 10000}});
+  auto tags = repo.Tags();
+  ASSERT_FALSE(tags.has_value());
+  EXPECT_EQ(tags.error().message(),
+            "tags of reg.test/x: more than 10000 bytes; the registry keeps paginating");
+  EXPECT_LE(fake_->requests().size(), 3u);
+}
+
+TEST_F(EndlessPagesTest, CatalogHasTheDefaultBounds) {
+  ServeEndlessPages(1000, 20);  // about 26 KB a page: the 1,000,000 items end it at page 1000
+  auto session = Session::Create("reg.test", {.transport = fake_, .clock = clock_});
+  ASSERT_TRUE(session.has_value());
+  auto repos = Catalog(**session);
+  ASSERT_FALSE(repos.has_value());
+  EXPECT_EQ(repos.error().message(),
+            "catalog of reg.test: more than 1000000 items; the registry keeps paginating");
+}
+
+TEST_F(EndlessPagesTest, AListWithinTheBoundsIsWhole) {
+  fake_->Enqueue({.status = 200,
+                  .headers = {{"Link", R"(</v2/x/tags/list?last=b>; rel="next")"}},
+                  .body = R"({"name":"x","tags":["b","a"]})"});
+  fake_->Enqueue({.status = 200, .body = R"({"name":"x","tags":["c","d"]})"});
+  RepositoryTarget repo =
+      MakeRepository({.list_limits = {.max_pages = 2, .max_items = 4, .max_bytes = 60}});
+  auto tags = repo.Tags();
+  ASSERT_TRUE(tags.has_value()) << tags.error().message();
+  EXPECT_EQ(*tags, (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
 }  // namespace
