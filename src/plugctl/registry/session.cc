@@ -94,8 +94,8 @@ Result<std::shared_ptr<Session>> Session::Create(std::string host, SessionOption
     options.credentials = [](std::string_view) -> Result<Credential> { return Credential{}; };
   }
   if (!options.credentials) {
-    options.credentials = [path = DockerConfig::DefaultPath(env)](
-                              std::string_view h) -> Result<Credential> {
+    options.credentials =
+        [path = DockerConfig::DefaultPath(env)](std::string_view h) -> Result<Credential> {
       PLUGCTL_ASSIGN_OR_RETURN(DockerConfig config, DockerConfig::Load(path));
       return config.Get(h);
     };
