@@ -11,6 +11,7 @@
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
 #include "plugctl/oci/verifying_reader.h"
+#include "plugctl/registry/wire.h"
 
 namespace plugctl::registry {
 namespace {
@@ -404,9 +405,9 @@ Status RepositoryTarget::UploadChunked(std::string location, const oci::Descript
       PLUGCTL_ASSIGN_OR_RETURN(http::Response status, session_->Do(status_call));
       auto range = status.headers.Get("Range");
       if (status.status != 204 || !range) return tl::unexpected(ResponseError(r, what));
-      size_t dash = range->find('-');
-      int64_t have =
-          dash == std::string::npos ? -1 : std::strtoll(range->c_str() + dash + 1, nullptr, 10) + 1;
+      auto held = ParseUploadRange(*range);
+      if (!held) return tl::unexpected(held.error().WithContext(what));
+      int64_t have = *held;
       if (have < offset || have > offset + static_cast<int64_t>(chunk.size())) {
         return MakeError(ErrorCode::kFailedPrecondition,
                          "{}: registry holds {} bytes, cannot resume", what, have);

@@ -6,6 +6,7 @@
 
 #include "plugctl/http/url.h"
 #include "plugctl/oci/json.h"
+#include "plugctl/registry/wire.h"
 
 namespace plugctl::registry {
 namespace {
@@ -264,30 +265,17 @@ Result<Session::Token> Session::FetchToken(const Challenge& challenge, const std
   if (response->status != 200) {
     return tl::unexpected(ResponseError(*response, "token request to " + realm));
   }
-  auto json = oci::ParseJson(response->body, "token response").value_or(nlohmann::json());
-  if (!json.is_object()) {
-    return MakeError(ErrorCode::kUnauthenticated, "{}: token endpoint {} returned invalid JSON",
-                     host_, http::RedactUrl(realm));
-  }
-  std::string value;
-  for (const char* key : {"token", "access_token"}) {
-    if (json.contains(key) && json[key].is_string() && !json[key].get<std::string>().empty()) {
-      value = json[key].get<std::string>();
-      break;
-    }
-  }
-  if (value.empty()) {
+  auto reply = ParseTokenReply(response->body);
+  if (!reply && reply.error().code() == ErrorCode::kNotFound) {
     return MakeError(ErrorCode::kUnauthenticated, "{}: token endpoint {} returned no token", host_,
                      http::RedactUrl(realm));
   }
-  // Token spec: expires_in defaults to 60 s, and shorter values mean 60 s.
-  int64_t expires_in = 60;
-  if (json.contains("expires_in") && json["expires_in"].is_number_integer()) {
-    expires_in = std::max<int64_t>(60, json["expires_in"].get<int64_t>());
+  if (!reply) {
+    return MakeError(ErrorCode::kUnauthenticated, "{}: token endpoint {} returned invalid JSON",
+                     host_, http::RedactUrl(realm));
   }
   // Renew a little early so a token never expires mid-request.
-  auto lifetime = std::chrono::seconds(expires_in) - std::chrono::seconds(10);
-  return Token{value, clock_->Now() + lifetime};
+  return Token{std::move(reply->token), clock_->Now() + reply->lifetime - std::chrono::seconds(10)};
 }
 
 std::chrono::milliseconds Session::Backoff(int attempt, const http::Response* response) const {
