@@ -225,7 +225,8 @@ TEST(ClientTest, OpenStreamsALargeBody) {
   std::string blob(3 << 20, '\0');
   for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>('a' + i % 26);
   TinyServer server([&](const Seen&) { return TinyServer::Reply(200, "OK", "", blob); });
-  auto stream = MakeClient()->Open({.url = server.url("/blob")});
+  auto client = MakeClient();  // a stream must not outlive its transport
+  auto stream = client->Open({.url = server.url("/blob")});
   ASSERT_TRUE(stream.has_value()) << stream.error().message();
   EXPECT_EQ((*stream)->response().status, 200);
   EXPECT_EQ((*stream)->response().headers.Get("Content-Length"), std::to_string(blob.size()));

@@ -60,7 +60,9 @@ class Transport {
 
   // Sends the request and returns once the response headers have arrived;
   // the body streams through the returned reader. A transport failure while
-  // reading surfaces as a Read error (kUnavailable).
+  // reading surfaces as a Read error (kUnavailable). The stream must be
+  // destroyed before the transport (the curl client shares its connection
+  // cache with every stream it opened).
   [[nodiscard]] virtual Result<std::unique_ptr<ResponseStream>> Open(const Request& request) = 0;
 };
 
