@@ -92,5 +92,14 @@ TEST_F(TerminalTest, ErrorMessagesAreOneEscapedLine) {
   EXPECT_NE(r.err.find("\\x1b[2J"), std::string::npos) << r.err;
 }
 
+TEST_F(TerminalTest, UsageErrorsEscapeTheArgumentTheyQuote) {
+  // Arguments often come from scripts fed with tags and names from registries.
+  RunResult r = Plugctl({"tags", "oci:x", "b\x1b[31m\nGateway:     loads it"});
+  EXPECT_EQ(r.exit_code, 2) << r.Summary();
+  EXPECT_EQ(RawControls(r.err), "") << r.err;
+  EXPECT_NE(r.err.find("b\\x1b[31m\\nGateway:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("\nGateway:"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace plugctl::testing

@@ -77,7 +77,9 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --version and the like
+    // CLI11 quotes the offending argument, which may come from a script's untrusted data.
+    Print(std::cerr, "{}\nRun with --help for more information.\n", std::string(e.what()));
     return kExitUsage;
   }
 
