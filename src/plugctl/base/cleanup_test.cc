@@ -68,8 +68,9 @@ TEST(CleanupTest, ReclaimsOnlyOldTempPathsOfDeadOwners) {
     std::ofstream(p / "blobs" / "big") << "data";
   }
   std::ofstream(stale_file) << "partial";
-  for (const fs::path& p : {stale_dir, stale_file, live_dir, foreign})
+  for (const fs::path& p : {stale_dir, stale_file, live_dir, foreign}) {
     Age(p, std::chrono::hours(2));
+  }
 
   EXPECT_EQ(ReclaimStaleTempPaths(d), 2u);
   EXPECT_FALSE(fs::exists(stale_dir));
