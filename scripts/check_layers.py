@@ -17,8 +17,9 @@ ALLOWED = {
     "plugin": {"base", "oci", "archive", "store", "spec", "wasm"},
     "wasmplugin": {"base", "oci", "spec"},
     "transfer": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin"},
+    "server": {"base", "oci", "archive", "store"},
     "cli": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin",
-            "wasmplugin", "transfer"},
+            "wasmplugin", "transfer", "server"},
 }
 # Files held to fewer layers than their own: the copy engine reaches registries only through
 # store::Target and its capabilities (store/capabilities.h), never through registry/.

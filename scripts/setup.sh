@@ -10,9 +10,9 @@ PACKAGES=(
   # libraries
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libarchive-dev
   libcli11-dev libfmt-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev libpcre2-dev
+  libboost-dev libpcre2-dev libcrypt-dev
   # real peers and tools used by the integration tests and benchmarks
-  skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3 time
+  skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3 time wrk
 )
 
 missing=()

@@ -1,0 +1,230 @@
+// plugctl/server/registry_store.h — the storage of `plugctl serve`: distribution-spec semantics
+// (repositories, tags, uploads, mounts, referrers, deletes, gc) over one OCI image layout.
+//
+// Storage is the layout plugctl mirror and skopeo write, served as it is:
+//   DIR/oci-layout, DIR/index.json, DIR/blobs/<alg>/<hex>   the layout (store::OciLayoutTarget)
+//   DIR/.plugctl/uploads/<id>/                               uploads in progress (data, repo)
+//   DIR/.plugctl/repositories/<repo>/_links/<alg>/<hex>      "this digest is in <repo>" (empty)
+// Every blob is stored once under blobs/, however many repositories hold it.
+//
+// Mapping of index.json entries (their org.opencontainers.image.ref.name, or
+// io.containerd.image.name) to repository and tag:
+//   "reg.io/plugins/basic-auth:1.0.0" → plugins/basic-auth, 1.0.0 (a first component with '.'
+//                                        or ':' or equal to "localhost" is a host, dropped)
+//   "plugins/basic-auth:1.0.0"        → plugins/basic-auth, 1.0.0
+//   "1.0.0" (a plain tag)             → <default_repository>, 1.0.0
+//   names that map to no valid repository and tag are ignored (logged once by the caller via
+//   Warnings()).
+// When several entries map to one repository and tag, the hostless one wins, else the first in
+// sorted order; Warnings() says so. A tag pushed through the store replaces every entry that
+// maps to it with one entry, keeping the existing ref name when there was exactly one (so a
+// mirrored bundle keeps its names), else writing "<repo>:<tag>" — prefixed with "localhost/"
+// when <repo>'s first component would read as a host.
+// Manifests pushed by digest (untagged, e.g. referrers) get an index.json entry without a ref
+// name and with the annotation kRepositoryAnnotation = <repo>, so other layout readers and gc
+// see them.
+//
+// Membership: a digest (blob or manifest) is in repository R when R has a link for it or it is
+// reachable from a manifest R has an entry for. Blob and manifest reads, mounts and deletes are
+// scoped to R: a digest of another repository is BLOB_UNKNOWN / MANIFEST_UNKNOWN here.
+//
+// Crash safety: uploads are written under .plugctl/uploads and renamed into blobs/ only after
+// their digest and size were verified; a manifest is stored (blob + link) before any index.json
+// entry names it; index.json changes are atomic (OciLayoutTarget: temp + fsync + rename, under
+// flock). A kill -9 at any point leaves every entry naming a complete manifest whose blobs are
+// present; Open reclaims uploads older than options.stale_upload_age.
+//
+// Untrusted input: repository names are checked against the spec's grammar
+// ([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*, ≤ 255 bytes) before
+// any path is built; digests are parsed by oci::Digest; upload ids are 32 lowercase hex digits
+// minted here; manifests are parsed by oci::Manifest (≤ 4 MiB) and every descriptor they name
+// must be present in the repository.
+//
+// External writers: another process (plugctl mirror --to oci:DIR) may write the layout while the
+// store serves it; the store notices a changed index.json (checked at most once a second) and
+// reloads its view.
+//
+// Thread safety: every method may be called concurrently from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugctl/base/clock.h"
+#include "plugctl/base/io.h"
+#include "plugctl/base/status.h"
+#include "plugctl/oci/descriptor.h"
+#include "plugctl/oci/digest.h"
+#include "plugctl/server/api_error.h"
+
+namespace plugctl::server {
+
+namespace fs = std::filesystem;
+
+inline constexpr std::string_view kRepositoryAnnotation = "dev.plugctl.repository";
+
+struct StoreOptions {
+  // Create DIR (and an empty layout in it) when missing.
+  bool create = true;
+  // Where plain-tag ref names ("1.0.0") are served.
+  std::string default_repository = "default";
+  // Uploads untouched for this long are removed (on Open and by ReclaimStaleUploads).
+  std::chrono::seconds stale_upload_age = std::chrono::hours(1);
+  // Bytes of manifests kept in memory for fast GETs.
+  size_t manifest_cache_bytes = 64 << 20;
+  // nullptr: the real clock.
+  const Clock* clock = nullptr;
+};
+
+// A blob opened for reading; the descriptor holds digest and size. Owns `fd` (closed by the
+// destructor), so a concurrent gc removing the file does not cut a download short.
+struct BlobFile {
+  oci::Digest digest;
+  uint64_t size = 0;
+  int fd = -1;
+  BlobFile() = default;
+  BlobFile(BlobFile&& other) noexcept;
+  BlobFile& operator=(BlobFile&& other) noexcept;
+  ~BlobFile();
+};
+
+struct ManifestRef {
+  oci::Descriptor desc;  // media type, digest, size (and artifactType)
+  std::shared_ptr<const std::string> bytes;
+};
+
+struct PutManifestResult {
+  oci::Descriptor desc;
+  std::optional<oci::Digest> subject;  // for the OCI-Subject response header
+};
+
+// Where an upload stands: bytes received so far (the spec's Range: 0-<offset-1>).
+struct UploadState {
+  std::string id;
+  uint64_t offset = 0;
+};
+
+// A chunk's Content-Range "<start>-<end>" (inclusive), when the client sent one.
+struct ChunkRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+
+struct StorageStats {
+  uint64_t blob_bytes = 0;
+  uint64_t blob_count = 0;
+  uint64_t repositories = 0;
+  uint64_t uploads_in_progress = 0;
+};
+
+struct GcReport {
+  std::vector<oci::Digest> removed;  // blobs removed (or, dry run, that would be)
+  uint64_t removed_bytes = 0;
+  uint64_t kept = 0;
+};
+
+// NAME_INVALID unless `name` matches the spec's repository grammar (see the banner).
+[[nodiscard]] ApiStatus ValidateRepositoryName(std::string_view name);
+
+class RegistryStore {
+ public:
+  // Opens DIR (creating it when options.create), loads index.json, reclaims stale uploads.
+  // Errors name DIR: not a layout, unreadable index.json, an index entry naming a missing blob.
+  [[nodiscard]] static Result<std::unique_ptr<RegistryStore>> Open(const fs::path& dir,
+                                                                   const StoreOptions& options);
+  ~RegistryStore();
+
+  // Messages about index.json entries that are ignored or shadowed (for the startup log).
+  std::vector<std::string> Warnings() const;
+
+  // Repositories with at least one tag or untagged manifest, sorted.
+  std::vector<std::string> Repositories();
+  // Tags of `repository`, sorted. NAME_UNKNOWN if it has none and no manifests.
+  [[nodiscard]] ApiResult<std::vector<std::string>> Tags(std::string_view repository);
+
+  // `reference` is a tag or a digest. MANIFEST_UNKNOWN if absent from the repository (or
+  // NAME_UNKNOWN when the repository does not exist); DIGEST_INVALID / MANIFEST_UNKNOWN for a
+  // malformed reference.
+  [[nodiscard]] ApiResult<ManifestRef> GetManifest(std::string_view repository,
+                                                   std::string_view reference);
+  // Stores `body` (≤ 4 MiB, else SIZE_INVALID/413) under its sha256 digest and, when
+  // `reference` is a tag, points the tag at it. MANIFEST_INVALID for unparsable bodies or a
+  // content_type that disagrees with the body's mediaType; DIGEST_INVALID when `reference` is a
+  // digest the body does not hash to; MANIFEST_BLOB_UNKNOWN when config, a layer or a child
+  // manifest is not in the repository (the subject need not exist).
+  [[nodiscard]] ApiResult<PutManifestResult> PutManifest(std::string_view repository,
+                                                         std::string_view reference,
+                                                         std::string_view content_type,
+                                                         std::string body);
+  // By digest: the manifest leaves the repository with every tag naming it. By tag: only the
+  // tag goes. MANIFEST_UNKNOWN if absent.
+  [[nodiscard]] ApiStatus DeleteManifest(std::string_view repository, std::string_view reference);
+
+  // The manifests in `repository` whose subject is `digest`, as descriptors (mediaType, digest,
+  // size, artifactType — the config media type when the manifest has none — and annotations),
+  // filtered by `artifact_type` when non-empty. Empty (not an error) when there are none.
+  [[nodiscard]] ApiResult<std::vector<oci::Descriptor>> Referrers(std::string_view repository,
+                                                                  std::string_view digest,
+                                                                  std::string_view artifact_type);
+
+  // BLOB_UNKNOWN if absent from the repository; DIGEST_INVALID if malformed.
+  [[nodiscard]] ApiResult<BlobFile> OpenBlob(std::string_view repository, std::string_view digest);
+  // The blob leaves the repository (its link is removed; gc reclaims the bytes). BLOB_UNKNOWN if
+  // absent.
+  [[nodiscard]] ApiStatus DeleteBlob(std::string_view repository, std::string_view digest);
+
+  // Monolithic upload (POST ?digest=): reads `body` to its end, verifying it hashes to
+  // `digest` (DIGEST_INVALID otherwise, nothing stored) and, when `length` is given, that it
+  // has that many bytes (SIZE_INVALID).
+  [[nodiscard]] ApiResult<oci::Descriptor> PutBlob(std::string_view repository,
+                                                   std::string_view digest,
+                                                   std::optional<uint64_t> length, Reader& body);
+  // Links a blob of `from` into `repository`. false (nothing done) when `from` does not hold
+  // it or is not a valid name; the caller then starts an ordinary upload.
+  [[nodiscard]] ApiResult<bool> MountBlob(std::string_view repository, std::string_view from,
+                                          std::string_view digest);
+
+  [[nodiscard]] ApiResult<UploadState> StartUpload(std::string_view repository);
+  // BLOB_UPLOAD_UNKNOWN for an unknown id or one of another repository.
+  [[nodiscard]] ApiResult<UploadState> GetUpload(std::string_view repository, std::string_view id);
+  // Appends `body`. With `range`, range->start must equal the current offset (else
+  // BLOB_UPLOAD_INVALID with http_status 416, nothing appended) and the body must have
+  // range->end - range->start + 1 bytes (SIZE_INVALID otherwise; the upload then stays at its
+  // previous offset).
+  [[nodiscard]] ApiResult<UploadState> AppendUpload(std::string_view repository,
+                                                    std::string_view id,
+                                                    std::optional<ChunkRange> range,
+                                                    Reader& body);
+  // Appends `body` (may be empty), verifies the whole upload hashes to `digest` and moves it
+  // into place. DIGEST_INVALID on mismatch (the upload is discarded). The upload is gone after.
+  [[nodiscard]] ApiResult<oci::Descriptor> FinishUpload(std::string_view repository,
+                                                        std::string_view id,
+                                                        std::string_view digest, Reader& body);
+  [[nodiscard]] ApiStatus CancelUpload(std::string_view repository, std::string_view id);
+
+  // Removes uploads untouched for options.stale_upload_age. Returns how many.
+  size_t ReclaimStaleUploads();
+  StorageStats Stats();
+
+  // Removes blobs (and their link files) that no index.json entry reaches — tagged manifests,
+  // and untagged ones pushed by digest (referrers) until they are deleted. Uploads in progress
+  // are not blobs yet and are left alone. Safe while a server uses DIR: it holds the layout lock
+  // while it decides, and keeps blobs written in the last `grace`, so a push in flight (blobs
+  // first, manifest last) is never cut.
+  [[nodiscard]] static Result<GcReport> CollectGarbage(const fs::path& dir, bool dry_run,
+                                                       std::chrono::seconds grace =
+                                                           std::chrono::minutes(10));
+
+ private:
+  struct Impl;
+  explicit RegistryStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace plugctl::server
