@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -65,6 +66,12 @@ void RemoveRegisteredTempPaths() {
   r.paths.clear();
 }
 
+namespace {
+std::atomic<void (*)(int)> interrupt_handler{nullptr};
+}  // namespace
+
+void SetInterruptHandler(void (*handler)(int)) { interrupt_handler.store(handler); }
+
 void InstallInterruptCleanup() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -80,7 +87,12 @@ void InstallInterruptCleanup() {
     if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;
     std::thread([set] {
       int sig = 0;
-      while (::sigwait(&set, &sig) != 0) {
+      for (;;) {
+        while (::sigwait(&set, &sig) != 0) {
+        }
+        void (*handler)(int) = interrupt_handler.exchange(nullptr);
+        if (handler == nullptr) break;
+        handler(sig);
       }
       RemoveRegisteredTempPaths();
       ::_exit(128 + sig);

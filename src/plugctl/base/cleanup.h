@@ -32,6 +32,12 @@ void RemoveRegisteredTempPaths();
 // call it before starting any — and starts the thread that handles them. Idempotent.
 void InstallInterruptCleanup();
 
+// Makes the first SIGINT/SIGTERM call `handler(signal)` (on the signal thread) instead of
+// exiting: a server drains its requests and returns. A second signal removes the registered
+// paths and exits as above, so an impatient operator is never ignored. nullptr restores the
+// default. `handler` must be quick and thread-safe.
+void SetInterruptHandler(void (*handler)(int));
+
 // How old an abandoned temp path must be before another run removes it.
 inline constexpr std::chrono::seconds kStaleTempAge = std::chrono::hours(1);
 

@@ -20,6 +20,8 @@ Action DefineBuild(CLI::App& app, const GlobalOptions& globals);
 Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals);
 
 Action DefineMirror(CLI::App& app, const GlobalOptions& globals);
+Action DefineServe(CLI::App& app, const GlobalOptions& globals);
+Action DefineGc(CLI::App& app, const GlobalOptions& globals);
 
 // The created time of built and rebuilt images: SOURCE_DATE_EPOCH (unset or empty: 0, the
 // epoch), so builds are reproducible by default.

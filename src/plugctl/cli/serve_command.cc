@@ -1,0 +1,392 @@
+// `plugctl serve` and `plugctl gc`: the embedded registry (plugctl/server) from the command line.
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <yaml-cpp/yaml.h>
+
+#include "plugctl/base/cleanup.h"
+#include "plugctl/base/file.h"
+#include "plugctl/cli/command_defs.h"
+#include "plugctl/cli/output.h"
+#include "plugctl/server/auth.h"
+#include "plugctl/server/http_server.h"
+#include "plugctl/server/metrics.h"
+#include "plugctl/server/registry_api.h"
+#include "plugctl/server/registry_store.h"
+#include "plugctl/store/oci_layout.h"
+#include "plugctl/transfer/copy.h"
+#include "plugctl/transfer/location.h"
+
+namespace plugctl::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string dir = "./plugctl-registry";
+  std::string listen = "127.0.0.1:5000";
+  bool read_only = false;
+  std::string config;
+  std::string htpasswd;
+  std::string access_file;
+  bool anonymous_read = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string public_url;
+  std::string log_format = "text";
+  std::string default_repository = "default";
+  std::string import;
+  bool allow_plain_http_credentials = false;
+  int max_connections = 512;
+  int max_uploads = 64;
+  int token_ttl = 300;
+};
+
+// The server the signal handlers talk to (one per process).
+std::atomic<server::HttpServer*> running_server{nullptr};
+
+void OnInterrupt(int) {
+  if (server::HttpServer* s = running_server.load()) s->Shutdown();
+}
+
+void OnHangup(int) {
+  if (server::HttpServer* s = running_server.load()) s->RequestTlsReload();
+}
+
+std::string Now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms.count());
+}
+
+// One line at a time on stderr, whole: connection threads log concurrently.
+class Log {
+ public:
+  explicit Log(bool json) : json_(json) {}
+  void Event(std::string_view text) {
+    std::string line =
+        json_ ? nlohmann::json({{"time", Now()}, {"level", "info"}, {"msg", text}}).dump(
+                    -1, ' ', false, nlohmann::json::error_handler_t::replace)
+              : fmt::format("{} {}", Now(), EscapeForText(text));
+    Write(line);
+  }
+  void Access(const server::AccessRecord& r) {
+    double ms = static_cast<double>(r.duration.count()) / 1000.0;
+    std::string line;
+    if (json_) {
+      line = nlohmann::json({{"time", Now()},
+                             {"peer", r.peer},
+                             {"user", r.user},
+                             {"method", r.method},
+                             {"path", r.target},
+                             {"status", r.status},
+                             {"bytesIn", r.bytes_in},
+                             {"bytesOut", r.bytes_out},
+                             {"durationMs", ms}})
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else {
+      line = fmt::format("{} {} {} \"{} {}\" {} {} {} {:.3f}ms", Now(), r.peer,
+                         r.user.empty() ? std::string("-") : EscapeForText(r.user),
+                         EscapeForText(r.method), EscapeForText(r.target), r.status, r.bytes_in,
+                         r.bytes_out, ms);
+    }
+    Write(line);
+  }
+
+ private:
+  void Write(std::string& line) {
+    line.push_back('\n');
+    std::lock_guard lock(mu_);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  bool json_;
+  std::mutex mu_;
+};
+
+bool IsLoopback(std::string_view listen) {
+  return listen.starts_with("127.") || listen.starts_with("[::1]:") ||
+         listen.starts_with("localhost:");
+}
+
+// Fills the options a config file sets and the command line did not.
+Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(o.config, 1 << 20));
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: {}", o.config, e.what());
+  }
+  if (!root.IsMap()) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: expected a mapping of option names",
+                     o.config);
+  }
+  auto given = [&app](const std::string& flag) {
+    CLI::Option* opt = app.get_option_no_throw(flag);
+    return opt != nullptr && opt->count() > 0;
+  };
+  for (const auto& item : root) {
+    std::string key;
+    try {
+      key = item.first.as<std::string>();
+      auto str = [&](std::string& out) {
+        if (!given("--" + key) && !(key == "dir" && given("dir"))) out = item.second.as<std::string>();
+      };
+      auto flag = [&](bool& out) {
+        if (!given("--" + key)) out = item.second.as<bool>();
+      };
+      auto num = [&](int& out) {
+        if (!given("--" + key)) out = item.second.as<int>();
+      };
+      if (key == "dir") str(o.dir);
+      else if (key == "listen") str(o.listen);
+      else if (key == "read-only") flag(o.read_only);
+      else if (key == "htpasswd") str(o.htpasswd);
+      else if (key == "access-file") str(o.access_file);
+      else if (key == "anonymous-read") flag(o.anonymous_read);
+      else if (key == "tls-cert") str(o.tls_cert);
+      else if (key == "tls-key") str(o.tls_key);
+      else if (key == "tls-client-ca") str(o.tls_client_ca);
+      else if (key == "public-url") str(o.public_url);
+      else if (key == "log-format") str(o.log_format);
+      else if (key == "default-repository") str(o.default_repository);
+      else if (key == "allow-plain-http-credentials") flag(o.allow_plain_http_credentials);
+      else if (key == "max-connections") num(o.max_connections);
+      else if (key == "max-uploads") num(o.max_uploads);
+      else if (key == "token-ttl") num(o.token_ttl);
+      else {
+        return MakeError(ErrorCode::kInvalidArgument, "{}: unknown option \"{}\"", o.config,
+                         PrintableForMessage(key));
+      }
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument, "{}: option \"{}\": {}", o.config,
+                       PrintableForMessage(key), e.what());
+    }
+  }
+  if (o.log_format != "text" && o.log_format != "json") {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: log-format must be text or json", o.config);
+  }
+  return OkStatus();
+}
+
+// Copies every image of a bundle (oci-archive:, docker-archive:, oci:) into the layout at
+// `dir`, keeping ref names, so the store serves it under the usual mapping.
+Status ImportBundle(const std::string& from, const fs::path& dir, Log& log) {
+  std::string text = transfer::IsLocalTransport(from) ? from : "oci-archive:" + from;
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location location, transfer::ParseLocation(text));
+  PLUGCTL_ASSIGN_OR_RETURN(auto src, transfer::OpenLocation(location, transfer::AccessMode::kRead));
+  PLUGCTL_ASSIGN_OR_RETURN(auto dst, store::OciLayoutTarget::Open(dir, {.create = true}));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> tags, src->Tags());
+  if (tags.empty()) {
+    return MakeError(ErrorCode::kNotFound, "--import {}: no tagged images to import",
+                     PrintableForMessage(from));
+  }
+  for (const std::string& tag : tags) {
+    transfer::CopyOptions copy;
+    copy.tags = {tag};
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
+                             transfer::CopyImage(*src, tag, *dst, copy));
+    log.Event(fmt::format("imported {} ({})", tag, result.root.digest.ToString()));
+  }
+  return dst->Commit();
+}
+
+Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
+  if (!o.config.empty()) PLUGCTL_RETURN_IF_ERROR(ApplyConfigFile(app, o));
+  Log log(o.log_format == "json");
+  bool credentials = !o.htpasswd.empty();
+  bool tls = !o.tls_cert.empty() || !o.tls_key.empty();
+  if (tls && (o.tls_cert.empty() || o.tls_key.empty())) {
+    return MakeError(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_client_ca.empty() && !tls) {
+    return MakeError(ErrorCode::kInvalidArgument, "--tls-client-ca needs --tls-cert/--tls-key");
+  }
+  if (credentials && !tls && !IsLoopback(o.listen) && !o.allow_plain_http_credentials) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "refusing to take passwords over plain HTTP on {}: give --tls-cert/--tls-key "
+                     "or --allow-plain-http-credentials",
+                     PrintableForMessage(o.listen));
+  }
+  if (!o.access_file.empty() && !credentials) {
+    return MakeError(ErrorCode::kInvalidArgument, "--access-file needs --htpasswd");
+  }
+  fs::path dir(o.dir);
+  if (!o.import.empty()) PLUGCTL_RETURN_IF_ERROR(ImportBundle(o.import, dir, log));
+
+  server::StoreOptions store_options;
+  store_options.default_repository = o.default_repository;
+  PLUGCTL_ASSIGN_OR_RETURN(auto store, server::RegistryStore::Open(dir, store_options));
+  for (const std::string& warning : store->Warnings()) log.Event(warning);
+
+  server::AuthOptions auth_options;
+  if (credentials) auth_options.htpasswd_file = fs::path(o.htpasswd);
+  if (!o.access_file.empty()) auth_options.access_file = fs::path(o.access_file);
+  auth_options.anonymous_read = o.anonymous_read;
+  auth_options.token_key_file = dir / ".plugctl" / "token.key";
+  auth_options.token_ttl = std::chrono::seconds(o.token_ttl);
+  PLUGCTL_ASSIGN_OR_RETURN(auto auth, server::Authorizer::Create(auth_options));
+
+  server::Metrics metrics;
+  server::RegistryApi api(*store, *auth, metrics,
+                          {.read_only = o.read_only,
+                           .public_url = o.public_url,
+                           .max_concurrent_uploads = o.max_uploads});
+  server::HttpServerOptions http_options;
+  http_options.listen = o.listen;
+  http_options.max_connections = static_cast<size_t>(o.max_connections);
+  if (tls) {
+    http_options.tls = server::TlsOptions{o.tls_cert, o.tls_key, std::nullopt};
+    if (!o.tls_client_ca.empty()) http_options.tls->client_ca_file = fs::path(o.tls_client_ca);
+  }
+  server::HttpServerHooks hooks;
+  hooks.on_request = [&](const server::AccessRecord& r) {
+    metrics.Record(r);
+    log.Access(r);
+  };
+  hooks.on_event = [&](std::string_view text) { log.Event(text); };
+  hooks.on_in_flight = [&](int delta) { metrics.InFlight(delta); };
+  server::HttpServer http(http_options, api, hooks);
+  PLUGCTL_RETURN_IF_ERROR(http.Bind());
+
+  running_server.store(&http);
+  SetInterruptHandler(&OnInterrupt);
+  struct sigaction hup {};
+  hup.sa_handler = &OnHangup;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &hup, nullptr);
+
+  // Uploads abandoned by their clients go after an hour, checked every ten minutes.
+  std::mutex reclaim_mu;
+  std::condition_variable reclaim_cv;
+  bool stop_reclaim = false;
+  std::thread reclaimer([&] {
+    std::unique_lock lock(reclaim_mu);
+    while (!reclaim_cv.wait_for(lock, std::chrono::minutes(10), [&] { return stop_reclaim; })) {
+      lock.unlock();
+      size_t n = store->ReclaimStaleUploads();
+      if (n > 0) log.Event(fmt::format("removed {} stale upload(s)", n));
+      lock.lock();
+    }
+  });
+
+  log.Event(fmt::format("plugctl serve: listening on {} (storage {}{}{})", http.url(),
+                        fs::absolute(dir).string(), o.read_only ? ", read-only" : "",
+                        credentials ? ", authentication on" : ""));
+  http.Run();
+  {
+    std::lock_guard lock(reclaim_mu);
+    stop_reclaim = true;
+  }
+  reclaim_cv.notify_all();
+  reclaimer.join();
+  SetInterruptHandler(nullptr);
+  running_server.store(nullptr);
+  ::signal(SIGHUP, SIG_DFL);
+  log.Event("plugctl serve: stopped");
+  (void)globals;
+  return OkStatus();
+}
+
+}  // namespace
+
+Action DefineServe(CLI::App& app, const GlobalOptions& globals) {
+  auto o = std::make_shared<ServeOptions>();
+  app.add_option("dir", o->dir,
+                 "Storage: an OCI image layout directory, created when missing (default "
+                 "./plugctl-registry); a bundle written by `plugctl mirror --to oci:DIR` is "
+                 "served as it is");
+  app.add_option("--listen", o->listen, "ADDR:PORT to listen on (port 0: any free port)")
+      ->default_str("127.0.0.1:5000");
+  app.add_flag("--read-only", o->read_only, "Refuse every write (405 UNSUPPORTED)");
+  app.add_option("--config", o->config,
+                 "YAML file with any of these options by their long names (flags win)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--htpasswd", o->htpasswd,
+                 "Users (bcrypt entries, as `htpasswd -B` writes them); re-read when it changes")
+      ->check(CLI::ExistingFile);
+  app.add_option("--access-file", o->access_file,
+                 "YAML rules: which user may pull/push/delete which repositories")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--anonymous-read", o->anonymous_read,
+               "With --htpasswd: let clients without credentials pull");
+  app.add_option("--tls-cert", o->tls_cert, "Serve HTTPS with this certificate chain (PEM); "
+                                            "SIGHUP reloads it")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", o->tls_key, "The certificate's private key (PEM)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", o->tls_client_ca,
+                 "Require client certificates signed by these CAs (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--public-url", o->public_url,
+                 "The URL clients reach this registry by, for the token realm (default: from "
+                 "each request's Host)");
+  app.add_option("--log-format", o->log_format, "Access and event log on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->default_str("text");
+  app.add_option("--default-repository", o->default_repository,
+                 "Repository that serves plain-tag ref names (\"1.0.0\") of the layout")
+      ->default_str("default");
+  app.add_option("--import", o->import,
+                 "Copy the images of a bundle (oci-archive FILE, or oci:/oci-archive:/"
+                 "docker-archive: locations) into DIR before serving");
+  app.add_flag("--allow-plain-http-credentials", o->allow_plain_http_credentials,
+               "Accept passwords over plain HTTP on a non-loopback address");
+  app.add_option("--max-connections", o->max_connections, "Connections served at once")
+      ->check(CLI::Range(1, 100000))
+      ->default_str("512");
+  app.add_option("--max-uploads", o->max_uploads, "Uploads streaming at once (more get 429)")
+      ->check(CLI::Range(1, 10000))
+      ->default_str("64");
+  app.add_option("--token-ttl", o->token_ttl, "Seconds a token from /token stays valid")
+      ->check(CLI::Range(30, 86400))
+      ->default_str("300");
+  return [&app, o, &globals] { return RunServe(app, *o, globals); };
+}
+
+Action DefineGc(CLI::App& app, const GlobalOptions& globals) {
+  auto dir = std::make_shared<std::string>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto grace = std::make_shared<int>(600);
+  app.add_option("dir", *dir, "The registry's storage directory (an OCI image layout)")
+      ->required();
+  app.add_flag("--dry-run", *dry_run, "Only tell what would be removed");
+  app.add_option("--grace", *grace,
+                 "Keep blobs written in the last SECONDS (pushes in flight write blobs first)")
+      ->check(CLI::Range(0, 86400 * 30))
+      ->default_str("600");
+  return [dir, dry_run, grace, &globals]() -> Status {
+    PLUGCTL_ASSIGN_OR_RETURN(server::GcReport report,
+                             server::RegistryStore::CollectGarbage(
+                                 *dir, *dry_run, std::chrono::seconds(*grace)));
+    if (globals.format == OutputFormat::kJson) {
+      nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+      for (const oci::Digest& d : report.removed) removed.push_back(d.ToString());
+      PrintJson({{"dir", *dir},
+                 {"dryRun", *dry_run},
+                 {"removed", removed},
+                 {"removedBytes", report.removed_bytes},
+                 {"kept", report.kept}});
+      return OkStatus();
+    }
+    for (const oci::Digest& d : report.removed) {
+      Print(std::cout, "{} {}\n", *dry_run ? "would remove" : "removed", d.ToString());
+    }
+    Print(std::cout, "{} {} blob(s), {}; kept {}\n", *dry_run ? "Would remove" : "Removed",
+          report.removed.size(), HumanBytes(report.removed_bytes), report.kept);
+    return OkStatus();
+  };
+}
+
+}  // namespace plugctl::cli

@@ -1,0 +1,799 @@
+#include "plugctl/server/http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace plugctl::server {
+
+namespace http = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+namespace {
+
+// Waits until `fd` is ready for `events` or `deadline` passes; a ready `wake_fd` (shutdown)
+// also ends the wait when given. Returns 1 ready, 0 timed out, -1 woken.
+int WaitFd(int fd, short events, Deadline deadline, int wake_fd = -1) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd fds[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return 1;  // let the following I/O call report the error
+    }
+    if (n == 0) continue;
+    if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0 && fds[0].revents == 0) return -1;
+    return 1;
+  }
+}
+
+// A connection's byte stream with deadlines: plain TCP or TLS.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // >0 bytes read, 0 end of stream, <0 failure or timeout.
+  virtual ssize_t Read(char* data, size_t size, Deadline deadline) = 0;
+  virtual bool WriteAll(const char* data, size_t size, Deadline deadline) = 0;
+  // Sends `length` bytes of file `fd` from `offset`, waiting at most io_timeout for progress.
+  virtual bool SendFile(int fd, uint64_t offset, uint64_t length,
+                        std::chrono::seconds io_timeout) = 0;
+  // Bytes already decrypted and waiting (TLS), so a poll on the socket would miss them.
+  virtual bool HasPending() const { return false; }
+  virtual int fd() const = 0;
+};
+
+class PlainStream : public Stream {
+ public:
+  explicit PlainStream(int fd) : fd_(fd) {}
+  ssize_t Read(char* data, size_t size, Deadline deadline) override {
+    for (;;) {
+      ssize_t n = ::recv(fd_, data, size, 0);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (WaitFd(fd_, POLLIN, deadline) != 1) return -1;
+    }
+  }
+  bool WriteAll(const char* data, size_t size, Deadline deadline) override {
+    while (size > 0) {
+      ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+      if (n > 0) {
+        data += n;
+        size -= static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (WaitFd(fd_, POLLOUT, deadline) != 1) return false;
+        continue;
+      }
+      return false;
+    }
+    return true;
+  }
+  bool SendFile(int fd, uint64_t offset, uint64_t length,
+                std::chrono::seconds io_timeout) override {
+    auto off = static_cast<off_t>(offset);
+    while (length > 0) {
+      size_t step = static_cast<size_t>(std::min<uint64_t>(length, 1 << 30));
+      ssize_t n = ::sendfile(fd_, fd, &off, step);
+      if (n > 0) {
+        length -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) return false;  // the file is shorter than it was
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (WaitFd(fd_, POLLOUT, Clock::now() + io_timeout) != 1) return false;
+        continue;
+      }
+      return false;
+    }
+    return true;
+  }
+  int fd() const override { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class TlsStream : public Stream {
+ public:
+  TlsStream(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  ~TlsStream() override { SSL_free(ssl_); }
+
+  // The handshake; false on failure or timeout.
+  bool Accept(Deadline deadline) {
+    for (;;) {
+      ERR_clear_error();
+      int r = SSL_accept(ssl_);
+      if (r == 1) return true;
+      if (!Wait(r, deadline)) return false;
+    }
+  }
+  ssize_t Read(char* data, size_t size, Deadline deadline) override {
+    for (;;) {
+      ERR_clear_error();
+      int r = SSL_read(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+      if (r > 0) return r;
+      int err = SSL_get_error(ssl_, r);
+      if (err == SSL_ERROR_ZERO_RETURN) return 0;
+      if (!Wait(r, deadline)) return -1;
+    }
+  }
+  bool WriteAll(const char* data, size_t size, Deadline deadline) override {
+    while (size > 0) {
+      ERR_clear_error();
+      int r = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+      if (r > 0) {
+        data += r;
+        size -= static_cast<size_t>(r);
+        continue;
+      }
+      if (!Wait(r, deadline)) return false;
+    }
+    return true;
+  }
+  bool SendFile(int fd, uint64_t offset, uint64_t length,
+                std::chrono::seconds io_timeout) override {
+    std::string buffer(kCopyBufferSize, '\0');
+    while (length > 0) {
+      size_t step = static_cast<size_t>(std::min<uint64_t>(length, buffer.size()));
+      ssize_t n = ::pread(fd, buffer.data(), step, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      if (!WriteAll(buffer.data(), static_cast<size_t>(n), Clock::now() + io_timeout)) {
+        return false;
+      }
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<uint64_t>(n);
+    }
+    return true;
+  }
+  bool HasPending() const override { return SSL_pending(ssl_) > 0; }
+  int fd() const override { return fd_; }
+
+  std::string PeerSubject() const {
+    X509* cert = SSL_get_peer_certificate(ssl_);
+    if (cert == nullptr) return {};
+    char line[512];
+    X509_NAME_oneline(X509_get_subject_name(cert), line, sizeof line);
+    X509_free(cert);
+    return line;
+  }
+
+ private:
+  bool Wait(int r, Deadline deadline) {
+    switch (SSL_get_error(ssl_, r)) {
+      case SSL_ERROR_WANT_READ: return WaitFd(fd_, POLLIN, deadline) == 1;
+      case SSL_ERROR_WANT_WRITE: return WaitFd(fd_, POLLOUT, deadline) == 1;
+      default: return false;
+    }
+  }
+  int fd_;
+  SSL* ssl_;
+};
+
+// Beast's SyncReadStream/SyncWriteStream over a Stream, with the deadline of the current phase.
+class BeastStream {
+ public:
+  explicit BeastStream(Stream& stream) : stream_(stream) {}
+  void set_deadline(Deadline deadline) { deadline_ = deadline; }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, boost::system::error_code& ec) {
+    ec = {};
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      ssize_t n = stream_.Read(static_cast<char*>(b.data()), b.size(), deadline_);
+      if (n == 0) {
+        ec = boost::asio::error::eof;
+        return 0;
+      }
+      if (n < 0) {
+        ec = boost::asio::error::timed_out;
+        return 0;
+      }
+      bytes_read_ += static_cast<uint64_t>(n);
+      return static_cast<size_t>(n);
+    }
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    boost::system::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+    ec = {};
+    size_t total = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::const_buffer b = *it;
+      if (!stream_.WriteAll(static_cast<const char*>(b.data()), b.size(), deadline_)) {
+        ec = boost::asio::error::timed_out;
+        return total;
+      }
+      total += b.size();
+    }
+    return total;
+  }
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers) {
+    boost::system::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  Stream& stream_;
+  Deadline deadline_ = Clock::now();
+  uint64_t bytes_read_ = 0;
+};
+
+using Parser = http::request_parser<http::buffer_body>;
+
+// Header values come partly from request data (names, digests): never let one end the line.
+void AppendHeaderValue(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+  }
+}
+
+std::string FormatHead(unsigned status, const Response& response, uint64_t content_length,
+                       bool keep_alive) {
+  std::string out;
+  out.reserve(256 + response.headers.size() * 64);
+  auto reason = http::obsolete_reason(http::int_to_status(status));
+  out += fmt::format("HTTP/1.1 {} {}\r\n", status,
+                     reason.empty() ? std::string_view("Unknown") : std::string_view(reason.data(), reason.size()));
+  for (const auto& [name, value] : response.headers) {
+    AppendHeaderValue(out, name);
+    out += ": ";
+    AppendHeaderValue(out, value);
+    out += "\r\n";
+  }
+  if (status >= 200 && status != 204 && status != 304) {
+    out += fmt::format("Content-Length: {}\r\n", content_length);
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> SplitListen(std::string_view listen) {
+  std::string host;
+  std::string port;
+  if (listen.starts_with('[')) {
+    size_t close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return MakeError(ErrorCode::kInvalidArgument, "--listen {}: expected [ADDR]:PORT",
+                       PrintableForMessage(listen));
+    }
+    host = std::string(listen.substr(1, close - 1));
+    port = std::string(listen.substr(close + 2));
+  } else {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos) {
+      return MakeError(ErrorCode::kInvalidArgument, "--listen {}: expected ADDR:PORT",
+                       PrintableForMessage(listen));
+    }
+    host = std::string(listen.substr(0, colon));
+    port = std::string(listen.substr(colon + 1));
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return MakeError(ErrorCode::kInvalidArgument, "--listen {}: invalid port",
+                     PrintableForMessage(listen));
+  }
+  if (host.empty()) host = "0.0.0.0";
+  return std::make_pair(host, port);
+}
+
+std::string OpenSslError() {
+  unsigned long code = ERR_get_error();
+  if (code == 0) return "unknown error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+std::string PeerName(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return fmt::format("{}:{}", host, port);
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+  port = ntohs(a->sin6_port);
+  return fmt::format("[{}]:{}", host, port);
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  HttpServerOptions options;
+  Handler& handler;
+  HttpServerHooks hooks;
+  int listen_fd = -1;
+  int shutdown_fd = -1;  // eventfd: readable once Shutdown() was called
+  int reload_fd = -1;    // eventfd: a TLS reload was requested
+  std::string host;
+
+  std::mutex tls_mu;
+  std::shared_ptr<SSL_CTX> tls_ctx;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<int> connections;  // fds of live connections
+  std::atomic<bool> stopping{false};
+
+  Impl(HttpServerOptions o, Handler& h, HttpServerHooks k)
+      : options(std::move(o)), handler(h), hooks(std::move(k)) {}
+
+  ~Impl() {
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (shutdown_fd >= 0) ::close(shutdown_fd);
+    if (reload_fd >= 0) ::close(reload_fd);
+  }
+
+  void Event(std::string_view text) {
+    if (hooks.on_event) hooks.on_event(text);
+  }
+
+  Result<std::shared_ptr<SSL_CTX>> LoadTls() {
+    const TlsOptions& tls = *options.tls;
+    std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+    if (!ctx) return MakeError(ErrorCode::kInternal, "TLS: {}", OpenSslError());
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1) {
+      return MakeError(ErrorCode::kInvalidArgument, "--tls-cert {}: {}", tls.cert_file.string(),
+                       OpenSslError());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return MakeError(ErrorCode::kInvalidArgument, "--tls-key {}: {}", tls.key_file.string(),
+                       OpenSslError());
+    }
+    if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+      return MakeError(ErrorCode::kInvalidArgument, "--tls-key {} does not match --tls-cert {}",
+                       tls.key_file.string(), tls.cert_file.string());
+    }
+    if (tls.client_ca_file) {
+      if (SSL_CTX_load_verify_locations(ctx.get(), tls.client_ca_file->c_str(), nullptr) != 1) {
+        return MakeError(ErrorCode::kInvalidArgument, "--tls-client-ca {}: {}",
+                         tls.client_ca_file->string(), OpenSslError());
+      }
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file->c_str());
+      if (names != nullptr) SSL_CTX_set_client_CA_list(ctx.get(), names);
+      SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
+    return ctx;
+  }
+
+  void ReloadTls() {
+    auto ctx = LoadTls();
+    if (!ctx) {
+      Event(fmt::format("TLS reload failed, keeping the previous certificate: {}",
+                        ctx.error().message()));
+      return;
+    }
+    std::lock_guard lock(tls_mu);
+    tls_ctx = *ctx;
+    Event("TLS certificate reloaded");
+  }
+
+  void AcceptLoop() {
+    for (;;) {
+      pollfd fds[3] = {{listen_fd, POLLIN, 0}, {shutdown_fd, POLLIN, 0}, {reload_fd, POLLIN, 0}};
+      int n = ::poll(fds, 3, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        Event(fmt::format("poll: {}", std::strerror(errno)));
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      if (fds[2].revents != 0) {
+        uint64_t value = 0;
+        if (::read(reload_fd, &value, sizeof value) < 0) {
+          // Nothing to do: the eventfd is drained by the next successful read.
+        }
+        if (options.tls) ReloadTls();
+      }
+      if ((fds[0].revents & POLLIN) == 0) continue;
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+          Event("accept: out of file descriptors");
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        continue;
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      {
+        std::unique_lock lock(mu);
+        if (connections.size() >= options.max_connections) {
+          lock.unlock();
+          static constexpr std::string_view kBusy =
+              "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+              "Connection: close\r\n\r\n";
+          (void)!::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL);
+          ::close(fd);
+          continue;
+        }
+        connections.insert(fd);
+      }
+      std::thread([self = shared_from_this(), fd, peer = PeerName(addr)] {
+        self->Serve(fd, peer);
+        {
+          std::lock_guard lock(self->mu);
+          self->connections.erase(fd);
+        }
+        ::close(fd);
+        self->cv.notify_all();
+      }).detach();
+    }
+  }
+
+  void Serve(int fd, const std::string& peer);
+};
+
+namespace {
+
+// The request body of one exchange, read from the parser on demand.
+class BodyReader : public Reader {
+ public:
+  BodyReader(Parser& parser, BeastStream& stream, boost::beast::flat_buffer& buffer,
+             std::chrono::seconds io_timeout, bool expect_continue)
+      : parser_(parser),
+        stream_(stream),
+        buffer_(buffer),
+        io_timeout_(io_timeout),
+        expect_continue_(expect_continue) {}
+
+  void set_limit(uint64_t limit) { limit_ = limit; }
+  uint64_t total() const { return total_; }
+  bool continue_pending() const { return expect_continue_ && !continue_sent_; }
+
+  Result<size_t> Read(std::span<char> out) override {
+    if (parser_.is_done()) return 0;
+    if (expect_continue_ && !continue_sent_) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.set_deadline(Clock::now() + io_timeout_);
+      boost::system::error_code ec;
+      stream_.write_some(boost::asio::const_buffer(kContinue.data(), kContinue.size()), ec);
+      if (ec) return MakeError(ErrorCode::kUnavailable, "request body: connection lost");
+      continue_sent_ = true;
+    }
+    while (!parser_.is_done()) {
+      parser_.get().body().data = out.data();
+      parser_.get().body().size = out.size();
+      stream_.set_deadline(Clock::now() + io_timeout_);
+      boost::system::error_code ec;
+      http::read_some(stream_, buffer_, parser_, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      size_t n = out.size() - parser_.get().body().size;
+      if (ec) {
+        if (ec == boost::asio::error::timed_out) {
+          return MakeError(ErrorCode::kUnavailable, "request body: timed out");
+        }
+        if (ec == boost::asio::error::eof || ec == http::error::partial_message) {
+          return MakeError(ErrorCode::kUnavailable, "request body: connection closed early");
+        }
+        return MakeError(ErrorCode::kInvalidArgument, "request body: {}", ec.message());
+      }
+      total_ += n;
+      if (total_ > limit_) {
+        return MakeError(ErrorCode::kResourceExhausted, "request body over {} bytes", limit_);
+      }
+      if (n > 0) return n;
+    }
+    return 0;
+  }
+
+ private:
+  Parser& parser_;
+  BeastStream& stream_;
+  boost::beast::flat_buffer& buffer_;
+  std::chrono::seconds io_timeout_;
+  bool expect_continue_;
+  bool continue_sent_ = false;
+  uint64_t limit_ = 0;
+  uint64_t total_ = 0;
+};
+
+class ExchangeImpl : public Exchange {
+ public:
+  ExchangeImpl(const RequestHead& head, const std::string& peer, BodyReader& body,
+               std::optional<uint64_t> content_length, const std::string& subject, bool secure)
+      : head_(head),
+        peer_(peer),
+        body_(body),
+        content_length_(content_length),
+        subject_(subject),
+        secure_(secure) {}
+  const RequestHead& head() const override { return head_; }
+  const std::string& peer() const override { return peer_; }
+  Reader& Body(uint64_t limit) override {
+    body_.set_limit(limit);
+    return body_;
+  }
+  std::optional<uint64_t> content_length() const override { return content_length_; }
+  const std::string& client_subject() const override { return subject_; }
+  bool secure() const override { return secure_; }
+
+ private:
+  const RequestHead& head_;
+  const std::string& peer_;
+  BodyReader& body_;
+  std::optional<uint64_t> content_length_;
+  const std::string& subject_;
+  bool secure_;
+};
+
+Response PlainError(unsigned status, std::string_view text) {
+  Response r;
+  r.status = status;
+  r.Set("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::string(text) + "\n";
+  r.close = true;
+  return r;
+}
+
+}  // namespace
+
+void HttpServer::Impl::Serve(int fd, const std::string& peer) {
+  std::unique_ptr<Stream> stream;
+  std::string subject;
+  if (options.tls) {
+    std::shared_ptr<SSL_CTX> ctx;
+    {
+      std::lock_guard lock(tls_mu);
+      ctx = tls_ctx;
+    }
+    SSL* ssl = SSL_new(ctx.get());
+    if (ssl == nullptr) return;
+    SSL_set_fd(ssl, fd);
+    auto tls = std::make_unique<TlsStream>(fd, ssl);
+    if (!tls->Accept(Clock::now() + options.header_timeout)) return;
+    subject = tls->PeerSubject();
+    stream = std::move(tls);
+  } else {
+    stream = std::make_unique<PlainStream>(fd);
+  }
+  BeastStream beast_stream(*stream);
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    // Idle between requests: wait for the first byte, or for shutdown.
+    if (buffer.size() == 0 && !stream->HasPending()) {
+      if (stopping.load()) return;
+      if (WaitFd(fd, POLLIN, Clock::now() + options.idle_timeout, shutdown_fd) != 1) return;
+    }
+    auto started = Clock::now();
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // BodyReader has the limit
+    beast_stream.set_deadline(started + options.header_timeout);
+    uint64_t read_before = beast_stream.bytes_read();
+    boost::system::error_code ec;
+    // The deadline covers the whole head, so a client trickling bytes gains nothing.
+    http::read_header(beast_stream, buffer, parser, ec);
+    Response response;
+    bool parsed = !ec;
+    if (ec) {
+      if (ec == boost::asio::error::eof || ec == boost::asio::error::timed_out ||
+          ec == http::error::end_of_stream) {
+        return;  // closed or too slow: nothing useful to answer
+      }
+      response = ec == http::error::header_limit
+                     ? PlainError(431, "request header too large")
+                     : PlainError(400, "malformed request: " + ec.message());
+    } else if (std::distance(parser.get().begin(), parser.get().end()) >
+               static_cast<std::ptrdiff_t>(options.max_header_fields)) {
+      response = PlainError(431, "too many header fields");
+      parsed = false;
+    }
+    std::optional<uint64_t> content_length;
+    if (parsed && parser.content_length()) content_length = *parser.content_length();
+    bool expect_continue = false;
+    if (parsed) {
+      auto expect = parser.get()[http::field::expect];
+      expect_continue = boost::beast::iequals(expect, "100-continue");
+    }
+    BodyReader body(parser, beast_stream, buffer, options.io_timeout, expect_continue);
+    const RequestHead& head = parser.get().base();
+    if (parsed) {
+      if (hooks.on_in_flight) hooks.on_in_flight(1);
+      ExchangeImpl exchange(head, peer, body, content_length, subject, options.tls.has_value());
+      response = handler.Handle(exchange);
+      if (hooks.on_in_flight) hooks.on_in_flight(-1);
+      // What the handler did not read must go, so the next request starts at its head; a
+      // client still waiting for "100 Continue" never sends it, and a large rest is not
+      // worth reading.
+      if (!parser.is_done()) {
+        if (body.continue_pending()) {
+          response.close = true;
+        } else {
+          body.set_limit(body.total() + (1 << 20));
+          std::string sink(64 * 1024, '\0');
+          for (;;) {
+            auto n = body.Read(std::span<char>(sink.data(), sink.size()));
+            if (!n) {
+              response.close = true;
+              break;
+            }
+            if (*n == 0) break;
+          }
+        }
+      }
+    }
+    bool keep_alive = parsed && parser.keep_alive() && !response.close && !stopping.load();
+    bool head_request = parsed && head.method() == http::verb::head;
+    uint64_t length = response.file ? response.file->length : response.body.size();
+    std::string out = FormatHead(response.status, response, length, keep_alive);
+    bool ok;
+    uint64_t sent = 0;
+    beast_stream.set_deadline(Clock::now() + options.io_timeout);
+    if (head_request || response.status == 204 || response.status == 304) {
+      ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout);
+    } else if (response.file) {
+      ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout) &&
+           stream->SendFile(response.file->fd, response.file->offset, length, options.io_timeout);
+      if (ok) sent = length;
+    } else {
+      out += response.body;
+      ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout);
+      if (ok) sent = length;
+    }
+    if (response.file) ::close(response.file->fd);
+    if (hooks.on_request) {
+      auto target = parsed ? std::string_view(head.target().data(), head.target().size())
+                           : std::string_view("-");
+      auto method = parsed ? std::string_view(head.method_string().data(),
+                                              head.method_string().size())
+                           : std::string_view("-");
+      hooks.on_request(AccessRecord{
+          .method = method,
+          .target = target,
+          .status = response.status,
+          .bytes_in = beast_stream.bytes_read() - read_before,
+          .bytes_out = sent,
+          .duration =
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started),
+          .user = response.user,
+          .peer = peer,
+      });
+    }
+    if (!ok || !keep_alive) break;
+  }
+  if (auto* tls = dynamic_cast<TlsStream*>(stream.get())) {
+    (void)tls;  // a close_notify is a courtesy; the TCP close that follows is what counts
+  }
+  ::shutdown(fd, SHUT_WR);
+}
+
+HttpServer::HttpServer(HttpServerOptions options, Handler& handler, HttpServerHooks hooks)
+    : impl_(std::make_shared<Impl>(std::move(options), handler, std::move(hooks))) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Bind() {
+  Impl& s = *impl_;
+  s.shutdown_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  s.reload_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (s.shutdown_fd < 0 || s.reload_fd < 0) {
+    return MakeError(ErrorCode::kInternal, "eventfd: {}", std::strerror(errno));
+  }
+  if (s.options.tls) {
+    PLUGCTL_ASSIGN_OR_RETURN(s.tls_ctx, s.LoadTls());
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(auto host_port, SplitListen(s.options.listen));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* result = nullptr;
+  int rc = ::getaddrinfo(host_port.first.c_str(), host_port.second.c_str(), &hints, &result);
+  if (rc != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "--listen {}: {}",
+                     PrintableForMessage(s.options.listen), gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(result, freeaddrinfo);
+  int fd = ::socket(result->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return MakeError(ErrorCode::kInternal, "socket: {}", std::strerror(errno));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, result->ai_addr, result->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+    int err = errno;
+    ::close(fd);
+    return MakeError(err == EADDRINUSE ? ErrorCode::kAlreadyExists : ErrorCode::kUnavailable,
+                     "--listen {}: {}", PrintableForMessage(s.options.listen), std::strerror(err));
+  }
+  s.listen_fd = fd;
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = bound.ss_family == AF_INET
+              ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
+              : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  s.host = host_port.first.find(':') != std::string::npos ? "[" + host_port.first + "]"
+                                                          : host_port.first;
+  return OkStatus();
+}
+
+std::string HttpServer::url() const {
+  return fmt::format("{}://{}:{}", impl_->options.tls ? "https" : "http", impl_->host, port_);
+}
+
+void HttpServer::Run() {
+  Impl& s = *impl_;
+  s.AcceptLoop();
+  s.stopping.store(true);
+  ::close(s.listen_fd);
+  s.listen_fd = -1;
+  std::unique_lock lock(s.mu);
+  if (!s.cv.wait_for(lock, s.options.drain_timeout, [&] { return s.connections.empty(); })) {
+    s.Event(fmt::format("{} connection(s) still busy after the drain timeout; cutting them",
+                        s.connections.size()));
+    for (int fd : s.connections) ::shutdown(fd, SHUT_RDWR);
+    s.cv.wait_for(lock, std::chrono::seconds(2), [&] { return s.connections.empty(); });
+  }
+}
+
+void HttpServer::Shutdown() {
+  uint64_t one = 1;
+  if (impl_->shutdown_fd >= 0) (void)!::write(impl_->shutdown_fd, &one, sizeof one);
+}
+
+void HttpServer::RequestTlsReload() {
+  uint64_t one = 1;
+  if (impl_->reload_fd >= 0) (void)!::write(impl_->reload_fd, &one, sizeof one);
+}
+
+}  // namespace plugctl::server
