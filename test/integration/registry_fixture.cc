@@ -1,5 +1,8 @@
 #include "registry_fixture.h"
 
+#include <signal.h>
+
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -9,16 +12,29 @@ namespace plugctl::testing {
 std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::path& dir,
                                                       const RegistryConfig& config,
                                                       std::string* why) {
-  if (!HaveProgram("docker-registry")) {
+  RegistryKind kind = config.kind.value_or(DefaultRegistryKind());
+  if (kind == RegistryKind::kDockerRegistry && !HaveProgram("docker-registry")) {
     *why = "docker-registry not installed (run scripts/setup.sh)";
     return nullptr;
   }
   std::unique_ptr<RegistryServer> server(new RegistryServer());
   server->config_ = config;
+  server->kind_ = kind;
   std::filesystem::create_directories(dir);
   server->storage_ = dir / "storage";
   int port = FreePort();
+  server->port_ = port;
   server->host_ = fmt::format("127.0.0.1:{}", port);
+  // plugctl serve's command line, completed below as TLS and auth are set up.
+  std::vector<std::string> serve = {PlugctlBinary(), "serve", server->storage_.string(),
+                                    "--listen", server->host_};
+  if (config.read_only) serve.push_back("--read-only");
+  if (config.anonymous_read) serve.push_back("--anonymous-read");
+  if (!config.access_yaml.empty()) {
+    std::ofstream(dir / "access.yaml") << config.access_yaml;
+    serve.insert(serve.end(), {"--access-file", (dir / "access.yaml").string()});
+  }
+  serve.insert(serve.end(), config.extra_args.begin(), config.extra_args.end());
 
   std::string yaml = fmt::format(
       "version: 0.1\n"
@@ -40,6 +56,7 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
       return nullptr;
     }
     yaml += fmt::format("  tls:\n    certificate: {}\n    key: {}\n", server->ca_file_, key);
+    serve.insert(serve.end(), {"--tls-cert", server->ca_file_, "--tls-key", key});
     if (config.client_certs) {
       // Clients must present a certificate signed by the server's own (self-signed) CA.
       server->client_key_ = (dir / "client-key.pem").string();
@@ -59,6 +76,7 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
         return nullptr;
       }
       yaml += fmt::format("    clientcas:\n      - {}\n", server->ca_file_);
+      serve.insert(serve.end(), {"--tls-client-ca", server->ca_file_});
     }
   }
   if (config.htpasswd) {
@@ -71,17 +89,39 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
     std::ofstream(dir / "htpasswd") << hash.out;
     yaml += fmt::format("auth:\n  htpasswd:\n    realm: plugctl-test\n    path: {}\n",
                         (dir / "htpasswd").string());
+    serve.insert(serve.end(), {"--htpasswd", (dir / "htpasswd").string()});
   }
   std::ofstream(dir / "config.yml") << yaml;
-  server->process_ = std::make_unique<Background>(
-      std::vector<std::string>{"docker-registry", "serve", (dir / "config.yml").string()},
-      (dir / "registry.log").string());
-  if (!WaitForPort(port, std::chrono::seconds(20))) {
-    std::ifstream log(dir / "registry.log");
-    *why = "docker-registry did not start: " + std::string(std::istreambuf_iterator<char>(log), {});
-    return nullptr;
-  }
+  server->argv_ = kind == RegistryKind::kPlugctlServe
+                      ? serve
+                      : std::vector<std::string>{"docker-registry", "serve",
+                                                 (dir / "config.yml").string()};
+  server->log_path_ = dir / "registry.log";
+  if (!server->Restart(why)) return nullptr;
   return server;
+}
+
+RegistryKind DefaultRegistryKind() {
+  const char* kind = std::getenv("PLUGCTL_TEST_REGISTRY");
+  return kind != nullptr && std::string_view(kind) == "serve" ? RegistryKind::kPlugctlServe
+                                                              : RegistryKind::kDockerRegistry;
+}
+
+void RegistryServer::Kill() {
+  if (process_ && process_->pid() > 0) ::kill(-process_->pid(), SIGKILL);
+  process_.reset();
+}
+
+bool RegistryServer::Restart(std::string* why) {
+  process_.reset();
+  process_ = std::make_unique<Background>(argv_, log_path_.string());
+  if (!WaitForPort(port_, std::chrono::seconds(20))) {
+    std::ifstream log(log_path_);
+    *why = fmt::format("{} did not start: {}", argv_[0] == "docker-registry" ? argv_[0] : "plugctl serve",
+                       std::string(std::istreambuf_iterator<char>(log), {}));
+    return false;
+  }
+  return true;
 }
 
 std::unique_ptr<RegistryServer> StartRegistryOrSkip(const std::filesystem::path& dir,

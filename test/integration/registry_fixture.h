@@ -5,20 +5,39 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "subprocess.h"
 #include <gtest/gtest.h>
 
 namespace plugctl::testing {
 
+// Which registry implementation a test talks to.
+enum class RegistryKind {
+  kDockerRegistry,  // Debian's docker-registry (distribution 2.8)
+  kPlugctlServe,    // `plugctl serve` (the embedded registry)
+};
+
+// The kind tests get when they do not ask: PLUGCTL_TEST_REGISTRY=serve runs the registry
+// suites against `plugctl serve` (ctest registers them so, prefixed "serve."), else
+// docker-registry.
+RegistryKind DefaultRegistryKind();
+
 struct RegistryConfig {
+  std::optional<RegistryKind> kind;  // unset: DefaultRegistryKind()
   bool tls = false;
   bool htpasswd = false;
   // With tls: require client certificates signed by the server's CA (client_cert/client_key).
   bool client_certs = false;
   std::string user = "plugctl";
   std::string password = "s3cret-pass";
+  // plugctl serve only: --read-only, --anonymous-read, an access file's YAML, more flags.
+  bool read_only = false;
+  bool anonymous_read = false;
+  std::string access_yaml;
+  std::vector<std::string> extra_args;
 };
 
 class RegistryServer {
@@ -40,6 +59,14 @@ class RegistryServer {
   const std::string& client_key() const { return client_key_; }
   const RegistryConfig& config() const { return config_; }
   const std::filesystem::path& storage() const { return storage_; }
+  RegistryKind kind() const { return kind_; }
+  // The server's log (stderr): plugctl serve's access log.
+  const std::filesystem::path& log_path() const { return log_path_; }
+  int pid() const { return process_ ? process_->pid() : -1; }
+  // Kills the server (SIGKILL, the whole process group) and waits for it.
+  void Kill();
+  // Starts it again on the same port and storage; false (with *why) if it does not come up.
+  bool Restart(std::string* why);
 
  private:
   RegistryServer() = default;
@@ -48,6 +75,10 @@ class RegistryServer {
   std::string client_cert_;
   std::string client_key_;
   std::filesystem::path storage_;
+  std::filesystem::path log_path_;
+  std::vector<std::string> argv_;
+  int port_ = 0;
+  RegistryKind kind_ = RegistryKind::kDockerRegistry;
   RegistryConfig config_;
   std::unique_ptr<Background> process_;
 };
