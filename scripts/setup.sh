@@ -13,6 +13,8 @@ PACKAGES=(
   libboost-dev libpcre2-dev libcrypt-dev
   # real peers and tools used by the integration tests and benchmarks
   skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3 time wrk
+  # container engines as peers (engine_test.cc): a private dockerd and podman, vfs storage
+  docker.io podman
 )
 
 missing=()

@@ -163,7 +163,9 @@ Background::~Background() {
   kill(-pid_, SIGTERM);
   for (int i = 0; i < 50; ++i) {
     int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) return;
+    pid_t waited = waitpid(pid_, &status, WNOHANG);
+    // ECHILD: running() already reaped it; the rest of its group has had its SIGTERM.
+    if (waited == pid_ || (waited < 0 && errno == ECHILD)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   kill(-pid_, SIGKILL);
