@@ -331,6 +331,8 @@ std::string RegistryKindName(RegistryKind kind) {
   switch (kind) {
     case RegistryKind::kDockerRegistry:
       return "DockerRegistry";
+    case RegistryKind::kPlugctlServe:
+      return "PlugctlServe";
   }
   return "Unknown";
 }
@@ -340,16 +342,12 @@ std::unique_ptr<EngineRegistry> EngineRegistry::Start(RegistryKind kind, const f
                                                       std::string* why) {
   std::unique_ptr<EngineRegistry> registry(new EngineRegistry());
   registry->config_ = config;
-  switch (kind) {
-    case RegistryKind::kDockerRegistry:
-      registry->distribution_ = RegistryServer::Start(dir, config, why);
-      if (!registry->distribution_) return nullptr;
-      registry->host_ = registry->distribution_->host();
-      registry->ca_file_ = registry->distribution_->ca_file();
-      return registry;
-  }
-  *why = "unknown registry kind";
-  return nullptr;
+  registry->config_.kind = kind;
+  registry->server_ = RegistryServer::Start(dir, registry->config_, why);
+  if (!registry->server_) return nullptr;
+  registry->host_ = registry->server_->host();
+  registry->ca_file_ = registry->server_->ca_file();
+  return registry;
 }
 
 std::unique_ptr<EngineRegistry> StartEngineRegistryOrSkip(RegistryKind kind, const fs::path& dir,

@@ -118,8 +118,7 @@ class Podman : public ContainerEngine {
 // For a test body: starts the engine or marks the test skipped (saying why) and returns null.
 std::unique_ptr<ContainerEngine> StartEngineOrSkip(EngineKind kind);
 
-// Which registry implementation the engines talk to.
-enum class RegistryKind { kDockerRegistry };
+// The name of a registry kind (registry_fixture.h) in test names.
 std::string RegistryKindName(RegistryKind kind);
 inline void PrintTo(RegistryKind kind, std::ostream* os) { *os << RegistryKindName(kind); }
 
@@ -143,7 +142,7 @@ class EngineRegistry {
   std::string host_;
   std::string ca_file_;
   RegistryConfig config_;
-  std::unique_ptr<RegistryServer> distribution_;  // kDockerRegistry
+  std::unique_ptr<RegistryServer> server_;
 };
 
 std::unique_ptr<EngineRegistry> StartEngineRegistryOrSkip(RegistryKind kind,

@@ -229,7 +229,8 @@ std::string ParamName(const ::testing::TestParamInfo<EngineParam>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest,
-                         ::testing::Combine(::testing::Values(RegistryKind::kDockerRegistry),
+                         ::testing::Combine(::testing::Values(RegistryKind::kDockerRegistry,
+                                                              RegistryKind::kPlugctlServe),
                                             ::testing::Values(EngineKind::kDocker,
                                                               EngineKind::kPodman)),
                          ParamName);
