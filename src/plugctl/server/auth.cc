@@ -457,6 +457,10 @@ struct TokenClaims {
 
 std::optional<Scope> ParseScope(std::string_view text) {
   if (text.size() > kMaxUntrusted) return std::nullopt;
+  // Scopes travel space-joined: one with a space or a control character is two or garbage.
+  for (char c : text) {
+    if (c <= ' ' || c >= 0x7f) return std::nullopt;
+  }
   size_t first = text.find(':');
   size_t last = text.rfind(':');
   if (first == std::string_view::npos || first == last) return std::nullopt;

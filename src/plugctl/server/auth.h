@@ -71,8 +71,9 @@ enum Action : unsigned {
 
 // "repository:plugins/x:pull,push" (the docker token scope grammar; the name runs to the last
 // ':'). Unknown actions are dropped; "*" means all three. nullopt if malformed, longer than
-// 8 KiB, not of type "repository" (e.g. docker's "registry:catalog:*"), or if the name is not
-// an OCI repository name (lowercase components separated by '/', at most 1024 bytes).
+// 8 KiB, holding a space or a non-ASCII or control character, not of type "repository" (e.g.
+// docker's "registry:catalog:*"), or if the name is not an OCI repository name (lowercase
+// components separated by '/', at most 1024 bytes).
 struct Scope {
   std::string repository;
   unsigned actions = kActionNone;

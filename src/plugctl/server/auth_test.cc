@@ -5,6 +5,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -151,13 +153,27 @@ TEST(ScopeTest, Parses) {
 }
 
 TEST(ScopeTest, RefusesMalformed) {
-  for (std::string_view text : std::vector<std::string_view>{
-           "", "repository", "repository:", "repository:a", "repository::pull",
-           "registry:catalog:*", "Repository:a:pull", "repository:A:pull", "repository:a//b:pull",
-           "repository:/a:pull", "repository:a/:pull", "repository:a/../b:pull",
-           "repository:localhost:5000/a:pull", "repository:a b:pull", "repository:-a:pull",
-           "repository:a___b:pull", "repository:a\n:pull",
-           std::string_view("repository:a\0b:pull", 20)}) {
+  for (std::string_view text :
+       std::vector<std::string_view>{"",
+                                     "repository",
+                                     "repository:",
+                                     "repository:a",
+                                     "repository::pull",
+                                     "registry:catalog:*",
+                                     "Repository:a:pull",
+                                     "repository:A:pull",
+                                     "repository:a//b:pull",
+                                     "repository:/a:pull",
+                                     "repository:a/:pull",
+                                     "repository:a/../b:pull",
+                                     "repository:localhost:5000/a:pull",
+                                     "repository:a b:pull",
+                                     "repository:-a:pull",
+                                     "repository:a___b:pull",
+                                     "repository:a\n:pull",
+                                     "repository:a:pull push",
+                                     "repository:a:pull\t",
+                                     std::string_view("repository:a\0b:pull", 19)}) {
     EXPECT_FALSE(ParseScope(text)) << text;
   }
   EXPECT_FALSE(ParseScope("repository:" + std::string(2000, 'a') + ":pull"));
@@ -536,6 +552,29 @@ TEST_F(AuthTest, IssueTokenIntersectsWithPolicy) {
   EXPECT_EQ(bad.error().code, ApiCode::kTooLarge);
   many.pop_back();
   EXPECT_TRUE(auth->IssueToken(Basic("bob", "hunter2"), many));
+}
+
+// Basic checks, token checks and a reload at once (meant for the tsan preset).
+TEST_F(AuthTest, ConcurrentChecks) {
+  UseHtpasswd(AliceLine() + "\n" + BobLine() + "\n");
+  auto auth = Make();
+  ASSERT_TRUE(auth);
+  const std::string bearer =
+      "Bearer " + Token(*auth, Basic("bob", "hunter2"), {"repository:a:pull"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        EXPECT_EQ(Granted(*auth, Basic("alice", "secret"), "a"), static_cast<int>(kAll));
+        EXPECT_EQ(Granted(*auth, Basic("alice", "nope"), "a"), -1);
+        EXPECT_EQ(Granted(*auth, bearer, "a"), static_cast<int>(kActionPull));
+        if (t == 0 && i % 10 == 0) clock_->Advance(std::chrono::seconds(1));
+      }
+    });
+  }
+  UseHtpasswd(AliceLine() + "\n");
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_FALSE(auth->LastReloadError());
 }
 
 TEST_F(AuthTest, ChallengeEscapes) {
