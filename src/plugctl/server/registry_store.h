@@ -78,14 +78,15 @@ struct StoreOptions {
   std::chrono::seconds stale_upload_age = std::chrono::hours(1);
   // Bytes of manifests kept in memory for fast GETs.
   size_t manifest_cache_bytes = 64 << 20;
-  // nullptr: the real clock.
-  const Clock* clock = nullptr;
+  // nullptr: the real clock. Not owned; must outlive the store. Drives the index.json check
+  // interval and upload ages (tests pass a FakeClock).
+  Clock* clock = nullptr;
 };
 
 // A blob opened for reading; the descriptor holds digest and size. Owns `fd` (closed by the
 // destructor), so a concurrent gc removing the file does not cut a download short.
 struct BlobFile {
-  oci::Digest digest;
+  oci::Digest digest = oci::Digest::Of("");
   uint64_t size = 0;
   int fd = -1;
   BlobFile() = default;

@@ -1,0 +1,1 @@
+#include "plugctl/server/registry_store.h"
