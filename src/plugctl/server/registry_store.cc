@@ -259,11 +259,11 @@ std::shared_ptr<View> BuildView(const std::vector<oci::Descriptor>& entries,
     const Candidate& winner = list.front();
     for (size_t i = 1; i < list.size(); ++i) {
       if (list[i].name == winner.name && list[i].desc->digest == winner.desc->digest) continue;
-      view->warnings.push_back(fmt::format(
-          "index.json: \"{}\" ({}) and \"{}\" ({}) both map to {}:{}; serving \"{}\"",
-          PrintableForMessage(winner.name), winner.desc->digest.ToString(),
-          PrintableForMessage(list[i].name), list[i].desc->digest.ToString(), key.first,
-          key.second, PrintableForMessage(winner.name)));
+      view->warnings.push_back(
+          fmt::format("index.json: \"{}\" ({}) and \"{}\" ({}) both map to {}:{}; serving \"{}\"",
+                      PrintableForMessage(winner.name), winner.desc->digest.ToString(),
+                      PrintableForMessage(list[i].name), list[i].desc->digest.ToString(), key.first,
+                      key.second, PrintableForMessage(winner.name)));
     }
     RepoView& repo = view->repos[key.first];
     repo.tags[key.second] = EntryDescriptor(*winner.desc);
@@ -597,8 +597,8 @@ struct RegistryStore::Impl {
     }
     int fd = ::open((updir / kUploadData).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      std::string msg = fmt::format("create {}: {}", (updir / kUploadData).string(),
-                                    ErrnoText(errno));
+      std::string msg =
+          fmt::format("create {}: {}", (updir / kUploadData).string(), ErrnoText(errno));
       (void)RemoveAll(updir);
       return MakeApiError(ApiCode::kInternal, msg);
     }
@@ -678,8 +678,8 @@ struct RegistryStore::Impl {
       if (range->start != upload.offset || range->end < range->start) {
         return MakeApiError(
             ApiCode::kBlobUploadInvalid,
-            fmt::format("chunk range {}-{} does not continue the upload at offset {}",
-                        range->start, range->end, upload.offset),
+            fmt::format("chunk range {}-{} does not continue the upload at offset {}", range->start,
+                        range->end, upload.offset),
             416);
       }
       expected = range->end - range->start + 1;
@@ -751,9 +751,9 @@ struct RegistryStore::Impl {
       ~Discard() { impl->DiscardLocked(upload); }
     } discard{this, upload};
     if (length && *length != upload.offset) {
-      return MakeApiError(ApiCode::kSizeInvalid,
-                          fmt::format("upload has {} bytes, not the {} declared", upload.offset,
-                                      *length));
+      return MakeApiError(
+          ApiCode::kSizeInvalid,
+          fmt::format("upload has {} bytes, not the {} declared", upload.offset, *length));
     }
     fs::path data = UploadDir(upload.id) / kUploadData;
     oci::Digest actual = digest;
@@ -767,9 +767,9 @@ struct RegistryStore::Impl {
       actual = *d;
     }
     if (actual != digest) {
-      return MakeApiError(ApiCode::kDigestInvalid,
-                          fmt::format("upload hashes to {}, not {}", actual.ToString(),
-                                      digest.ToString()));
+      return MakeApiError(
+          ApiCode::kDigestInvalid,
+          fmt::format("upload hashes to {}, not {}", actual.ToString(), digest.ToString()));
     }
     fs::path blob = BlobPath(digest);
     if (!IsRegularFile(blob)) {
@@ -844,7 +844,6 @@ struct RegistryStore::Impl {
       uploads[id] = upload;
     }
   }
-
 };
 
 namespace {
@@ -930,8 +929,7 @@ ApiResult<std::vector<std::string>> RegistryStore::Tags(std::string_view reposit
   auto view = impl_->CurrentView();
   auto it = view->repos.find(std::string(repository));
   if (it == view->repos.end()) {
-    return MakeApiError(ApiCode::kNameUnknown,
-                        fmt::format("repository {} not found", repository));
+    return MakeApiError(ApiCode::kNameUnknown, fmt::format("repository {} not found", repository));
   }
   std::vector<std::string> tags;
   for (const auto& [tag, desc] : it->second.tags) tags.push_back(tag);
@@ -950,9 +948,9 @@ ApiResult<ManifestRef> RegistryStore::GetManifest(std::string_view repository,
     if (!impl_->RepositoryExists(*view, repo)) {
       return MakeApiError(ApiCode::kNameUnknown, fmt::format("repository {} not found", repo));
     }
-    return MakeApiError(ApiCode::kManifestUnknown,
-                        fmt::format("manifest {} not found in {}",
-                                    PrintableForMessage(reference, 128), repo));
+    return MakeApiError(
+        ApiCode::kManifestUnknown,
+        fmt::format("manifest {} not found in {}", PrintableForMessage(reference, 128), repo));
   };
   auto r = view->repos.find(repo);
   oci::Descriptor desc;
@@ -1114,9 +1112,9 @@ ApiStatus RegistryStore::DeleteManifest(std::string_view repository, std::string
   });
   if (!st) return Internal(st.error());
   if (removed == 0 && !link_removed) {
-    return MakeApiError(ApiCode::kManifestUnknown,
-                        fmt::format("manifest {} not found in {}",
-                                    PrintableForMessage(reference, 128), repo));
+    return MakeApiError(
+        ApiCode::kManifestUnknown,
+        fmt::format("manifest {} not found in {}", PrintableForMessage(reference, 128), repo));
   }
   return {};
 }
@@ -1138,9 +1136,8 @@ ApiResult<std::vector<oci::Descriptor>> RegistryStore::Referrers(std::string_vie
     }
     out.push_back(it->second);
   }
-  std::sort(out.begin(), out.end(), [](const oci::Descriptor& a, const oci::Descriptor& b) {
-    return a.digest < b.digest;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const oci::Descriptor& a, const oci::Descriptor& b) { return a.digest < b.digest; });
   return out;
 }
 
@@ -1179,9 +1176,9 @@ ApiStatus RegistryStore::DeleteBlob(std::string_view repository, std::string_vie
   std::error_code ec;
   if (fs::remove(impl_->LinkPath(repo, *d), ec)) return {};
   if (ec) {
-    return MakeApiError(ApiCode::kInternal, fmt::format("remove {}: {}",
-                                                        impl_->LinkPath(repo, *d).string(),
-                                                        ec.message()));
+    return MakeApiError(
+        ApiCode::kInternal,
+        fmt::format("remove {}: {}", impl_->LinkPath(repo, *d).string(), ec.message()));
   }
   impl_->MaybeReload();
   if (impl_->IsMember(*impl_->CurrentView(), repo, *d)) {
@@ -1240,10 +1237,8 @@ ApiResult<UploadState> RegistryStore::GetUpload(std::string_view repository, std
   return UploadState{(*upload)->id, (*upload)->offset};
 }
 
-ApiResult<UploadState> RegistryStore::AppendUpload(std::string_view repository,
-                                                   std::string_view id,
-                                                   std::optional<ChunkRange> range,
-                                                   Reader& body) {
+ApiResult<UploadState> RegistryStore::AppendUpload(std::string_view repository, std::string_view id,
+                                                   std::optional<ChunkRange> range, Reader& body) {
   if (ApiStatus st = ValidateRepositoryName(repository); !st) return tl::unexpected(st.error());
   auto upload = impl_->FindUpload(std::string(repository), id);
   if (!upload) return tl::unexpected(upload.error());
@@ -1256,8 +1251,8 @@ ApiResult<UploadState> RegistryStore::AppendUpload(std::string_view repository,
 }
 
 ApiResult<oci::Descriptor> RegistryStore::FinishUpload(std::string_view repository,
-                                                       std::string_view id,
-                                                       std::string_view digest, Reader& body) {
+                                                       std::string_view id, std::string_view digest,
+                                                       Reader& body) {
   if (ApiStatus st = ValidateRepositoryName(repository); !st) return tl::unexpected(st.error());
   auto d = ParseDigest(digest);
   if (!d) return tl::unexpected(d.error());

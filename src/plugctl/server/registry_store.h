@@ -200,8 +200,7 @@ class RegistryStore {
   // previous offset).
   [[nodiscard]] ApiResult<UploadState> AppendUpload(std::string_view repository,
                                                     std::string_view id,
-                                                    std::optional<ChunkRange> range,
-                                                    Reader& body);
+                                                    std::optional<ChunkRange> range, Reader& body);
   // Appends `body` (may be empty), verifies the whole upload hashes to `digest` and moves it
   // into place. DIGEST_INVALID on mismatch (the upload is discarded). The upload is gone after.
   [[nodiscard]] ApiResult<oci::Descriptor> FinishUpload(std::string_view repository,
@@ -218,9 +217,8 @@ class RegistryStore {
   // are not blobs yet and are left alone. Safe while a server uses DIR: it holds the layout lock
   // while it decides, and keeps blobs written in the last `grace`, so a push in flight (blobs
   // first, manifest last) is never cut.
-  [[nodiscard]] static Result<GcReport> CollectGarbage(const fs::path& dir, bool dry_run,
-                                                       std::chrono::seconds grace =
-                                                           std::chrono::minutes(10));
+  [[nodiscard]] static Result<GcReport> CollectGarbage(
+      const fs::path& dir, bool dry_run, std::chrono::seconds grace = std::chrono::minutes(10));
 
  private:
   struct Impl;
