@@ -189,6 +189,11 @@ bool IsRegularFile(const fs::path& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Marks an existing blob as just written: gc keeps blobs younger than its grace period, and a
+// push that found its blob already stored (an old orphan) is as much in flight as one that
+// wrote it. Best effort: a failure only shortens the protection.
+void TouchBlob(const fs::path& path) { ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); }
+
 // What parsing a repository's manifests tells: everything they reach, and their subjects.
 struct RepoDerived {
   std::map<oci::Digest, oci::Descriptor> reachable;
@@ -772,7 +777,9 @@ struct RegistryStore::Impl {
           fmt::format("upload hashes to {}, not {}", actual.ToString(), digest.ToString()));
     }
     fs::path blob = BlobPath(digest);
-    if (!IsRegularFile(blob)) {
+    if (IsRegularFile(blob)) {
+      TouchBlob(blob);
+    } else {
       int fd = ::open(data.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0 || ::fsync(fd) != 0) {
         std::string msg = fmt::format("fsync {}: {}", data.string(), ErrnoText(errno));
@@ -1018,6 +1025,7 @@ ApiResult<PutManifestResult> RegistryStore::PutManifest(std::string_view reposit
   oci::Descriptor desc = m.ToDescriptor();
   desc.artifact_type = m.artifact_type;
   {
+    TouchBlob(impl_->BlobPath(desc.digest));  // Push skips a stored blob without touching it
     StringReader reader(body);
     if (Status st = impl_->layout->Push(desc, reader); !st) return Internal(st.error());
   }
@@ -1087,11 +1095,6 @@ ApiStatus RegistryStore::DeleteManifest(std::string_view repository, std::string
   if (!ref) return tl::unexpected(ref.error());
   const std::string repo(repository);
   const std::string default_repo = impl_->options.default_repository;
-  bool link_removed = false;
-  if (ref->digest) {
-    std::error_code ec;
-    link_removed = fs::remove(impl_->LinkPath(repo, *ref->digest), ec);
-  }
   size_t removed = 0;
   Status st = impl_->Edit([&](const std::vector<oci::Descriptor>& entries)
                               -> Result<store::OciLayoutTarget::EntryEdit> {
@@ -1111,6 +1114,28 @@ ApiStatus RegistryStore::DeleteManifest(std::string_view repository, std::string
     return change;
   });
   if (!st) return Internal(st.error());
+  bool link_removed = false;
+  if (ref->digest && impl_->HasLink(repo, *ref->digest)) {
+    // The link goes after the entries (a crash in between leaves a manifest readable by
+    // digest, never an entry without its link) — and only when it is a manifest's: a layer's
+    // link is DeleteBlob's business.
+    bool is_manifest = removed > 0;
+    if (!is_manifest) {
+      Result<std::string> raw =
+          ReadFileBounded(impl_->BlobPath(*ref->digest), oci::kMaxManifestBytes);
+      is_manifest = raw && oci::Manifest::Parse(std::move(*raw)).has_value();
+    }
+    if (is_manifest) {
+      std::error_code ec;
+      link_removed = fs::remove(impl_->LinkPath(repo, *ref->digest), ec);
+      if (ec) {
+        return MakeApiError(
+            ApiCode::kInternal,
+            fmt::format("remove {}: {}", impl_->LinkPath(repo, *ref->digest).string(),
+                        ec.message()));
+      }
+    }
+  }
   if (removed == 0 && !link_removed) {
     return MakeApiError(
         ApiCode::kManifestUnknown,
@@ -1217,6 +1242,7 @@ ApiResult<bool> RegistryStore::MountBlob(std::string_view repository, std::strin
       !IsRegularFile(impl_->BlobPath(*d))) {
     return false;
   }
+  TouchBlob(impl_->BlobPath(*d));
   if (Status st = impl_->WriteLink(std::string(repository), *d); !st) return Internal(st.error());
   return true;
 }

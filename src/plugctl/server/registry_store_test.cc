@@ -139,6 +139,12 @@ TEST_F(RegistryStoreTest, MapsMirrorStyleRefNames) {
   ASSERT_TRUE(blob) << blob.error().message;
   EXPECT_EQ(ReadFd(blob->fd), a.layers[0].bytes);
   EXPECT_EQ(blob->size, a.layers[0].bytes.size());
+  EXPECT_EQ(store_->OpenBlob("plugins/key-auth", a.layers[0].desc.digest.ToString()).error().code,
+            ApiCode::kBlobUnknown);
+  // Such a blob cannot be deleted alone: the manifest keeps it in the repository.
+  EXPECT_EQ(
+      store_->DeleteBlob("plugins/basic-auth", a.layers[0].desc.digest.ToString()).error().code,
+      ApiCode::kUnsupported);
 
   auto warnings = store_->Warnings();
   ASSERT_EQ(warnings.size(), 1u);
@@ -397,6 +403,11 @@ TEST_F(RegistryStoreTest, TagsDeletesAndOneEntryPerManifest) {
   EXPECT_EQ(store_->DeleteManifest("r", one.desc().digest.ToString()).error().code,
             ApiCode::kManifestUnknown);
   EXPECT_EQ(store_->DeleteManifest("r", "sha256:bad").error().code, ApiCode::kDigestInvalid);
+
+  // A layer is not a manifest: its link stays.
+  const std::string layer = two.layers[0].desc.digest.ToString();
+  EXPECT_EQ(store_->DeleteManifest("r", layer).error().code, ApiCode::kManifestUnknown);
+  EXPECT_TRUE(store_->OpenBlob("r", layer));
 }
 
 TEST_F(RegistryStoreTest, Referrers) {
