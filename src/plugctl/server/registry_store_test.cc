@@ -465,6 +465,49 @@ TEST_F(RegistryStoreTest, Referrers) {
   EXPECT_TRUE(store_->PutManifest("r", oci::Digest::Of(body).ToString(), oci::kOciManifest, body));
 }
 
+TEST_F(RegistryStoreTest, IndexesAndTheirChildren) {
+  TestImage a = MakeTestImage("index-a");
+  TestImage b = MakeTestImage("index-b");
+  oci::IndexSpec spec;
+  spec.manifests = {a.desc(), b.desc()};
+  const std::string index = oci::BuildIndex(spec);
+  const oci::Descriptor index_desc = oci::Descriptor::For(oci::kOciIndex, index);
+  {
+    auto layout = Layout();
+    ASSERT_TRUE(store::testing::PushImage(*layout, a));
+    ASSERT_TRUE(store::testing::PushImage(*layout, b));
+    StringReader reader(index);
+    ASSERT_TRUE(layout->Push(index_desc, reader));
+    ASSERT_TRUE(layout->Tag(index_desc, "reg.io/multi/p:1"));
+  }
+  // A tiny cache: manifests are then read from their blobs every time, and still served.
+  ASSERT_NO_FATAL_FAILURE(OpenStore({.manifest_cache_bytes = 16}));
+  auto top = store_->GetManifest("multi/p", "1");
+  ASSERT_TRUE(top) << top.error().message;
+  EXPECT_EQ(top->desc.media_type, oci::kOciIndex);
+  auto child = store_->GetManifest("multi/p", a.desc().digest.ToString());
+  ASSERT_TRUE(child) << child.error().message;
+  EXPECT_EQ(*child->bytes, a.manifest.bytes);
+  EXPECT_EQ(child->desc.media_type, oci::kOciManifest);
+  EXPECT_TRUE(store_->OpenBlob("multi/p", b.layers[0].desc.digest.ToString()));
+
+  auto report = RegistryStore::CollectGarbage(dir_, false, std::chrono::seconds(0));
+  ASSERT_TRUE(report) << report.error().message();
+  EXPECT_TRUE(report->removed.empty());
+  EXPECT_EQ(report->kept, 7u);
+
+  // Pushing an index: its children must be in the repository.
+  auto put = store_->PutManifest("s", "1", oci::kOciIndex, index);
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code, ApiCode::kManifestBlobUnknown);
+  ASSERT_NO_FATAL_FAILURE(PushImage("s", a, ""));
+  ASSERT_NO_FATAL_FAILURE(PushImage("s", b, ""));
+  put = store_->PutManifest("s", "1", oci::kOciIndex, index);
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_EQ(put->desc.digest, index_desc.digest);
+  EXPECT_TRUE(store_->Tags("s")->size() == 1);
+}
+
 TEST_F(RegistryStoreTest, NoticesExternalWriters) {
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   TestImage image = MakeTestImage("external");
