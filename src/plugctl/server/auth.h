@@ -86,7 +86,7 @@ struct AuthOptions {
 
 // The outcome for one request.
 struct AuthResult {
-  std::string user;                // "" for anonymous
+  std::string user;          // "" for anonymous
   unsigned granted = kActionNone;  // actions allowed on the repository asked about
 };
 
