@@ -437,6 +437,9 @@ struct RegistryStore::Impl {
   size_t cache_bytes = 0;
   mutable std::atomic<uint64_t> use_counter{0};
 
+  // Why the last reload failed ("" when it did not); guarded by mu.
+  std::string reload_error;
+
   // One reload or index.json edit at a time (in this process; the layout lock covers others).
   std::mutex reload_mu;
   std::atomic<int64_t> next_check{0};
@@ -463,10 +466,32 @@ struct RegistryStore::Impl {
   // Reads index.json into a new view. The caller holds reload_mu.
   Status ReloadLocked() {
     IndexStamp stamp = StampOf(IndexPath());
-    PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> entries, layout->Entries());
-    std::shared_ptr<View> fresh = BuildView(entries, options.default_repository, stamp);
+    Result<std::vector<oci::Descriptor>> entries = layout->Entries();
+    if (!entries) {
+      std::unique_lock lock(mu);
+      reload_error = entries.error().message();
+      return tl::unexpected(entries.error());
+    }
+    std::shared_ptr<View> fresh = BuildView(*entries, options.default_repository, stamp);
+    std::shared_ptr<const View> old = CurrentView();
+    {
+      // What a repository's manifests reach depends only on which manifests they are (content
+      // addressed), so repositories an edit did not touch keep what was parsed for them.
+      std::lock_guard derived_lock(old->derived_mu);
+      for (const auto& [name, derived] : old->derived) {
+        auto before = old->repos.find(name);
+        auto after = fresh->repos.find(name);
+        bool same_roots =
+            before != old->repos.end() && after != fresh->repos.end() &&
+            std::equal(before->second.manifests.begin(), before->second.manifests.end(),
+                       after->second.manifests.begin(), after->second.manifests.end(),
+                       [](const auto& x, const auto& y) { return x.first == y.first; });
+        if (same_roots) fresh->derived.emplace(name, derived);
+      }
+    }
     std::unique_lock lock(mu);
     view = std::move(fresh);
+    reload_error.clear();
     return OkStatus();
   }
 
@@ -921,7 +946,15 @@ Result<std::unique_ptr<RegistryStore>> RegistryStore::Open(const fs::path& dir,
   return std::unique_ptr<RegistryStore>(new RegistryStore(std::move(impl)));
 }
 
-std::vector<std::string> RegistryStore::Warnings() const { return impl_->CurrentView()->warnings; }
+std::vector<std::string> RegistryStore::Warnings() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<std::string> out = impl_->view->warnings;
+  if (!impl_->reload_error.empty()) {
+    out.push_back("index.json changed but cannot be read; serving its last good state: " +
+                  impl_->reload_error);
+  }
+  return out;
+}
 
 std::vector<std::string> RegistryStore::Repositories() {
   impl_->MaybeReload();

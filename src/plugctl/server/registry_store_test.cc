@@ -527,6 +527,14 @@ TEST_F(RegistryStoreTest, NoticesExternalWriters) {
   ASSERT_TRUE(layout->Tag(next.desc(), "reg.io/ext/plugin:1.0"));
   clock_.Advance(std::chrono::milliseconds(1001));
   EXPECT_EQ(store_->GetManifest("ext/plugin", "1.0")->desc.digest, next.desc().digest);
+
+  // A broken index.json keeps the last good view, and Warnings() says why.
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "index.json", "{broken"));
+  clock_.Advance(std::chrono::milliseconds(1001));
+  EXPECT_EQ(store_->GetManifest("ext/plugin", "1.0")->desc.digest, next.desc().digest);
+  auto warnings = store_->Warnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("index.json"), std::string::npos);
 }
 
 TEST_F(RegistryStoreTest, LayoutStaysValidForOtherReaders) {
