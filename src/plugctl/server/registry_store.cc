@@ -1057,6 +1057,8 @@ ApiResult<PutManifestResult> RegistryStore::PutManifest(std::string_view reposit
 
   oci::Descriptor desc = m.ToDescriptor();
   desc.artifact_type = m.artifact_type;
+  // Pushed by a sha512 digest: stored and listed under it, so GETs by that digest find it.
+  if (ref->digest) desc.digest = *ref->digest;
   {
     TouchBlob(impl_->BlobPath(desc.digest));  // Push skips a stored blob without touching it
     StringReader reader(body);

@@ -250,6 +250,31 @@ TEST_F(RegistryStoreTest, UploadSurvivesRestart) {
   EXPECT_TRUE(BlobFileExists(oci::Digest::Of(data)));
 }
 
+TEST_F(RegistryStoreTest, Sha512Digests) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  TestImage image = MakeTestImage("sha512");
+  ASSERT_TRUE(PutBlob("r", image.config.bytes));
+  const std::string layer = image.layers[0].bytes;
+  const oci::Digest layer512 = oci::Digest::Of(layer, oci::DigestAlgorithm::kSha512);
+  StringReader reader(layer);
+  auto put = store_->PutBlob("r", layer512.ToString(), std::nullopt, reader);
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_TRUE(store_->OpenBlob("r", layer512.ToString()));
+  // The manifest names the layer by sha256, which this repository does not hold.
+  auto m = store_->PutManifest("r", "1", oci::kOciManifest, image.manifest.bytes);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, ApiCode::kManifestBlobUnknown);
+  ASSERT_TRUE(PutBlob("r", layer));
+  const oci::Digest manifest512 =
+      oci::Digest::Of(image.manifest.bytes, oci::DigestAlgorithm::kSha512);
+  m = store_->PutManifest("r", manifest512.ToString(), oci::kOciManifest, image.manifest.bytes);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->desc.digest, manifest512);
+  auto got = store_->GetManifest("r", manifest512.ToString());
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got->bytes, image.manifest.bytes);
+}
+
 TEST_F(RegistryStoreTest, BadUploadsStoreNothing) {
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   const std::string data = "some bytes";
