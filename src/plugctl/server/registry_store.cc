@@ -310,11 +310,10 @@ Status WriteAllFd(int fd, std::string_view data, const fs::path& path) {
   return OkStatus();
 }
 
-// Hashes the first `length` bytes of `path` (the upload file after a restart or a failed chunk).
-Result<oci::Digest> HashFilePrefix(const fs::path& path, uint64_t length,
-                                   oci::DigestAlgorithm algorithm) {
+// Feeds the first `length` bytes of `path` to `hasher` (an upload after a restart or a failed
+// chunk, or finished with another algorithm).
+Status HashFilePrefix(const fs::path& path, uint64_t length, oci::Hasher& hasher) {
   PLUGCTL_ASSIGN_OR_RETURN(auto reader, OpenFileReader(path));
-  oci::Hasher hasher(algorithm);
   std::string buffer(kCopyBufferSize, '\0');
   uint64_t left = length;
   while (left > 0) {
@@ -327,7 +326,7 @@ Result<oci::Digest> HashFilePrefix(const fs::path& path, uint64_t length,
     hasher.Update(std::string_view(buffer.data(), n));
     left -= n;
   }
-  return hasher.Finish();
+  return OkStatus();
 }
 
 Result<std::string> NewUploadId() {
@@ -679,22 +678,10 @@ struct RegistryStore::Impl {
   ApiStatus EnsureHasher(Upload& upload) {
     if (upload.hasher) return {};
     // Re-hashing into a fresh Hasher needs the bytes again: Hasher cannot be copied or resumed.
-    fs::path data = UploadDir(upload.id) / kUploadData;
-    Result<std::unique_ptr<Reader>> reader = OpenFileReader(data);
-    if (!reader) return Internal(reader.error());
     auto hasher = std::make_unique<oci::Hasher>();
-    std::string buffer(kCopyBufferSize, '\0');
-    uint64_t left = upload.offset;
-    while (left > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(left, buffer.size()));
-      Result<size_t> n = (*reader)->Read(std::span<char>(buffer.data(), want));
-      if (!n) return Internal(n.error());
-      if (*n == 0) {
-        return MakeApiError(ApiCode::kInternal,
-                            fmt::format("{}: shorter than {} bytes", data.string(), upload.offset));
-      }
-      hasher->Update(std::string_view(buffer.data(), *n));
-      left -= *n;
+    if (Status st = HashFilePrefix(UploadDir(upload.id) / kUploadData, upload.offset, *hasher);
+        !st) {
+      return Internal(st.error());
     }
     upload.hasher = std::move(hasher);
     return {};
@@ -792,9 +779,9 @@ struct RegistryStore::Impl {
       actual = upload.hasher->Finish();
       upload.hasher.reset();
     } else {
-      Result<oci::Digest> d = HashFilePrefix(data, upload.offset, digest.algorithm());
-      if (!d) return Internal(d.error());
-      actual = *d;
+      oci::Hasher hasher(digest.algorithm());
+      if (Status st = HashFilePrefix(data, upload.offset, hasher); !st) return Internal(st.error());
+      actual = hasher.Finish();
     }
     if (actual != digest) {
       return MakeApiError(
