@@ -677,6 +677,18 @@ TEST_F(RegistryStoreTest, ConcurrentPushesAndReads) {
       for (int j = 0; j < 20; ++j) (void)store_->GetManifest("r", "t" + std::to_string(j % 4));
     });
   }
+  // Readers and housekeeping alongside, with the clock moving so the index.json check runs.
+  threads.emplace_back([&] {
+    for (int j = 0; j < 20; ++j) {
+      clock_.Advance(std::chrono::milliseconds(1001));
+      (void)store_->ReclaimStaleUploads();
+      (void)store_->Stats();
+      (void)store_->Repositories();
+      (void)store_->Warnings();
+      (void)store_->Referrers("r", images[0].desc().digest.ToString(), "");
+      (void)store_->OpenBlob("r", images[j % 4].layers[0].desc.digest.ToString());
+    }
+  });
   for (auto& t : threads) t.join();
   EXPECT_EQ(store_->Tags("r")->size(), 4u);
   EXPECT_EQ(Layout()->Entries()->size(), 4u);
