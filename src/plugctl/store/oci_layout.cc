@@ -447,6 +447,54 @@ Status OciLayoutTarget::TagWithAnnotations(const oci::Descriptor& desc, std::str
   return WriteFileAtomic(dir_ / kIndexFile, text);
 }
 
+Status OciLayoutTarget::EditEntries(
+    const std::function<Result<EntryEdit>(const std::vector<oci::Descriptor>&)>& edit) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto lock, FileLock::Acquire(dir_ / kOciLayoutLockFile));
+  PLUGCTL_ASSIGN_OR_RETURN(LayoutIndex index, ReadIndex(dir_, Label(kIndexFile)));
+  PLUGCTL_ASSIGN_OR_RETURN(EntryEdit change, edit(index.entries));
+  if (change.remove.empty() && change.add.empty()) return OkStatus();
+  for (const oci::Descriptor& d : change.add) {
+    if (!oci::IsManifestOrIndexType(d.media_type)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{}: cannot add {}: media type \"{}\" is not a manifest or index",
+                       Describe(), d.digest.ToString(), d.media_type);
+    }
+    if (!IsRegularFile(BlobPath(d.digest))) {
+      return MakeError(ErrorCode::kFailedPrecondition, "{}: cannot add {}: it is not stored",
+                       Describe(), d.digest.ToString());
+    }
+  }
+  std::vector<bool> removed(index.entries.size(), false);
+  for (size_t i : change.remove) {
+    if (i >= index.entries.size()) {
+      return MakeError(ErrorCode::kInternal, "{}: edit removes entry {} of {}", Label(kIndexFile),
+                       i, index.entries.size());
+    }
+    removed[i] = true;
+  }
+  ordered_json manifests = ordered_json::array();
+  bool added = false;
+  auto add_all = [&] {
+    for (const oci::Descriptor& d : change.add) manifests.push_back(d.ToJson());
+    added = true;
+  };
+  for (size_t i = 0; i < index.entries.size(); ++i) {
+    if (removed[i]) {
+      if (!added) add_all();
+      continue;
+    }
+    manifests.push_back(index.doc["manifests"][i]);
+  }
+  if (!added) add_all();
+  index.doc["manifests"] = std::move(manifests);
+  std::string text = index.doc.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  if (text.size() > kMaxIndexBytes) {
+    return MakeError(ErrorCode::kResourceExhausted, "{}: would exceed {} bytes", Label(kIndexFile),
+                     kMaxIndexBytes);
+  }
+  return WriteFileAtomic(dir_ / kIndexFile, text);
+}
+
 Status OciLayoutTarget::Commit() { return OkStatus(); }
 
 Result<std::vector<oci::Digest>> OciLayoutTarget::ListBlobs() {

@@ -27,7 +27,9 @@
 // Several OciLayoutTarget objects, in any processes, may share a directory.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,6 +93,23 @@ class OciLayoutTarget : public Target {
 
   // The index.json entries as stored (validated descriptors, annotations included).
   [[nodiscard]] Result<std::vector<oci::Descriptor>> Entries();
+
+  // What EditEntries does to index.json: entries at the `remove` indexes go; `add` entries are
+  // inserted where the first removed entry was (so a replaced entry keeps its place), else
+  // appended.
+  struct EntryEdit {
+    std::vector<size_t> remove;
+    std::vector<oci::Descriptor> add;
+  };
+  // A read-modify-write of index.json for writers that need more than Tag: removing entries,
+  // entries without a ref name, replacing several entries with one. `edit` runs under the
+  // layout lock (so no other writer, in any process, changes index.json between what it sees
+  // and what is written) with the current entries; its error aborts the edit. Like Tag, every
+  // added entry must be a stored manifest or index (kFailedPrecondition otherwise), untouched
+  // entries are kept exactly as found (unknown fields included), and an edit that changes
+  // nothing writes nothing.
+  [[nodiscard]] Status EditEntries(
+      const std::function<Result<EntryEdit>(const std::vector<oci::Descriptor>&)>& edit);
   // Every stored blob (files under blobs/ with valid digest names), sorted by digest.
   [[nodiscard]] Result<std::vector<oci::Digest>> ListBlobs();
 

@@ -158,6 +158,74 @@ TEST_F(OciLayoutTest, TagRequiresStoredManifest) {
   EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST_F(OciLayoutTest, EditEntriesRemovesReplacesAndAddsUnnamed) {
+  TestImage a = MakeTestImage("edit-a");
+  TestImage b = MakeTestImage("edit-b");
+  ASSERT_TRUE(PushImage(*layout_, a));
+  ASSERT_TRUE(PushImage(*layout_, b));
+  ASSERT_TRUE(layout_->Tag(a.desc(), "one"));
+  ASSERT_TRUE(layout_->Tag(a.desc(), "two"));
+  ASSERT_TRUE(layout_->Tag(a.desc(), "three"));
+  // Unknown fields of untouched entries survive an edit.
+  {
+    auto raw = ReadFileBounded(dir_ / "index.json", 1 << 20);
+    ASSERT_TRUE(raw);
+    auto doc = nlohmann::ordered_json::parse(*raw);
+    doc["manifests"][2]["x-extra"] = 7;
+    ASSERT_TRUE(WriteFileAtomic(dir_ / "index.json", doc.dump()));
+  }
+  // "two" goes; an unnamed entry for b takes its place.
+  oci::Descriptor unnamed = b.desc();
+  unnamed.annotations["dev.example.note"] = "x";
+  auto st = layout_->EditEntries(
+      [&](const std::vector<oci::Descriptor>& entries) -> Result<OciLayoutTarget::EntryEdit> {
+        EXPECT_EQ(entries.size(), 3u);
+        return OciLayoutTarget::EntryEdit{.remove = {1}, .add = {unnamed}};
+      });
+  ASSERT_TRUE(st) << st.error().message();
+  auto entries = layout_->Entries();
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[1].digest, b.desc().digest);
+  EXPECT_EQ((*entries)[1].annotations.count("org.opencontainers.image.ref.name"), 0u);
+  EXPECT_EQ((*entries)[1].annotations.at("dev.example.note"), "x");
+  EXPECT_EQ(*layout_->Tags(), (std::vector<std::string>{"one", "three"}));
+  auto doc = nlohmann::json::parse(*ReadFileBounded(dir_ / "index.json", 1 << 20));
+  EXPECT_EQ(doc["manifests"][2]["x-extra"], 7);
+
+  // Errors abort the edit; added entries must be stored manifests; no-op edits write nothing.
+  auto failed = layout_->EditEntries(
+      [](const std::vector<oci::Descriptor>&) -> Result<OciLayoutTarget::EntryEdit> {
+        return MakeError(ErrorCode::kAlreadyExists, "no");
+      });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), ErrorCode::kAlreadyExists);
+  TestImage missing = MakeTestImage("edit-missing");
+  failed = layout_->EditEntries(
+      [&](const std::vector<oci::Descriptor>&) -> Result<OciLayoutTarget::EntryEdit> {
+        return OciLayoutTarget::EntryEdit{.remove = {0}, .add = {missing.desc()}};
+      });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), ErrorCode::kFailedPrecondition);
+  failed = layout_->EditEntries(
+      [&](const std::vector<oci::Descriptor>&) -> Result<OciLayoutTarget::EntryEdit> {
+        return OciLayoutTarget::EntryEdit{.remove = {}, .add = {a.layers[0].desc}};
+      });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(layout_->Entries()->size(), 3u);
+
+  // Removing everything leaves a valid, empty index.
+  ASSERT_TRUE(layout_->EditEntries(
+      [](const std::vector<oci::Descriptor>& all) -> Result<OciLayoutTarget::EntryEdit> {
+        OciLayoutTarget::EntryEdit edit;
+        for (size_t i = 0; i < all.size(); ++i) edit.remove.push_back(i);
+        return edit;
+      }));
+  EXPECT_TRUE(layout_->Entries()->empty());
+  EXPECT_TRUE(layout_->Tags()->empty());
+}
+
 TEST_F(OciLayoutTest, ResolvesUnlistedManifestsByDigest) {
   TestImage image = MakeTestImage("child");
   ASSERT_TRUE(PushImage(*layout_, image));
