@@ -282,7 +282,7 @@ Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   });
 
   log.Event(fmt::format("plugctl serve: listening on {} (storage {}{}{})", http.url(),
-                        fs::absolute(dir).string(), o.read_only ? ", read-only" : "",
+                        fs::absolute(dir).lexically_normal().string(), o.read_only ? ", read-only" : "",
                         credentials ? ", authentication on" : ""));
   http.Run();
   {

@@ -353,7 +353,11 @@ Response RegistryApi::Handle(Exchange& exchange) {
     return challenge("authentication required", std::nullopt);
   }
   if ((who->granted & wanted) != wanted) {
-    if (who->user.empty()) return challenge("authentication required", scope);
+    // A token lacking this scope sends the client back for another one (docker's
+    // insufficient_scope); only a user who authenticated directly is denied outright.
+    bool bearer = authorization.size() > 7 &&
+                  boost::beast::iequals(authorization.substr(0, 7), "bearer ");
+    if (who->user.empty() || bearer) return challenge("authentication required", scope);
     Response r = with_version(ErrorResponse(
         {ApiCode::kDenied, fmt::format("{} may not do this on {}", who->user, t.name)}));
     r.user = who->user;
@@ -637,7 +641,25 @@ Response RegistryApi::Handle(Exchange& exchange) {
         fail({ApiCode::kDigestInvalid, "the digest parameter is required"});
         break;
       }
-      auto finished = store_.FinishUpload(t.name, t.ref, digest, exchange.Body(body_limit()));
+      // A closing chunk with a Content-Range must fit where the upload stands (416 if not),
+      // exactly as a PATCH would.
+      std::string content_range(head[http::field::content_range]);
+      if (!content_range.empty()) {
+        auto range = ParseContentRange(content_range);
+        if (!range) {
+          fail({ApiCode::kBlobUploadInvalid, "malformed Content-Range", 416});
+          r.close = true;
+          break;
+        }
+        auto state = store_.AppendUpload(t.name, t.ref, range, exchange.Body(body_limit()));
+        if (!state) {
+          fail(state.error());
+          break;
+        }
+      }
+      StringReader rest("");
+      Reader& final_chunk = content_range.empty() ? exchange.Body(body_limit()) : rest;
+      auto finished = store_.FinishUpload(t.name, t.ref, digest, final_chunk);
       if (!finished) {
         fail(finished.error());
         break;
