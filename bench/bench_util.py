@@ -5,6 +5,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -89,9 +90,10 @@ def free_port():
     return port
 
 
-def start_registry(work, name, delete=False):
+def start_registry(work, name, delete=False, cache=False):
     """Starts a docker-registry on a free port, its configuration in work/<name>.yml and its
-    storage in work/<name> (`delete`: blob deletion enabled); returns (process, "127.0.0.1:PORT")
+    storage in work/<name> (`delete`: blob deletion enabled; `cache`: the in-memory blob
+    descriptor cache of Debian's default configuration); returns (process, "127.0.0.1:PORT")
     once it accepts connections, or exits."""
     port = free_port()
     host = f"127.0.0.1:{port}"
@@ -99,6 +101,7 @@ def start_registry(work, name, delete=False):
     with open(config_path, "w") as f:
         f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
                 f"storage:\n  filesystem:\n    rootdirectory: {os.path.join(work, name)}\n"
+                + ("  cache:\n    blobdescriptor: inmemory\n" if cache else "")
                 + ("  delete:\n    enabled: true\n" if delete else "")
                 + f"http:\n  addr: {host}\n  secret: bench\n")
     proc = subprocess.Popen(["docker-registry", "serve", config_path],
@@ -113,8 +116,8 @@ def start_registry(work, name, delete=False):
     sys.exit(f"docker-registry {name} did not start")
 
 
-def run(cmd, work, env=None):
-    """Runs cmd; returns (seconds, peak RSS in MiB).
+def run(cmd, work, env=None, timeout=None):
+    """Runs cmd (killed after `timeout` seconds, if given); returns (seconds, peak RSS in MiB).
 
     Peak RSS comes from GNU time: a child's ru_maxrss keeps its parent's watermark from before
     exec, so measuring from this (large) Python process would report Python's memory, not the
@@ -122,11 +125,25 @@ def run(cmd, work, env=None):
     """
     rss_file = os.path.join(work, "rss")
     start = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # With a timeout, cmd runs in its own process group so that the kill reaches it, not only
+    # GNU time; this process then kills the group on any exception (Ctrl-C included).
+    proc = subprocess.Popen(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + cmd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=timeout is not None)
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except BaseException as e:
+        if timeout is None:
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        if isinstance(e, subprocess.TimeoutExpired):
+            sys.exit(f"timed out after {timeout} s: {' '.join(cmd)}")
+        raise
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+        sys.exit(f"failed: {' '.join(cmd)}\n{stderr.decode(errors='replace')}")
     with open(rss_file) as f:
         return elapsed, int(f.read().split()[-1]) / 1024.0
 
