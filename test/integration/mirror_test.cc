@@ -216,7 +216,10 @@ TEST_F(MirrorTest, KilledMidwayCompletesOnRerun) {
   }
   const std::string bundle = "oci:" + Path("big");
   const std::string dest = private_->host() + "/mirror";
-  const fs::path repos = private_->storage() / "docker/registry/v2/repositories/mirror";
+  // Where each registry records the blobs a repository holds, to watch the mirror's progress.
+  const fs::path repos = private_->kind() == RegistryKind::kPlugctlServe
+                             ? private_->storage() / ".plugctl/repositories/mirror"
+                             : private_->storage() / "docker/registry/v2/repositories/mirror";
   const fs::path tmp = dir_ / "tmp";
   fs::create_directories(tmp);
   // Files under `dir`, to see the mirror making progress.

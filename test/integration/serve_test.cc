@@ -246,7 +246,7 @@ TEST_F(ServeTest, KillDuringAMirrorLeavesStorageConsistent) {
   // The rerun completes.
   RunResult rerun = RunProcess(mirror, {.timeout = seconds(180)});
   EXPECT_TRUE(rerun.ok()) << rerun.Summary();
-  nlohmann::json tags = PlugctlJson({"tags", server->Ref("mirror/plugins/p29")});
+  nlohmann::json tags = PlugctlJson({"tags", server->Ref("mirror/p29")});
   EXPECT_EQ(tags["tags"], nlohmann::json::array({"1.0.0"})) << tags.dump();
 }
 
