@@ -1381,6 +1381,7 @@ Result<GcReport> RegistryStore::CollectGarbage(const fs::path& dir, bool dry_run
   // Links to blobs that are gone: below .plugctl/repositories/<repo>/_links/<alg>/<hex>.
   std::error_code ec;
   fs::path repos = dir / kStateDir / kRepositoriesDir;
+  if (!fs::is_directory(repos, ec)) return report;  // a layout never served: no links
   for (fs::recursive_directory_iterator it(repos, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().filename() != kLinksDir || !it->is_directory(ec)) continue;
     it.disable_recursion_pending();

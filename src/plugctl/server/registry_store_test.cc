@@ -625,6 +625,22 @@ TEST_F(RegistryStoreTest, GarbageCollection) {
   EXPECT_TRUE(BlobFileExists(kept.layers[0].desc.digest));
   EXPECT_TRUE(store_->GetManifest("r", "1.0"));
 
+  // A plain layout (never served, no .plugctl) is collected too.
+  {
+    TestImage other = MakeTestImage("plain-layout");
+    fs::path plain = scratch_->path() / "plain";
+    auto target = OciLayoutTarget::Open(plain, {.create = true});
+    ASSERT_TRUE(target);
+    ASSERT_TRUE(store::testing::PushImage(**target, other));
+    ASSERT_TRUE((*target)->Tag(other.desc(), "1.0"));
+    ASSERT_TRUE(store::testing::PushBlob(**target, store::testing::Blob("x", "orphan")));
+    auto plain_report = RegistryStore::CollectGarbage(plain, false, std::chrono::seconds(0));
+    ASSERT_TRUE(plain_report) << plain_report.error().message();
+    EXPECT_EQ(plain_report->removed.size(), 1u);
+    EXPECT_EQ(plain_report->kept, 3u);
+    EXPECT_FALSE(fs::exists(plain / ".plugctl"));
+  }
+
   // Deleting the manifest makes all of it garbage.
   ASSERT_TRUE(store_->DeleteManifest("r", kept.desc().digest.ToString()));
   report = RegistryStore::CollectGarbage(dir_, false, std::chrono::seconds(0));
