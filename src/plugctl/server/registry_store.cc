@@ -582,8 +582,10 @@ struct RegistryStore::Impl {
     }
   }
 
-  // The manifest's bytes, from the cache or (verified) from its blob.
-  ApiResult<std::shared_ptr<const std::string>> ManifestBytes(const oci::Digest& d) {
+  // The manifest's bytes, from the cache or (verified) from its blob. `keep`: false when the
+  // digest may not name a manifest at all (it is cached once it parsed as one).
+  ApiResult<std::shared_ptr<const std::string>> ManifestBytes(const oci::Digest& d,
+                                                              bool keep = true) {
     if (auto bytes = CachedBytes(d)) return bytes;
     fs::path path = BlobPath(d);
     Result<std::string> raw = ReadFileBounded(path, oci::kMaxManifestBytes);
@@ -599,7 +601,7 @@ struct RegistryStore::Impl {
                           fmt::format("{}: content does not match its digest", path.string()));
     }
     auto bytes = std::make_shared<const std::string>(std::move(*raw));
-    CacheInsert(d, bytes);
+    if (keep) CacheInsert(d, bytes);
     return bytes;
   }
 
@@ -992,12 +994,14 @@ ApiResult<ManifestRef> RegistryStore::GetManifest(std::string_view repository,
     // Not an entry of the repository: a child of one of its indexes, or pushed by digest and
     // since untagged. Off the hot path, so the media type may cost a parse.
     if (!impl_->IsMember(*view, repo, *ref->digest)) return unknown();
-    auto bytes = impl_->ManifestBytes(*ref->digest);
+    auto bytes = impl_->ManifestBytes(*ref->digest, /*keep=*/false);
     if (!bytes) return unknown();
     Result<oci::Manifest> m = oci::Manifest::Parse(**bytes);
     if (!m) return unknown();  // a blob, not a manifest
     desc = m->ToDescriptor();
+    desc.digest = *ref->digest;  // may be sha512
     desc.artifact_type = m->artifact_type;
+    impl_->CacheInsert(desc.digest, *bytes);
   }
   auto bytes = impl_->ManifestBytes(desc.digest);
   if (!bytes) {
@@ -1381,6 +1385,7 @@ Result<GcReport> RegistryStore::CollectGarbage(const fs::path& dir, bool dry_run
   // Links to blobs that are gone: below .plugctl/repositories/<repo>/_links/<alg>/<hex>.
   std::error_code ec;
   fs::path repos = dir / kStateDir / kRepositoriesDir;
+  if (!fs::is_directory(repos, ec)) return report;  // a layout never served: no links
   for (fs::recursive_directory_iterator it(repos, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().filename() != kLinksDir || !it->is_directory(ec)) continue;
     it.disable_recursion_pending();

@@ -164,13 +164,14 @@ class RegistryStore {
   // malformed reference.
   [[nodiscard]] ApiResult<ManifestRef> GetManifest(std::string_view repository,
                                                    std::string_view reference);
-  // Stores `body` (≤ 4 MiB, else SIZE_INVALID/413) under its sha256 digest and, when
-  // `reference` is a tag, points the tag at it. MANIFEST_INVALID for unparsable bodies, a
-  // content_type that disagrees with the body's mediaType, or an invalid tag (the error model
-  // has no TAG_INVALID); DIGEST_INVALID when `reference` is a malformed digest or one the body
-  // does not hash to; MANIFEST_BLOB_UNKNOWN when config, a layer or a child manifest is not in
-  // the repository (the subject need not exist) — checked again under the layout lock, so a
-  // concurrent gc cannot remove them before the entry is written.
+  // Stores `body` (≤ 4 MiB, else SIZE_INVALID/413) under its sha256 digest (or the sha512
+  // digest `reference` names) and, when `reference` is a tag, points the tag at it.
+  // MANIFEST_INVALID for unparsable bodies, a content_type that disagrees with the body's
+  // mediaType, or an invalid tag (the error model has no TAG_INVALID); DIGEST_INVALID when
+  // `reference` is a malformed digest or one the body does not hash to; MANIFEST_BLOB_UNKNOWN
+  // when config, a layer or a child manifest is not in the repository (the subject need not
+  // exist) — checked again under the layout lock, so a concurrent gc cannot remove them before
+  // the entry is written.
   [[nodiscard]] ApiResult<PutManifestResult> PutManifest(std::string_view repository,
                                                          std::string_view reference,
                                                          std::string_view content_type,
@@ -232,10 +233,10 @@ class RegistryStore {
 
   // Removes blobs (and their link files) that no index.json entry reaches — tagged manifests,
   // and untagged ones pushed by digest (referrers) until they are deleted — through configs,
-  // layers and index children. Link files naming a missing blob go too (not in a dry run). Uploads
-  // in progress are not blobs yet and are left alone. Safe while a server uses DIR: it holds the
-  // layout lock while it decides, and keeps blobs written in the last `grace`, so a push in flight
-  // (blobs first, manifest last) is never cut.
+  // layers and index children. Link files naming a missing blob go too (not in a dry run).
+  // Uploads in progress are not blobs yet and are left alone. Safe while a server uses DIR: it
+  // holds the layout lock while it decides, and keeps blobs written (or uploaded again, or
+  // mounted) in the last `grace`, so a push in flight (blobs first, manifest last) is never cut.
   [[nodiscard]] static Result<GcReport> CollectGarbage(
       const fs::path& dir, bool dry_run, std::chrono::seconds grace = std::chrono::minutes(10));
 

@@ -250,6 +250,58 @@ TEST_F(RegistryStoreTest, UploadSurvivesRestart) {
   EXPECT_TRUE(BlobFileExists(oci::Digest::Of(data)));
 }
 
+// Hands out `data`, then fails: a client that went away mid-chunk.
+class FailingReader : public Reader {
+ public:
+  explicit FailingReader(std::string data) : data_(std::move(data)) {}
+  Result<size_t> Read(std::span<char> out) override {
+    if (done_) return MakeError(ErrorCode::kUnavailable, "connection reset");
+    done_ = true;
+    size_t n = std::min(out.size(), data_.size());
+    std::copy_n(data_.data(), n, out.data());
+    return n;
+  }
+
+ private:
+  std::string data_;
+  bool done_ = false;
+};
+
+TEST_F(RegistryStoreTest, FailedChunkLeavesTheUploadAsItWas) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  const std::string data = "0123456789abcdef";
+  auto up = store_->StartUpload("r");
+  ASSERT_TRUE(up);
+  StringReader first(data.substr(0, 4));
+  ASSERT_TRUE(store_->AppendUpload("r", up->id, std::nullopt, first));
+  FailingReader broken("XXXXXXXX");
+  auto st = store_->AppendUpload("r", up->id, std::nullopt, broken);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ApiCode::kBlobUploadInvalid);
+  EXPECT_EQ(store_->GetUpload("r", up->id)->offset, 4u);
+  StringReader rest(data.substr(4));
+  auto desc = store_->FinishUpload("r", up->id, oci::Digest::Of(data).ToString(), rest);
+  ASSERT_TRUE(desc) << desc.error().message;
+  auto blob = store_->OpenBlob("r", oci::Digest::Of(data).ToString());
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(ReadFd(blob->fd), data);
+}
+
+TEST_F(RegistryStoreTest, OpenReclaimsOldUploadsByFileTime) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore({.stale_upload_age = std::chrono::seconds(60)}));
+  auto old_upload = store_->StartUpload("r");
+  auto fresh = store_->StartUpload("r");
+  ASSERT_TRUE(old_upload && fresh);
+  fs::path data = dir_ / ".plugctl/uploads" / old_upload->id / "data";
+  std::error_code ec;
+  fs::last_write_time(data, fs::file_time_type::clock::now() - std::chrono::minutes(5), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_NO_FATAL_FAILURE(OpenStore({.stale_upload_age = std::chrono::seconds(60)}));
+  EXPECT_EQ(store_->GetUpload("r", old_upload->id).error().code, ApiCode::kBlobUploadUnknown);
+  EXPECT_TRUE(store_->GetUpload("r", fresh->id));
+  EXPECT_EQ(UploadDirs(), 1u);
+}
+
 TEST_F(RegistryStoreTest, Sha512Digests) {
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   TestImage image = MakeTestImage("sha512");
@@ -624,6 +676,22 @@ TEST_F(RegistryStoreTest, GarbageCollection) {
   EXPECT_TRUE(BlobFileExists(kept.config.desc.digest));
   EXPECT_TRUE(BlobFileExists(kept.layers[0].desc.digest));
   EXPECT_TRUE(store_->GetManifest("r", "1.0"));
+
+  // A plain layout (never served, no .plugctl) is collected too.
+  {
+    TestImage other = MakeTestImage("plain-layout");
+    fs::path plain = scratch_->path() / "plain";
+    auto target = OciLayoutTarget::Open(plain, {.create = true});
+    ASSERT_TRUE(target);
+    ASSERT_TRUE(store::testing::PushImage(**target, other));
+    ASSERT_TRUE((*target)->Tag(other.desc(), "1.0"));
+    ASSERT_TRUE(store::testing::PushBlob(**target, store::testing::Blob("x", "orphan")));
+    auto plain_report = RegistryStore::CollectGarbage(plain, false, std::chrono::seconds(0));
+    ASSERT_TRUE(plain_report) << plain_report.error().message();
+    EXPECT_EQ(plain_report->removed.size(), 1u);
+    EXPECT_EQ(plain_report->kept, 3u);
+    EXPECT_FALSE(fs::exists(plain / ".plugctl"));
+  }
 
   // Deleting the manifest makes all of it garbage.
   ASSERT_TRUE(store_->DeleteManifest("r", kept.desc().digest.ToString()));
