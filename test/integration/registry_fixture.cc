@@ -26,8 +26,8 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
   server->port_ = port;
   server->host_ = fmt::format("127.0.0.1:{}", port);
   // plugctl serve's command line, completed below as TLS and auth are set up.
-  std::vector<std::string> serve = {PlugctlBinary(), "serve", server->storage_.string(),
-                                    "--listen", server->host_};
+  std::vector<std::string> serve = {PlugctlBinary(), "serve", server->storage_.string(), "--listen",
+                                    server->host_};
   if (config.read_only) serve.push_back("--read-only");
   if (config.anonymous_read) serve.push_back("--anonymous-read");
   if (!config.access_yaml.empty()) {
@@ -92,10 +92,10 @@ std::unique_ptr<RegistryServer> RegistryServer::Start(const std::filesystem::pat
     serve.insert(serve.end(), {"--htpasswd", (dir / "htpasswd").string()});
   }
   std::ofstream(dir / "config.yml") << yaml;
-  server->argv_ = kind == RegistryKind::kPlugctlServe
-                      ? serve
-                      : std::vector<std::string>{"docker-registry", "serve",
-                                                 (dir / "config.yml").string()};
+  server->argv_ =
+      kind == RegistryKind::kPlugctlServe
+          ? serve
+          : std::vector<std::string>{"docker-registry", "serve", (dir / "config.yml").string()};
   server->log_path_ = dir / "registry.log";
   if (!server->Restart(why)) return nullptr;
   return server;
@@ -117,7 +117,8 @@ bool RegistryServer::Restart(std::string* why) {
   process_ = std::make_unique<Background>(argv_, log_path_.string());
   if (!WaitForPort(port_, std::chrono::seconds(20))) {
     std::ifstream log(log_path_);
-    *why = fmt::format("{} did not start: {}", argv_[0] == "docker-registry" ? argv_[0] : "plugctl serve",
+    *why = fmt::format("{} did not start: {}",
+                       argv_[0] == "docker-registry" ? argv_[0] : "plugctl serve",
                        std::string(std::istreambuf_iterator<char>(log), {}));
     return false;
   }

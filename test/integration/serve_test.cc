@@ -1,22 +1,21 @@
 // `plugctl serve` end to end: the conformance checks, real clients (plugctl, skopeo), a
 // mirrored bundle served as it is, read-only, auth, kill -9 in the middle of a mirror, gc,
 // hostile HTTP, and the operational endpoints.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "fixture.h"
 #include "registry_fixture.h"
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 namespace plugctl::testing {
 namespace {
@@ -66,8 +65,9 @@ class ServeTest : public CliTest {
   }
   RunResult Conformance(const RegistryServer& server, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {
-        "python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/distribution_conformance.py",
-        "--url", fmt::format("http://{}", server.host()), "--require-tag-delete"};
+        "python3",
+        std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/distribution_conformance.py", "--url",
+        fmt::format("http://{}", server.host()), "--require-tag-delete"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunProcess(argv, {.timeout = seconds(240)});
   }
@@ -76,8 +76,8 @@ class ServeTest : public CliTest {
   fs::path MirroredLayout(const std::string& ref_name) {
     Demo();
     fs::path layout = dir_ / "bundle";
-    RunResult copy = Plugctl({"copy", DemoLayout() + ":hello-world:1.0.0",
-                              "oci:" + layout.string() + ":placeholder"});
+    RunResult copy = Plugctl(
+        {"copy", DemoLayout() + ":hello-world:1.0.0", "oci:" + layout.string() + ":placeholder"});
     EXPECT_TRUE(copy.ok()) << copy.Summary();
     nlohmann::json index = nlohmann::json::parse(ReadAll(layout / "index.json"));
     index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = ref_name;
@@ -97,8 +97,8 @@ TEST_F(ServeTest, PassesTheDistributionConformanceChecks) {
 TEST_F(ServeTest, PassesTheConformanceChecksWithTokenAuth) {
   auto server = Serve("serve", {.htpasswd = true});
   if (!server) return;
-  RunResult r = Conformance(*server, {"--user", server->config().user, "--password",
-                                      server->config().password});
+  RunResult r = Conformance(
+      *server, {"--user", server->config().user, "--password", server->config().password});
   EXPECT_TRUE(r.ok()) << r.out << r.err;
 }
 
@@ -114,8 +114,8 @@ TEST_F(ServeTest, ServesAMirroredBundleWithTheHostDropped) {
   ASSERT_TRUE(WaitForPort(port, seconds(20))) << ReadAll(Path("serve.log"));
   nlohmann::json resolved = PlugctlJson({"resolve", host + "/plugins/basic-auth:1.0.0"});
   EXPECT_EQ(resolved["digest"], digest) << resolved.dump();
-  EXPECT_EQ(SkopeoInspectDigest({"--raw", "--tls-verify=false",
-                                 "docker://" + host + "/plugins/basic-auth:1.0.0"}),
+  EXPECT_EQ(SkopeoInspectDigest(
+                {"--raw", "--tls-verify=false", "docker://" + host + "/plugins/basic-auth:1.0.0"}),
             digest);
   nlohmann::json catalog = PlugctlJson({"catalog", host});
   EXPECT_EQ(catalog["repositories"], nlohmann::json::array({"plugins/basic-auth"}))
@@ -125,7 +125,8 @@ TEST_F(ServeTest, ServesAMirroredBundleWithTheHostDropped) {
   EXPECT_TRUE(fs::exists(dir_ / "pulled" / "plugin.wasm"));
   // What serve writes keeps the layout readable by plugctl and skopeo.
   PlugctlJson({"copy", host + "/plugins/basic-auth:1.0.0", host + "/plugins/copied:2.0.0"});
-  RunResult skopeo = Skopeo({"inspect", "--raw", "oci:" + layout.string() + ":plugins/copied:2.0.0"});
+  RunResult skopeo =
+      Skopeo({"inspect", "--raw", "oci:" + layout.string() + ":plugins/copied:2.0.0"});
   EXPECT_TRUE(skopeo.ok()) << skopeo.Summary();
   nlohmann::json tags = PlugctlJson({"tags", "oci:" + layout.string()});
   EXPECT_EQ(tags["tags"].size(), 2u) << tags.dump();
@@ -152,7 +153,8 @@ TEST_F(ServeTest, ReadOnlyServesPullsAndRefusesWrites) {
   auto server = Serve("serve", {.read_only = true});
   if (!server) return;
   PlugctlJson({"resolve", server->Ref("plugins/x:1")});
-  RunResult push = Plugctl({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/y:1")});
+  RunResult push =
+      Plugctl({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/y:1")});
   EXPECT_EQ(push.exit_code, 1) << push.Summary();
   std::string raw = RawExchange(server->host(),
                                 "DELETE /v2/plugins/x/manifests/1 HTTP/1.1\r\nHost: x\r\n"
@@ -173,8 +175,8 @@ TEST_F(ServeTest, AnonymousReadWithPushForUsersOnly) {
   PlugctlJson({"--registry-config", config, "copy", DemoLayout() + ":hello-world:1.0.0",
                server->Ref("plugins/x:1")});
   // Anonymous clients pull (through the token flow) but do not push.
-  RunResult skopeo = Skopeo({"inspect", "--raw", "--tls-verify=false",
-                             "docker://" + server->Ref("plugins/x:1")});
+  RunResult skopeo =
+      Skopeo({"inspect", "--raw", "--tls-verify=false", "docker://" + server->Ref("plugins/x:1")});
   EXPECT_TRUE(skopeo.ok()) << skopeo.Summary();
   RunResult push = Plugctl({"--registry-config", Path("none.json"), "copy",
                             DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/y:1")});
@@ -202,10 +204,11 @@ TEST_F(ServeTest, AccessRulesScopeUsersToRepositories) {
 }
 
 TEST_F(ServeTest, RefusesPasswordsOverPlainHttpOffLoopback) {
-  std::ofstream(Path("htpasswd")) << "u:$2y$05$abcdefghijklmnopqrstuuJqGpq7GFSq0W6Vmzwyf8WpxyQ3mCQwW\n";
-  RunResult r = Plugctl({"serve", Path("store"), "--listen", "0.0.0.0:0", "--htpasswd",
-                         Path("htpasswd")},
-                        {.timeout = seconds(20)});
+  std::ofstream(Path("htpasswd"))
+      << "u:$2y$05$abcdefghijklmnopqrstuuJqGpq7GFSq0W6Vmzwyf8WpxyQ3mCQwW\n";
+  RunResult r =
+      Plugctl({"serve", Path("store"), "--listen", "0.0.0.0:0", "--htpasswd", Path("htpasswd")},
+              {.timeout = seconds(20)});
   EXPECT_EQ(r.exit_code, 1) << r.Summary();
   EXPECT_NE(r.err.find("plain HTTP"), std::string::npos) << r.err;
 }
@@ -224,8 +227,9 @@ TEST_F(ServeTest, KillDuringAMirrorLeavesStorageConsistent) {
     list += ref + "\n";
   }
   std::ofstream(Path("list.txt")) << list;
-  std::vector<std::string> mirror = {PlugctlBinary(), "mirror", Path("list.txt"), "--to",
-                                     server->host() + "/mirror", "--no-gateway-check"};
+  std::vector<std::string> mirror = {
+      PlugctlBinary(),     "mirror", Path("list.txt"), "--to", server->host() + "/mirror",
+      "--no-gateway-check"};
   Background run(mirror, Path("mirror.log"));
   std::this_thread::sleep_for(milliseconds(400));
   server->Kill();
@@ -237,9 +241,9 @@ TEST_F(ServeTest, KillDuringAMirrorLeavesStorageConsistent) {
   for (const auto& repo : nlohmann::json::parse(catalog.out)["repositories"]) {
     nlohmann::json tags = PlugctlJson({"tags", server->Ref(repo.get<std::string>())});
     for (const auto& tag : tags["tags"]) {
-      RunResult copy = Plugctl({"copy", server->Ref(repo.get<std::string>() + ":" +
-                                                    tag.get<std::string>()),
-                                "oci:" + Path("check") + ":x"});
+      RunResult copy =
+          Plugctl({"copy", server->Ref(repo.get<std::string>() + ":" + tag.get<std::string>()),
+                   "oci:" + Path("check") + ":x"});
       EXPECT_TRUE(copy.ok()) << repo << ":" << tag << " " << copy.Summary();
     }
   }
@@ -256,11 +260,11 @@ TEST_F(ServeTest, GcRemovesWhatNoImageReaches) {
   if (!server) return;
   PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/x:1")});
   // A blob nobody references.
-  std::string raw = RawExchange(
-      server->host(),
-      fmt::format("POST /v2/plugins/x/blobs/uploads/?digest={} HTTP/1.1\r\nHost: x\r\n"
-                  "Content-Length: 5\r\nConnection: close\r\n\r\nhello",
-                  oci::Digest::Of("hello").ToString()));
+  std::string raw =
+      RawExchange(server->host(),
+                  fmt::format("POST /v2/plugins/x/blobs/uploads/?digest={} HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Length: 5\r\nConnection: close\r\n\r\nhello",
+                              oci::Digest::Of("hello").ToString()));
   ASSERT_EQ(StatusLine(raw), "HTTP/1.1 201 Created") << raw;
   std::string storage = server->storage().string();
   nlohmann::json dry = PlugctlJson({"gc", storage, "--dry-run", "--grace", "0"});
@@ -270,10 +274,10 @@ TEST_F(ServeTest, GcRemovesWhatNoImageReaches) {
   EXPECT_EQ(done["removed"].size(), 1u);
   // The image still pulls; the orphan is gone.
   PlugctlJson({"copy", server->Ref("plugins/x:1"), "oci:" + Path("out") + ":1"});
-  std::string head = RawExchange(server->host(),
-                                 fmt::format("HEAD /v2/plugins/x/blobs/{} HTTP/1.1\r\nHost: x\r\n"
-                                             "Connection: close\r\n\r\n",
-                                             oci::Digest::Of("hello").ToString()));
+  std::string head =
+      RawExchange(server->host(), fmt::format("HEAD /v2/plugins/x/blobs/{} HTTP/1.1\r\nHost: x\r\n"
+                                              "Connection: close\r\n\r\n",
+                                              oci::Digest::Of("hello").ToString()));
   EXPECT_EQ(StatusLine(head), "HTTP/1.1 404 Not Found") << head;
 }
 
@@ -291,25 +295,25 @@ TEST_F(ServeTest, HostileRequestsGetClearErrors) {
             "HTTP/1.1 400 Bad Request");
   EXPECT_EQ(status("GET /v2/x/blobs/sha256:..%2f..%2findex.json HTTP/1.1\r\nHost: x\r\n\r\n"),
             "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status("GET /v2/x/blobs/uploads/../../oci-layout HTTP/1.1\r\nHost: x\r\n\r\n")
-                .substr(0, 12),
-            "HTTP/1.1 404");
+  EXPECT_EQ(
+      status("GET /v2/x/blobs/uploads/../../oci-layout HTTP/1.1\r\nHost: x\r\n\r\n").substr(0, 12),
+      "HTTP/1.1 404");
   EXPECT_EQ(status("NONSENSE\r\n\r\n"), "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status("GET /v2/ HTTP/1.1\r\nHost: x\r\nX: " + std::string(64 * 1024, 'a') +
-                   "\r\n\r\n"),
-            "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(
+      status("GET /v2/ HTTP/1.1\r\nHost: x\r\nX: " + std::string(64 * 1024, 'a') + "\r\n\r\n"),
+      "HTTP/1.1 431 Request Header Fields Too Large");
   // A manifest naming blobs that are not there.
   std::string manifest = fmt::format(
       R"({{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
       R"("config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":2}},)"
       R"("layers":[]}})",
       oci::Digest::Of("{}").ToString());
-  std::string raw = RawExchange(
-      server->host(),
-      fmt::format("PUT /v2/x/manifests/1 HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                  "application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n"
-                  "Connection: close\r\n\r\n{}",
-                  manifest.size(), manifest));
+  std::string raw =
+      RawExchange(server->host(),
+                  fmt::format("PUT /v2/x/manifests/1 HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n"
+                              "Connection: close\r\n\r\n{}",
+                              manifest.size(), manifest));
   EXPECT_EQ(StatusLine(raw), "HTTP/1.1 400 Bad Request") << raw;
   EXPECT_NE(raw.find("MANIFEST_BLOB_UNKNOWN"), std::string::npos) << raw;
   // Storage holds nothing outside its directory.
@@ -321,11 +325,13 @@ TEST_F(ServeTest, HealthMetricsAndAccessLog) {
   auto server = Serve("serve");
   if (!server) return;
   PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/x:1")});
-  std::string health = RawExchange(server->host(), "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-                                                   "Connection: close\r\n\r\n");
+  std::string health = RawExchange(server->host(),
+                                   "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                   "Connection: close\r\n\r\n");
   EXPECT_EQ(StatusLine(health), "HTTP/1.1 200 OK") << health;
-  std::string metrics = RawExchange(server->host(), "GET /metrics HTTP/1.1\r\nHost: x\r\n"
-                                                    "Connection: close\r\n\r\n");
+  std::string metrics = RawExchange(server->host(),
+                                    "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n");
   EXPECT_NE(metrics.find("plugctl_http_requests_total{method=\"PUT\",code=\"201\"}"),
             std::string::npos)
       << metrics;
@@ -355,6 +361,101 @@ TEST_F(ServeTest, SigtermDrainsAndExitsZero) {
   ::waitpid(pid, nullptr, WNOHANG);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_TRUE(fs::exists(dir_ / "store" / "oci-layout"));
+}
+
+TEST_F(ServeTest, SkopeoSyncsIntoAndOutOfServe) {
+  Demo();
+  auto server = Serve("serve");
+  if (!server) return;
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/hello:1.0.0")});
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/hello:2.0.0")});
+  // Out: every tag of the repository into a directory; in: back under another name.
+  RunResult out = Skopeo({"sync", "--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+                          server->Ref("plugins/hello"), Path("synced")});
+  ASSERT_TRUE(out.ok()) << out.Summary();
+  RunResult in = Skopeo({"sync", "--src", "dir", "--dest", "docker", "--dest-tls-verify=false",
+                         Path("synced/hello:1.0.0"), server->Ref("copies")});
+  ASSERT_TRUE(in.ok()) << in.Summary();
+  nlohmann::json tags = PlugctlJson({"tags", server->Ref("copies/hello")});
+  EXPECT_EQ(tags["tags"], nlohmann::json::array({"1.0.0"})) << tags.dump();
+  EXPECT_EQ(PlugctlJson({"resolve", server->Ref("copies/hello:1.0.0")})["digest"],
+            PlugctlJson({"resolve", server->Ref("plugins/hello:1.0.0")})["digest"]);
+}
+
+TEST_F(ServeTest, ConfigFileSetsOptionsAndFlagsWin) {
+  int port = FreePort();
+  std::ofstream(Path("serve.yaml")) << fmt::format(
+      "dir: {}\nlisten: 127.0.0.1:{}\nread-only: true\nlog-format: json\n", Path("store"), port);
+  // --read-only from the file; the command line turns JSON logs back to text.
+  Background serve(
+      {PlugctlBinary(), "serve", "--config", Path("serve.yaml"), "--log-format", "text"},
+      Path("serve.log"));
+  ASSERT_TRUE(WaitForPort(port, seconds(20))) << ReadAll(Path("serve.log"));
+  std::string host = fmt::format("127.0.0.1:{}", port);
+  std::string raw = RawExchange(host,
+                                "POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusLine(raw), "HTTP/1.1 405 Method Not Allowed") << raw;
+  std::string log = ReadAll(Path("serve.log"));
+  EXPECT_NE(log.find("\"POST /v2/x/blobs/uploads/\" 405"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(dir_ / "store" / "oci-layout"));
+  std::ofstream(Path("bad.yaml")) << "listen: 127.0.0.1:0\nno-such-option: 1\n";
+  RunResult bad = Plugctl({"serve", "--config", Path("bad.yaml")}, {.timeout = seconds(20)});
+  EXPECT_EQ(bad.exit_code, 1) << bad.Summary();
+  EXPECT_NE(bad.err.find("no-such-option"), std::string::npos) << bad.err;
+}
+
+TEST_F(ServeTest, JsonAccessLog) {
+  auto server = Serve("serve", {.extra_args = {"--log-format", "json"}});
+  if (!server) return;
+  RawExchange(server->host(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::ifstream in(server->log_path());
+  std::string line;
+  bool found = false;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    if (j.contains("path") && j["path"] == "/v2/") {
+      found = true;
+      EXPECT_EQ(j["status"], 200);
+      EXPECT_EQ(j["method"], "GET");
+    }
+  }
+  EXPECT_TRUE(found) << ReadAll(server->log_path());
+}
+
+TEST_F(ServeTest, SighupReloadsTheCertificate) {
+  auto server = Serve("serve", {.tls = true});
+  if (!server) return;
+  auto fingerprint = [&] {
+    RunResult r = RunProcess(
+        {"sh", "-c",
+         fmt::format("openssl s_client -connect {} </dev/null 2>/dev/null | openssl x509 "
+                     "-noout -fingerprint -sha256",
+                     server->host())},
+        {.timeout = seconds(30)});
+    return r.out;
+  };
+  std::string before = fingerprint();
+  ASSERT_NE(before.find("Fingerprint"), std::string::npos) << before;
+  // A new certificate in place of the old, then SIGHUP.
+  fs::path dir = dir_ / "serve";
+  RunResult cert =
+      RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                  (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(), "-days", "2",
+                  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                 {.timeout = seconds(60)});
+  ASSERT_TRUE(cert.ok()) << cert.Summary();
+  ::kill(server->pid(), SIGHUP);
+  std::string after;
+  for (int i = 0; i < 50; ++i) {
+    after = fingerprint();
+    if (after != before) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_NE(after, before);
+  EXPECT_NE(after.find("Fingerprint"), std::string::npos) << after;
+  EXPECT_NE(ReadAll(server->log_path()).find("TLS certificate reloaded"), std::string::npos);
 }
 
 }  // namespace

@@ -65,8 +65,8 @@ std::string Now() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms.count());
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms.count());
 }
 
 // One line at a time on stderr, whole: connection threads log concurrently.
@@ -74,10 +74,9 @@ class Log {
  public:
   explicit Log(bool json) : json_(json) {}
   void Event(std::string_view text) {
-    std::string line =
-        json_ ? nlohmann::json({{"time", Now()}, {"level", "info"}, {"msg", text}}).dump(
-                    -1, ' ', false, nlohmann::json::error_handler_t::replace)
-              : fmt::format("{} {}", Now(), EscapeForText(text));
+    std::string line = json_ ? nlohmann::json({{"time", Now()}, {"level", "info"}, {"msg", text}})
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                             : fmt::format("{} {}", Now(), EscapeForText(text));
     Write(line);
   }
   void Access(const server::AccessRecord& r) {
@@ -140,7 +139,8 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
     try {
       key = item.first.as<std::string>();
       auto str = [&](std::string& out) {
-        if (!given("--" + key) && !(key == "dir" && given("dir"))) out = item.second.as<std::string>();
+        if (!given("--" + key) && !(key == "dir" && given("dir")))
+          out = item.second.as<std::string>();
       };
       auto flag = [&](bool& out) {
         if (!given("--" + key)) out = item.second.as<bool>();
@@ -148,22 +148,38 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
       auto num = [&](int& out) {
         if (!given("--" + key)) out = item.second.as<int>();
       };
-      if (key == "dir") str(o.dir);
-      else if (key == "listen") str(o.listen);
-      else if (key == "read-only") flag(o.read_only);
-      else if (key == "htpasswd") str(o.htpasswd);
-      else if (key == "access-file") str(o.access_file);
-      else if (key == "anonymous-read") flag(o.anonymous_read);
-      else if (key == "tls-cert") str(o.tls_cert);
-      else if (key == "tls-key") str(o.tls_key);
-      else if (key == "tls-client-ca") str(o.tls_client_ca);
-      else if (key == "public-url") str(o.public_url);
-      else if (key == "log-format") str(o.log_format);
-      else if (key == "default-repository") str(o.default_repository);
-      else if (key == "allow-plain-http-credentials") flag(o.allow_plain_http_credentials);
-      else if (key == "max-connections") num(o.max_connections);
-      else if (key == "max-uploads") num(o.max_uploads);
-      else if (key == "token-ttl") num(o.token_ttl);
+      if (key == "dir")
+        str(o.dir);
+      else if (key == "listen")
+        str(o.listen);
+      else if (key == "read-only")
+        flag(o.read_only);
+      else if (key == "htpasswd")
+        str(o.htpasswd);
+      else if (key == "access-file")
+        str(o.access_file);
+      else if (key == "anonymous-read")
+        flag(o.anonymous_read);
+      else if (key == "tls-cert")
+        str(o.tls_cert);
+      else if (key == "tls-key")
+        str(o.tls_key);
+      else if (key == "tls-client-ca")
+        str(o.tls_client_ca);
+      else if (key == "public-url")
+        str(o.public_url);
+      else if (key == "log-format")
+        str(o.log_format);
+      else if (key == "default-repository")
+        str(o.default_repository);
+      else if (key == "allow-plain-http-credentials")
+        flag(o.allow_plain_http_credentials);
+      else if (key == "max-connections")
+        num(o.max_connections);
+      else if (key == "max-uploads")
+        num(o.max_uploads);
+      else if (key == "token-ttl")
+        num(o.token_ttl);
       else {
         return MakeError(ErrorCode::kInvalidArgument, "{}: unknown option \"{}\"", o.config,
                          PrintableForMessage(key));
@@ -282,7 +298,8 @@ Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   });
 
   log.Event(fmt::format("plugctl serve: listening on {} (storage {}{}{})", http.url(),
-                        fs::absolute(dir).lexically_normal().string(), o.read_only ? ", read-only" : "",
+                        fs::absolute(dir).lexically_normal().string(),
+                        o.read_only ? ", read-only" : "",
                         credentials ? ", authentication on" : ""));
   http.Run();
   {
@@ -321,8 +338,9 @@ Action DefineServe(CLI::App& app, const GlobalOptions& globals) {
       ->check(CLI::ExistingFile);
   app.add_flag("--anonymous-read", o->anonymous_read,
                "With --htpasswd: let clients without credentials pull");
-  app.add_option("--tls-cert", o->tls_cert, "Serve HTTPS with this certificate chain (PEM); "
-                                            "SIGHUP reloads it")
+  app.add_option("--tls-cert", o->tls_cert,
+                 "Serve HTTPS with this certificate chain (PEM); "
+                 "SIGHUP reloads it")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", o->tls_key, "The certificate's private key (PEM)")
       ->check(CLI::ExistingFile);
@@ -359,17 +377,16 @@ Action DefineGc(CLI::App& app, const GlobalOptions& globals) {
   auto dir = std::make_shared<std::string>();
   auto dry_run = std::make_shared<bool>(false);
   auto grace = std::make_shared<int>(600);
-  app.add_option("dir", *dir, "The registry's storage directory (an OCI image layout)")
-      ->required();
+  app.add_option("dir", *dir, "The registry's storage directory (an OCI image layout)")->required();
   app.add_flag("--dry-run", *dry_run, "Only tell what would be removed");
   app.add_option("--grace", *grace,
                  "Keep blobs written in the last SECONDS (pushes in flight write blobs first)")
       ->check(CLI::Range(0, 86400 * 30))
       ->default_str("600");
   return [dir, dry_run, grace, &globals]() -> Status {
-    PLUGCTL_ASSIGN_OR_RETURN(server::GcReport report,
-                             server::RegistryStore::CollectGarbage(
-                                 *dir, *dry_run, std::chrono::seconds(*grace)));
+    PLUGCTL_ASSIGN_OR_RETURN(
+        server::GcReport report,
+        server::RegistryStore::CollectGarbage(*dir, *dry_run, std::chrono::seconds(*grace)));
     if (globals.format == OutputFormat::kJson) {
       nlohmann::ordered_json removed = nlohmann::ordered_json::array();
       for (const oci::Digest& d : report.removed) removed.push_back(d.ToString());

@@ -1,26 +1,9 @@
 #include "plugctl/server/http_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/status.hpp>
 
 #include <cerrno>
 #include <condition_variable>
@@ -30,7 +13,22 @@
 #include <set>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 
 namespace plugctl::server {
 
@@ -47,7 +45,8 @@ int WaitFd(int fd, short events, Deadline deadline, int wake_fd = -1) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return 0;
     pollfd fds[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
-    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
+    int n = ::poll(fds, wake_fd >= 0 ? 2 : 1,
+                   static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
     if (n < 0) {
       if (errno == EINTR) continue;
       return 1;  // let the following I/O call report the error
@@ -196,9 +195,12 @@ class TlsStream : public Stream {
  private:
   bool Wait(int r, Deadline deadline) {
     switch (SSL_get_error(ssl_, r)) {
-      case SSL_ERROR_WANT_READ: return WaitFd(fd_, POLLIN, deadline) == 1;
-      case SSL_ERROR_WANT_WRITE: return WaitFd(fd_, POLLOUT, deadline) == 1;
-      default: return false;
+      case SSL_ERROR_WANT_READ:
+        return WaitFd(fd_, POLLIN, deadline) == 1;
+      case SSL_ERROR_WANT_WRITE:
+        return WaitFd(fd_, POLLOUT, deadline) == 1;
+      default:
+        return false;
     }
   }
   int fd_;
@@ -284,7 +286,8 @@ std::string FormatHead(unsigned status, const Response& response, uint64_t conte
   out.reserve(256 + response.headers.size() * 64);
   auto reason = http::obsolete_reason(http::int_to_status(status));
   out += fmt::format("HTTP/1.1 {} {}\r\n", status,
-                     reason.empty() ? std::string_view("Unknown") : std::string_view(reason.data(), reason.size()));
+                     reason.empty() ? std::string_view("Unknown")
+                                    : std::string_view(reason.data(), reason.size()));
   for (const auto& [name, value] : response.headers) {
     AppendHeaderValue(out, name);
     out += ": ";
@@ -319,8 +322,8 @@ Result<std::pair<std::string, std::string>> SplitListen(std::string_view listen)
     host = std::string(listen.substr(0, colon));
     port = std::string(listen.substr(colon + 1));
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
     return MakeError(ErrorCode::kInvalidArgument, "--listen {}: invalid port",
                      PrintableForMessage(listen));
   }
@@ -388,7 +391,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
     if (!ctx) return MakeError(ErrorCode::kInternal, "TLS: {}", OpenSslError());
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx.get(),
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1) {
       return MakeError(ErrorCode::kInvalidArgument, "--tls-cert {}: {}", tls.cert_file.string(),
                        OpenSslError());
@@ -695,17 +699,16 @@ void HttpServer::Impl::Serve(int fd, const std::string& peer) {
     if (hooks.on_request) {
       auto target = parsed ? std::string_view(head.target().data(), head.target().size())
                            : std::string_view("-");
-      auto method = parsed ? std::string_view(head.method_string().data(),
-                                              head.method_string().size())
-                           : std::string_view("-");
+      auto method = parsed
+                        ? std::string_view(head.method_string().data(), head.method_string().size())
+                        : std::string_view("-");
       hooks.on_request(AccessRecord{
           .method = method,
           .target = target,
           .status = response.status,
           .bytes_in = beast_stream.bytes_read() - read_before,
           .bytes_out = sent,
-          .duration =
-              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started),
+          .duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started),
           .user = response.user,
           .peer = peer,
       });
@@ -759,9 +762,8 @@ Status HttpServer::Bind() {
   sockaddr_storage bound{};
   socklen_t len = sizeof bound;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  port_ = bound.ss_family == AF_INET
-              ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
-              : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  port_ = bound.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
   s.host = host_port.first.find(':') != std::string::npos ? "[" + host_port.first + "]"
                                                           : host_port.first;
   return OkStatus();

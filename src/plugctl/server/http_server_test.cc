@@ -1,10 +1,7 @@
 #include "plugctl/server/http_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,7 +11,10 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "plugctl/base/file.h"
 
@@ -98,7 +98,8 @@ class Client {
 
  private:
   bool ReadSome(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -164,20 +165,22 @@ TEST_F(HttpServerTest, StreamsBodiesWithLengthAndChunked) {
   Start();
   Client c(port());
   std::string body(300000, 'x');
-  ASSERT_TRUE(c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" +
-                     body));
+  ASSERT_TRUE(
+      c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + body));
   EXPECT_NE(c.ReadUntil("300000").find("\r\n\r\n300000"), std::string::npos);
   Client d(port());
-  ASSERT_TRUE(d.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      d.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
   EXPECT_NE(d.ReadUntil("\r\n\r\n7").find("\r\n\r\n7"), std::string::npos) << d.received();
 }
 
 TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
   Start();
   Client c(port());
-  ASSERT_TRUE(c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   EXPECT_NE(c.ReadUntil("100 Continue").find("HTTP/1.1 100 Continue"), std::string::npos);
   ASSERT_TRUE(c.Send("abc"));
   EXPECT_NE(c.ReadUntil("\r\n\r\n3").find("200 OK"), std::string::npos) << c.received();
@@ -187,8 +190,9 @@ TEST_F(HttpServerTest, BodyOverTheHandlersLimitIsRefused) {
   handler_.limit = 10;
   Start();
   Client c(port());
-  ASSERT_TRUE(c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"
-                     "01234567890123456789"));
+  ASSERT_TRUE(
+      c.Send("POST /echo-size HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"
+             "01234567890123456789"));
   EXPECT_NE(c.ReadUntil("413").find("HTTP/1.1 413"), std::string::npos) << c.received();
 }
 
@@ -197,8 +201,8 @@ TEST_F(HttpServerTest, OversizedAndMalformedHeadsGetErrorsAndAClose) {
   options.max_header_bytes = 1024;
   Start(options);
   Client big(port());
-  ASSERT_TRUE(big.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') +
-                       "\r\n\r\n"));
+  ASSERT_TRUE(
+      big.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n"));
   EXPECT_NE(big.ReadUntil("431").find("HTTP/1.1 431"), std::string::npos) << big.received();
   EXPECT_TRUE(big.ClosedWithin(seconds(5)));
   Client bad(port());
@@ -277,8 +281,7 @@ TEST(HttpServerBindTest, RefusesMalformedAndBusyAddresses) {
   HttpServer second({.listen = "127.0.0.1:" + std::to_string(first.port())}, handler, {});
   auto status = second.Bind();
   ASSERT_FALSE(status);
-  EXPECT_NE(status.error().message().find("in use"), std::string::npos)
-      << status.error().message();
+  EXPECT_NE(status.error().message().find("in use"), std::string::npos) << status.error().message();
 }
 
 }  // namespace

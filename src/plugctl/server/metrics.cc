@@ -20,8 +20,8 @@ int MethodIndex(std::string_view method) {
 
 void Metrics::Record(const AccessRecord& record) {
   int status = record.status < kStatuses ? static_cast<int>(record.status) : 0;
-  requests_[MethodIndex(record.method) * kStatuses + status].fetch_add(
-      1, std::memory_order_relaxed);
+  requests_[MethodIndex(record.method) * kStatuses + status].fetch_add(1,
+                                                                       std::memory_order_relaxed);
   bytes_in_.fetch_add(record.bytes_in, std::memory_order_relaxed);
   bytes_out_.fetch_add(record.bytes_out, std::memory_order_relaxed);
   double seconds = static_cast<double>(record.duration.count()) / 1e6;
@@ -60,8 +60,8 @@ std::string Metrics::Render(const StorageStats& storage) const {
                       auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
-  gauge("plugctl_http_received_bytes_total", "counter", "Request bytes received (heads and bodies).",
-        bytes_in_.load(std::memory_order_relaxed));
+  gauge("plugctl_http_received_bytes_total", "counter",
+        "Request bytes received (heads and bodies).", bytes_in_.load(std::memory_order_relaxed));
   gauge("plugctl_http_sent_bytes_total", "counter", "Response body bytes sent.",
         bytes_out_.load(std::memory_order_relaxed));
   gauge("plugctl_http_requests_in_flight", "gauge", "Requests being handled now.",

@@ -11,6 +11,7 @@
 
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/server/api_parse.h"
 
 namespace plugctl::server {
 
@@ -20,67 +21,6 @@ namespace {
 
 constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
 constexpr std::string_view kJson = "application/json";
-
-using Query = std::multimap<std::string, std::string, std::less<>>;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Query values as Go's url.ParseQuery reads them ('+' is a space, %XX decoded).
-std::string Unescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-Query ParseQuery(std::string_view query) {
-  Query out;
-  size_t count = 0;
-  while (!query.empty() && count++ < 64) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    out.emplace(Unescape(pair.substr(0, eq)),
-                eq == std::string_view::npos ? std::string() : Unescape(pair.substr(eq + 1)));
-  }
-  return out;
-}
-
-std::string QueryValue(const Query& query, std::string_view key) {
-  auto it = query.find(key);
-  return it == query.end() ? std::string() : it->second;
-}
-
-// Percent-encodes a query value (names, digests and tags are mostly safe already).
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' ||
-        c == ':') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 Response ErrorResponse(const ApiError& error) {
   Response r;
@@ -98,117 +38,10 @@ Response JsonResponse(unsigned status, std::string body) {
   return r;
 }
 
-std::optional<uint64_t> ParseUint(std::string_view text) {
-  uint64_t value = 0;
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// "0-1023" or "bytes 0-1023/…" → the inclusive range.
-std::optional<ChunkRange> ParseContentRange(std::string_view text) {
-  if (text.starts_with("bytes ")) text.remove_prefix(6);
-  if (size_t slash = text.find('/'); slash != std::string_view::npos) text = text.substr(0, slash);
-  size_t dash = text.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto start = ParseUint(text.substr(0, dash));
-  auto end = ParseUint(text.substr(dash + 1));
-  if (!start || !end || *end < *start) return std::nullopt;
-  return ChunkRange{*start, *end};
-}
-
-// A single "bytes=a-b" / "bytes=a-" / "bytes=-n" range for a blob of `size` bytes. nullopt
-// for anything else (multiple ranges): the whole blob is sent. `unsatisfiable` for a range
-// that starts past the end.
-struct ByteRange {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  bool unsatisfiable = false;
-};
-std::optional<ByteRange> ParseRange(std::string_view text, uint64_t size) {
-  if (!text.starts_with("bytes=")) return std::nullopt;
-  text.remove_prefix(6);
-  if (text.find(',') != std::string_view::npos) return std::nullopt;
-  size_t dash = text.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  std::string_view first = text.substr(0, dash);
-  std::string_view last = text.substr(dash + 1);
-  if (first.empty()) {
-    auto suffix = ParseUint(last);
-    if (!suffix) return std::nullopt;
-    if (*suffix == 0) return ByteRange{.unsatisfiable = true};
-    uint64_t n = std::min(*suffix, size);
-    return ByteRange{size - n, n};
-  }
-  auto start = ParseUint(first);
-  if (!start) return std::nullopt;
-  if (*start >= size) return ByteRange{.unsatisfiable = true};
-  uint64_t end = size - 1;
-  if (!last.empty()) {
-    auto e = ParseUint(last);
-    if (!e || *e < *start) return std::nullopt;
-    end = std::min(*e, size - 1);
-  }
-  return ByteRange{*start, end - *start + 1};
-}
-
-// The parts of a /v2/ path.
-enum class Route {
-  kBase,
-  kCatalog,
-  kTags,
-  kManifest,
-  kBlob,
-  kUploadStart,
-  kUpload,
-  kReferrers,
-  kUnknown,
-};
-
-struct Target {
-  Route route = Route::kUnknown;
-  std::string name;
-  std::string ref;  // tag/digest, digest, or upload id
-};
-
-Target ParseTarget(std::string_view path) {
-  // path starts with "/v2/".
-  std::string_view rest = path.substr(4);
-  if (rest.empty()) return {Route::kBase};
-  if (rest == "_catalog") return {Route::kCatalog};
-  auto name_before = [&rest](std::string_view suffix_start) {
-    return std::string(rest.substr(0, rest.size() - suffix_start.size()));
-  };
-  if (rest.ends_with("/tags/list")) {
-    return {Route::kTags, name_before("/tags/list")};
-  }
-  if (rest.ends_with("/blobs/uploads/") || rest.ends_with("/blobs/uploads")) {
-    std::string_view suffix = rest.ends_with('/') ? "/blobs/uploads/" : "/blobs/uploads";
-    return {Route::kUploadStart, name_before(suffix)};
-  }
-  size_t last_slash = rest.rfind('/');
-  if (last_slash == std::string_view::npos || last_slash == 0) return {};
-  std::string_view last = rest.substr(last_slash + 1);
-  std::string_view before = rest.substr(0, last_slash);
-  auto ends = [&before](std::string_view word) -> std::optional<std::string> {
-    if (before.size() > word.size() + 1 && before.ends_with(word) &&
-        before[before.size() - word.size() - 1] == '/') {
-      return std::string(before.substr(0, before.size() - word.size() - 1));
-    }
-    return std::nullopt;
-  };
-  if (auto name = ends("blobs/uploads")) return {Route::kUpload, *name, std::string(last)};
-  if (auto name = ends("manifests")) return {Route::kManifest, *name, std::string(last)};
-  if (auto name = ends("blobs")) return {Route::kBlob, *name, std::string(last)};
-  if (auto name = ends("referrers")) return {Route::kReferrers, *name, std::string(last)};
-  return {};
-}
-
 // Paginates sorted `items` by the spec's n/last: entries after `last`, at most n. Sets `more`
 // when entries remain after the page.
-std::vector<std::string> Page(const std::vector<std::string>& items, const Query& query,
-                              bool& more, std::string& n_text) {
+std::vector<std::string> Page(const std::vector<std::string>& items, const Query& query, bool& more,
+                              std::string& n_text) {
   std::string last = QueryValue(query, "last");
   n_text = QueryValue(query, "n");
   auto begin = last.empty() ? items.begin() : std::upper_bound(items.begin(), items.end(), last);
@@ -224,8 +57,8 @@ std::vector<std::string> Page(const std::vector<std::string>& items, const Query
 bool PlausibleHost(std::string_view host) {
   if (host.empty() || host.size() > 255) return false;
   return std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-           c == ':' || c == '[' || c == ']';
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
+           c == '[' || c == ']';
   });
 }
 
@@ -312,7 +145,7 @@ Response RegistryApi::Handle(Exchange& exchange) {
   if (path != "/v2" && !path.starts_with("/v2/")) {
     return ErrorResponse({ApiCode::kUnsupported, "not found", 404});
   }
-  Target t = path == "/v2" ? Target{Route::kBase} : ParseTarget(path);
+  ApiPath t = path == "/v2" ? ApiPath{Route::kBase} : ParseApiPath(path);
   auto with_version = [](Response r) {
     r.Set(std::string(kApiVersionHeader), "registry/2.0");
     return r;
@@ -330,11 +163,15 @@ Response RegistryApi::Handle(Exchange& exchange) {
   unsigned wanted = kActionNone;
   switch (method) {
     case http::verb::get:
-    case http::verb::head: wanted = kActionPull; break;
+    case http::verb::head:
+      wanted = kActionPull;
+      break;
     case http::verb::delete_:
       wanted = t.route == Route::kUpload ? kActionPush : kActionDelete;
       break;
-    default: wanted = kActionPush; break;
+    default:
+      wanted = kActionPush;
+      break;
   }
   if (t.route == Route::kBase || t.route == Route::kCatalog) wanted = kActionNone;
 
@@ -355,8 +192,8 @@ Response RegistryApi::Handle(Exchange& exchange) {
   if ((who->granted & wanted) != wanted) {
     // A token lacking this scope sends the client back for another one (docker's
     // insufficient_scope); only a user who authenticated directly is denied outright.
-    bool bearer = authorization.size() > 7 &&
-                  boost::beast::iequals(authorization.substr(0, 7), "bearer ");
+    bool bearer =
+        authorization.size() > 7 && boost::beast::iequals(authorization.substr(0, 7), "bearer ");
     if (who->user.empty() || bearer) return challenge("authentication required", scope);
     Response r = with_version(ErrorResponse(
         {ApiCode::kDenied, fmt::format("{} may not do this on {}", who->user, t.name)}));
@@ -412,7 +249,7 @@ Response RegistryApi::Handle(Exchange& exchange) {
       r = JsonResponse(200, nlohmann::json({{"repositories", page}}).dump());
       if (more) {
         r.Set("Link", fmt::format("</v2/_catalog?n={}&last={}>; rel=\"next\"", n,
-                                  Escape(page.back())));
+                                  EscapeQueryValue(page.back())));
       }
       break;
     }
@@ -433,7 +270,7 @@ Response RegistryApi::Handle(Exchange& exchange) {
       r = JsonResponse(200, nlohmann::json({{"name", t.name}, {"tags", page}}).dump());
       if (more) {
         r.Set("Link", fmt::format("</v2/{}/tags/list?n={}&last={}>; rel=\"next\"", t.name, n,
-                                  Escape(page.back())));
+                                  EscapeQueryValue(page.back())));
       }
       break;
     }
@@ -621,7 +458,8 @@ Response RegistryApi::Handle(Exchange& exchange) {
         std::optional<ChunkRange> range;
         std::string content_range(head[http::field::content_range]);
         if (!content_range.empty()) {
-          range = ParseContentRange(content_range);
+          auto parsed = ParseContentRange(content_range);
+          if (parsed) range = ChunkRange{parsed->start, parsed->end};
           if (!range) {
             fail({ApiCode::kBlobUploadInvalid, "malformed Content-Range", 416});
             r.close = true;
@@ -651,7 +489,8 @@ Response RegistryApi::Handle(Exchange& exchange) {
           r.close = true;
           break;
         }
-        auto state = store_.AppendUpload(t.name, t.ref, range, exchange.Body(body_limit()));
+        auto state = store_.AppendUpload(t.name, t.ref, ChunkRange{range->start, range->end},
+                                         exchange.Body(body_limit()));
         if (!state) {
           fail(state.error());
           break;

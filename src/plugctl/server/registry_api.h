@@ -31,8 +31,7 @@ struct RegistryApiOptions {
 
 class RegistryApi : public Handler {
  public:
-  RegistryApi(RegistryStore& store, Authorizer& auth, Metrics& metrics,
-              RegistryApiOptions options);
+  RegistryApi(RegistryStore& store, Authorizer& auth, Metrics& metrics, RegistryApiOptions options);
   Response Handle(Exchange& exchange) override;
 
  private:

@@ -1,0 +1,69 @@
+// plugctl/server/api_parse.h — reading the parts of a distribution-API request that come from
+// the client: the path (which route, which repository), the query, Content-Range and Range.
+//
+// Names in paths are never percent-decoded: the spec's repository grammar has no '%', so an
+// encoded separator or dot stays in the name and makes it invalid (NAME_INVALID), never a path.
+// Everything here is total: any input yields a value (kUnknown, nullopt, an empty query), never
+// an exception, and work is linear in the input. Fuzzed by test/fuzz/api_parse_fuzzer.cc.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace plugctl::server {
+
+enum class Route {
+  kBase,         // /v2/
+  kCatalog,      // /v2/_catalog
+  kTags,         // /v2/<name>/tags/list
+  kManifest,     // /v2/<name>/manifests/<reference>
+  kBlob,         // /v2/<name>/blobs/<digest>
+  kUploadStart,  // /v2/<name>/blobs/uploads/
+  kUpload,       // /v2/<name>/blobs/uploads/<id>
+  kReferrers,    // /v2/<name>/referrers/<digest>
+  kUnknown,
+};
+
+struct ApiPath {
+  Route route = Route::kUnknown;
+  std::string name;  // the repository, unvalidated
+  std::string ref;   // tag or digest, digest, or upload id, unvalidated
+};
+
+// `path` without its query. Paths outside /v2 are kUnknown.
+ApiPath ParseApiPath(std::string_view path);
+
+// Query parameters as Go's url.ParseQuery reads them ('+' is a space, %XX decoded); at most 64
+// pairs are read.
+using Query = std::multimap<std::string, std::string, std::less<>>;
+Query ParseQuery(std::string_view query);
+// The first value of `key`, "" when absent.
+std::string QueryValue(const Query& query, std::string_view key);
+// Percent-encodes a query value for a Link header.
+std::string EscapeQueryValue(std::string_view text);
+
+// A chunk's Content-Range, "<start>-<end>" or "bytes <start>-<end>[/<total>]", inclusive.
+struct ContentRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+std::optional<ContentRange> ParseContentRange(std::string_view text);
+
+// A blob GET's Range: one "bytes=a-b", "bytes=a-" or "bytes=-n" over `size` bytes. nullopt for
+// anything else (several ranges, other units, malformed): the whole blob is sent, as RFC 9110
+// allows. `unsatisfiable` for a range starting past the end (416).
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool unsatisfiable = false;
+};
+std::optional<ByteRange> ParseRange(std::string_view text, uint64_t size);
+
+// A decimal uint64 with nothing else around it.
+std::optional<uint64_t> ParseUint(std::string_view text);
+
+}  // namespace plugctl::server
