@@ -715,9 +715,7 @@ void HttpServer::Impl::Serve(int fd, const std::string& peer) {
     }
     if (!ok || !keep_alive) break;
   }
-  if (auto* tls = dynamic_cast<TlsStream*>(stream.get())) {
-    (void)tls;  // a close_notify is a courtesy; the TCP close that follows is what counts
-  }
+  // No TLS close_notify: the TCP FIN that follows is what clients act on.
   ::shutdown(fd, SHUT_WR);
 }
 
