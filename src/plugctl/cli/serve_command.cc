@@ -4,7 +4,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -134,56 +136,41 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
     CLI::Option* opt = app.get_option_no_throw(flag);
     return opt != nullptr && opt->count() > 0;
   };
+  // Each option the file may set: a flag given on the command line wins over it.
+  using Setter = std::function<void(const YAML::Node&)>;
+  auto str = [](std::string& out) {
+    return Setter([&out](const YAML::Node& n) { out = n.as<std::string>(); });
+  };
+  auto flag = [](bool& out) { return Setter([&out](const YAML::Node& n) { out = n.as<bool>(); }); };
+  auto num = [](int& out) { return Setter([&out](const YAML::Node& n) { out = n.as<int>(); }); };
+  const std::map<std::string, Setter> setters = {
+      {"dir", str(o.dir)},
+      {"listen", str(o.listen)},
+      {"read-only", flag(o.read_only)},
+      {"htpasswd", str(o.htpasswd)},
+      {"access-file", str(o.access_file)},
+      {"anonymous-read", flag(o.anonymous_read)},
+      {"tls-cert", str(o.tls_cert)},
+      {"tls-key", str(o.tls_key)},
+      {"tls-client-ca", str(o.tls_client_ca)},
+      {"public-url", str(o.public_url)},
+      {"log-format", str(o.log_format)},
+      {"default-repository", str(o.default_repository)},
+      {"allow-plain-http-credentials", flag(o.allow_plain_http_credentials)},
+      {"max-connections", num(o.max_connections)},
+      {"max-uploads", num(o.max_uploads)},
+      {"token-ttl", num(o.token_ttl)},
+  };
   for (const auto& item : root) {
     std::string key;
     try {
       key = item.first.as<std::string>();
-      auto str = [&](std::string& out) {
-        if (!given("--" + key) && !(key == "dir" && given("dir")))
-          out = item.second.as<std::string>();
-      };
-      auto flag = [&](bool& out) {
-        if (!given("--" + key)) out = item.second.as<bool>();
-      };
-      auto num = [&](int& out) {
-        if (!given("--" + key)) out = item.second.as<int>();
-      };
-      if (key == "dir")
-        str(o.dir);
-      else if (key == "listen")
-        str(o.listen);
-      else if (key == "read-only")
-        flag(o.read_only);
-      else if (key == "htpasswd")
-        str(o.htpasswd);
-      else if (key == "access-file")
-        str(o.access_file);
-      else if (key == "anonymous-read")
-        flag(o.anonymous_read);
-      else if (key == "tls-cert")
-        str(o.tls_cert);
-      else if (key == "tls-key")
-        str(o.tls_key);
-      else if (key == "tls-client-ca")
-        str(o.tls_client_ca);
-      else if (key == "public-url")
-        str(o.public_url);
-      else if (key == "log-format")
-        str(o.log_format);
-      else if (key == "default-repository")
-        str(o.default_repository);
-      else if (key == "allow-plain-http-credentials")
-        flag(o.allow_plain_http_credentials);
-      else if (key == "max-connections")
-        num(o.max_connections);
-      else if (key == "max-uploads")
-        num(o.max_uploads);
-      else if (key == "token-ttl")
-        num(o.token_ttl);
-      else {
+      auto setter = setters.find(key);
+      if (setter == setters.end()) {
         return MakeError(ErrorCode::kInvalidArgument, "{}: unknown option \"{}\"", o.config,
                          PrintableForMessage(key));
       }
+      if (!given(key == "dir" ? std::string("dir") : "--" + key)) setter->second(item.second);
     } catch (const YAML::Exception& e) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: option \"{}\": {}", o.config,
                        PrintableForMessage(key), e.what());
