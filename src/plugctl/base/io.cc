@@ -37,14 +37,16 @@ Result<std::string> ReadAllBounded(Reader& reader, size_t max_bytes, std::string
 }
 
 Result<std::string> ReadUpTo(Reader& reader, size_t limit) {
-  std::string out(limit, '\0');
-  size_t got = 0;
-  while (got < limit) {
-    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader.Read(std::span<char>(out.data() + got, limit - got)));
+  // Grows with what arrives: a 4 MiB limit must not cost 4 MiB (zeroed, and kept as capacity
+  // by whoever stores the result) for a 1 KiB manifest.
+  std::string out;
+  std::string chunk(std::min<size_t>(limit, 64 * 1024), '\0');
+  while (out.size() < limit) {
+    size_t want = std::min(chunk.size(), limit - out.size());
+    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader.Read(std::span<char>(chunk.data(), want)));
     if (n == 0) break;
-    got += n;
+    out.append(chunk.data(), n);
   }
-  out.resize(got);
   return out;
 }
 
