@@ -101,7 +101,8 @@ std::optional<ByteRange> ParseRange(std::string_view text, uint64_t size) {
   if (first.empty()) {
     auto suffix = ParseUint(last);
     if (!suffix) return std::nullopt;
-    if (*suffix == 0) return ByteRange{.unsatisfiable = true};
+    // Nothing of an empty blob can be sent: a 206 would have to say "bytes 0--1/0".
+    if (*suffix == 0 || size == 0) return ByteRange{.unsatisfiable = true};
     uint64_t n = std::min(*suffix, size);
     return ByteRange{size - n, n};
   }
