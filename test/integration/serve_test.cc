@@ -458,5 +458,31 @@ TEST_F(ServeTest, SighupReloadsTheCertificate) {
   EXPECT_NE(ReadAll(server->log_path()).find("TLS certificate reloaded"), std::string::npos);
 }
 
+TEST_F(ServeTest, BlobsOverTheSizeLimitGet413) {
+  auto server = Serve("serve", {.extra_args = {"--max-blob-size", "10"}});
+  if (!server) return;
+  std::string body(20, 'x');
+  std::string raw = RawExchange(
+      server->host(), fmt::format("POST /v2/x/blobs/uploads/?digest={} HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 20\r\nConnection: close\r\n\r\n{}",
+                                  oci::Digest::Of(body).ToString(), body));
+  EXPECT_EQ(StatusLine(raw), "HTTP/1.1 413 Payload Too Large") << raw;
+  // Chunks add up: two chunks of 6 bytes go over 10 as surely as one of 12.
+  std::string start = RawExchange(server->host(),
+                                  "POST /v2/x/blobs/uploads/ HTTP/1.1\r\n"
+                                  "Host: x\r\nConnection: close\r\n\r\n");
+  size_t at = start.find("Location: ");
+  ASSERT_NE(at, std::string::npos) << start;
+  std::string location = start.substr(at + 10, start.find("\r\n", at) - at - 10);
+  auto patch = [&](const std::string& range) {
+    return StatusLine(RawExchange(
+        server->host(), fmt::format("PATCH {} HTTP/1.1\r\nHost: x\r\nContent-Range: {}\r\n"
+                                    "Content-Length: 6\r\nConnection: close\r\n\r\nabcdef",
+                                    location, range)));
+  };
+  EXPECT_EQ(patch("0-5"), "HTTP/1.1 202 Accepted");
+  EXPECT_EQ(patch("6-11"), "HTTP/1.1 413 Payload Too Large");
+}
+
 }  // namespace
 }  // namespace plugctl::testing

@@ -48,6 +48,7 @@ struct ServeOptions {
   int max_connections = 512;
   int max_uploads = 64;
   int token_ttl = 300;
+  int64_t max_blob_size = 0;
 };
 
 // The server the signal handlers talk to (one per process).
@@ -160,6 +161,7 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
       {"max-connections", num(o.max_connections)},
       {"max-uploads", num(o.max_uploads)},
       {"token-ttl", num(o.token_ttl)},
+      {"max-blob-size", Setter([&o](const YAML::Node& n) { o.max_blob_size = n.as<int64_t>(); })},
   };
   for (const auto& item : root) {
     std::string key;
@@ -244,7 +246,8 @@ Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   server::RegistryApi api(*store, *auth, metrics,
                           {.read_only = o.read_only,
                            .public_url = o.public_url,
-                           .max_concurrent_uploads = o.max_uploads});
+                           .max_concurrent_uploads = o.max_uploads,
+                           .max_blob_bytes = static_cast<uint64_t>(o.max_blob_size)});
   server::HttpServerOptions http_options;
   http_options.listen = o.listen;
   http_options.max_connections = static_cast<size_t>(o.max_connections);
@@ -354,6 +357,10 @@ Action DefineServe(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("--max-uploads", o->max_uploads, "Uploads streaming at once (more get 429)")
       ->check(CLI::Range(1, 10000))
       ->default_str("64");
+  app.add_option("--max-blob-size", o->max_blob_size,
+                 "Largest blob accepted, in bytes (0: no limit); larger uploads get 413")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str("0");
   app.add_option("--token-ttl", o->token_ttl, "Seconds a token from /token stays valid")
       ->check(CLI::Range(30, 86400))
       ->default_str("300");

@@ -209,8 +209,17 @@ Response RegistryApi::Handle(Exchange& exchange) {
 
   Response r;
   auto fail = [&](const ApiError& error) { r = ErrorResponse(error); };
+  // --max-blob-size bounds a blob, not a request: a chunked upload's later chunks get what is
+  // left of it.
   auto body_limit = [&]() -> uint64_t {
-    return options_.max_blob_bytes == 0 ? UINT64_MAX : options_.max_blob_bytes;
+    if (options_.max_blob_bytes == 0) return UINT64_MAX;
+    if (t.route == Route::kUpload) {
+      if (auto state = store_.GetUpload(t.name, t.ref)) {
+        return state->offset >= options_.max_blob_bytes ? 0
+                                                        : options_.max_blob_bytes - state->offset;
+      }
+    }
+    return options_.max_blob_bytes;
   };
   std::string blob_location_prefix = fmt::format("/v2/{}/blobs/", t.name);
   auto upload_location = [&](const std::string& id) {

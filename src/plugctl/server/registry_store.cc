@@ -723,7 +723,9 @@ struct RegistryStore::Impl {
     for (;;) {
       Result<size_t> n = body.Read(std::span<char>(buffer.data(), buffer.size()));
       if (!n) {
-        failure = ApiError{ApiCode::kBlobUploadInvalid,
+        failure = ApiError{n.error().code() == ErrorCode::kResourceExhausted
+                               ? ApiCode::kTooLarge
+                               : ApiCode::kBlobUploadInvalid,
                            fmt::format("reading the upload body: {}", n.error().message())};
         break;
       }
