@@ -281,4 +281,15 @@ std::string Reference::TagOrDigest() const {
   return "latest";
 }
 
+bool IsValidRepositoryName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = name.find('/', start);
+    if (!IsValidPathComponent(name.substr(start, slash - start))) return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
 }  // namespace plugctl::oci

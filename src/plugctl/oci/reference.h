@@ -45,6 +45,11 @@ struct Reference {
   bool operator==(const Reference&) const = default;
 };
 
+// Whether `name` is a repository name of the distribution spec: path components
+// [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by '/', at most 255 bytes, no host. The one copy of
+// the grammar: references, the server's routes and its token scopes all use it.
+bool IsValidRepositoryName(std::string_view name);
+
 // Validates a tag alone (for "oci:DIR:TAG" and tag commands).
 [[nodiscard]] Status ValidateTag(std::string_view tag);
 

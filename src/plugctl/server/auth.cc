@@ -26,13 +26,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include "plugctl/base/file.h"
+#include "plugctl/oci/reference.h"
 
 namespace plugctl::server {
 
 namespace {
 
 constexpr size_t kMaxUntrusted = 8 * 1024;
-constexpr size_t kMaxRepositoryName = 1024;
 constexpr size_t kMaxScopes = 64;
 constexpr size_t kMaxCacheEntries = 4096;
 constexpr size_t kKeyBytes = 32;
@@ -124,32 +124,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 // --- scopes and names ------------------------------------------------------------------------
 
-bool LowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// The OCI distribution name grammar: components of [a-z0-9]+ joined by '.', '_', "__" or '-'+,
-// separated by '/'.
-bool ValidRepositoryName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxRepositoryName) return false;
-  size_t i = 0;
-  while (true) {
-    if (i >= name.size() || !LowerAlnum(name[i])) return false;
-    while (i < name.size() && LowerAlnum(name[i])) ++i;
-    if (i == name.size()) return true;
-    char c = name[i];
-    if (c == '/') {
-      ++i;
-    } else if (c == '.') {
-      ++i;
-    } else if (c == '_') {
-      ++i;
-      if (i < name.size() && name[i] == '_') ++i;
-    } else if (c == '-') {
-      while (i < name.size() && name[i] == '-') ++i;
-    } else {
-      return false;
-    }
-  }
-}
+bool ValidRepositoryName(std::string_view name) { return oci::IsValidRepositoryName(name); }
 
 std::optional<unsigned> ActionBit(std::string_view name) {
   if (name == "pull") return kActionPull;

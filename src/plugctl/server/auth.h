@@ -73,7 +73,7 @@ enum Action : unsigned {
 // ':'). Unknown actions are dropped; "*" means all three. nullopt if malformed, longer than
 // 8 KiB, holding a space or a non-ASCII or control character, not of type "repository" (e.g.
 // docker's "registry:catalog:*"), or if the name is not an OCI repository name (lowercase
-// components separated by '/', at most 1024 bytes).
+// components separated by '/', at most 255 bytes: oci::IsValidRepositoryName).
 struct Scope {
   std::string repository;
   unsigned actions = kActionNone;

@@ -35,7 +35,6 @@ constexpr std::string_view kLinksDir = "_links";
 constexpr std::string_view kUploadData = "data";
 constexpr std::string_view kUploadRepository = "repo";
 constexpr std::string_view kIndexFile = "index.json";
-constexpr size_t kMaxRepositoryBytes = 255;
 constexpr size_t kUploadIdHexDigits = 32;
 constexpr std::chrono::seconds kIndexCheckInterval{1};
 
@@ -50,44 +49,7 @@ tl::unexpected<ApiError> Internal(const Error& error) {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// One path component of the spec's grammar: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*.
-bool IsValidComponent(std::string_view c) {
-  size_t i = 0;
-  auto alnum_run = [&] {
-    size_t start = i;
-    while (i < c.size() && IsLowerAlnum(c[i])) ++i;
-    return i > start;
-  };
-  if (!alnum_run()) return false;
-  while (i < c.size()) {
-    if (c[i] == '.') {
-      ++i;
-    } else if (c[i] == '_') {
-      ++i;
-      if (i < c.size() && c[i] == '_') ++i;
-    } else if (c[i] == '-') {
-      while (i < c.size() && c[i] == '-') ++i;
-    } else {
-      return false;
-    }
-    if (!alnum_run()) return false;
-  }
-  return true;
-}
-
-bool IsValidRepository(std::string_view name) {
-  if (name.empty() || name.size() > kMaxRepositoryBytes) return false;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = name.find('/', start);
-    std::string_view component = name.substr(start, slash - start);
-    if (!IsValidComponent(component)) return false;
-    if (slash == std::string_view::npos) return true;
-    start = slash + 1;
-  }
-}
+bool IsValidRepository(std::string_view name) { return oci::IsValidRepositoryName(name); }
 
 bool IsUploadId(std::string_view id) {
   if (id.size() != kUploadIdHexDigits) return false;
@@ -655,7 +617,8 @@ struct RegistryStore::Impl {
       return it->second;
     }
     fs::path updir = UploadDir(std::string(id));
-    Result<std::string> owner = ReadFileBounded(updir / kUploadRepository, kMaxRepositoryBytes + 1);
+    Result<std::string> owner =
+        ReadFileBounded(updir / kUploadRepository, 256);  // a name is ≤ 255 bytes
     if (!owner || *owner != repo) return unknown();
     Result<uint64_t> size = FileSize(updir / kUploadData);
     if (!size) return unknown();
