@@ -238,7 +238,8 @@ TEST_F(ServeTest, KillDuringAMirrorLeavesStorageConsistent) {
   // Every tag that exists names a complete image.
   RunResult catalog = Plugctl({"--format", "json", "catalog", server->host()});
   ASSERT_TRUE(catalog.ok()) << catalog.Summary();
-  for (const auto& repo : nlohmann::json::parse(catalog.out)["repositories"]) {
+  const nlohmann::json repositories = nlohmann::json::parse(catalog.out)["repositories"];
+  for (const auto& repo : repositories) {
     nlohmann::json tags = PlugctlJson({"tags", server->Ref(repo.get<std::string>())});
     for (const auto& tag : tags["tags"]) {
       RunResult copy =
