@@ -283,6 +283,7 @@ TEST_F(ServeTest, GcRemovesWhatNoImageReaches) {
 }
 
 TEST_F(ServeTest, HostileRequestsGetClearErrors) {
+  Demo();
   auto server = Serve("serve");
   if (!server) return;
   auto status = [&](const std::string& request) {
@@ -317,6 +318,22 @@ TEST_F(ServeTest, HostileRequestsGetClearErrors) {
                               manifest.size(), manifest));
   EXPECT_EQ(StatusLine(raw), "HTTP/1.1 400 Bad Request") << raw;
   EXPECT_NE(raw.find("MANIFEST_BLOB_UNKNOWN"), std::string::npos) << raw;
+  // Accept negotiation: a client that lists only Docker types is not handed an OCI manifest.
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", server->Ref("plugins/x:1")});
+  std::string docker_only =
+      RawExchange(server->host(),
+                  "GET /v2/plugins/x/manifests/1 HTTP/1.1\r\nHost: x\r\nAccept: "
+                  "application/vnd.docker.distribution.manifest.v2+json\r\n"
+                  "Connection: close\r\n\r\n");
+  EXPECT_EQ(StatusLine(docker_only), "HTTP/1.1 404 Not Found") << docker_only;
+  EXPECT_NE(docker_only.find("MANIFEST_UNKNOWN"), std::string::npos) << docker_only;
+  // …but every Accept field counts, not just the first.
+  std::string two_fields =
+      RawExchange(server->host(),
+                  "GET /v2/plugins/x/manifests/1 HTTP/1.1\r\nHost: x\r\nAccept: "
+                  "application/vnd.docker.distribution.manifest.v2+json\r\nAccept: "
+                  "application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusLine(two_fields), "HTTP/1.1 200 OK") << two_fields;
   // Storage holds nothing outside its directory.
   EXPECT_FALSE(fs::exists(dir_ / "serve" / "x"));
 }

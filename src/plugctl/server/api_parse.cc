@@ -151,4 +151,34 @@ ApiPath ParseApiPath(std::string_view path) {
   return {};
 }
 
+bool AcceptsMediaType(std::string_view accept, std::string_view media_type) {
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  auto trim = [](std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+  };
+  std::string wanted = lower(media_type);
+  std::string_view type_slash = std::string_view(wanted).substr(0, wanted.find('/') + 1);
+  bool any = false;
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view item = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    std::string range = lower(trim(item.substr(0, item.find(';'))));
+    if (range.empty()) continue;
+    any = true;
+    if (range == "*/*" || range == wanted) return true;
+    if (range.ends_with("/*") && !type_slash.empty() &&
+        std::string_view(range).substr(0, range.size() - 1) == type_slash) {
+      return true;
+    }
+  }
+  return !any;
+}
+
 }  // namespace plugctl::server

@@ -63,6 +63,10 @@ struct ByteRange {
 };
 std::optional<ByteRange> ParseRange(std::string_view text, uint64_t size);
 
+// Whether an Accept header value admits `media_type`: true when the header is empty or lists
+// it, "*/*" or "<type>/*" (parameters and q-values are ignored; case-insensitive).
+bool AcceptsMediaType(std::string_view accept, std::string_view media_type);
+
 // A decimal uint64 with nothing else around it.
 std::optional<uint64_t> ParseUint(std::string_view text);
 

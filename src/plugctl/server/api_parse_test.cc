@@ -90,5 +90,18 @@ TEST(ApiParseTest, ByteRanges) {
   EXPECT_FALSE(ParseRange("bytes=9-1", 100));
 }
 
+TEST(ApiParseTest, AcceptNegotiation) {
+  const std::string oci = "application/vnd.oci.image.manifest.v1+json";
+  EXPECT_TRUE(AcceptsMediaType("", oci));
+  EXPECT_TRUE(AcceptsMediaType(" , ", oci));
+  EXPECT_TRUE(
+      AcceptsMediaType("application/vnd.docker.distribution.manifest.v2+json, " + oci, oci));
+  EXPECT_TRUE(AcceptsMediaType("APPLICATION/VND.OCI.IMAGE.MANIFEST.V1+JSON;q=0.5", oci));
+  EXPECT_TRUE(AcceptsMediaType("*/*", oci));
+  EXPECT_TRUE(AcceptsMediaType("application/*", oci));
+  EXPECT_FALSE(AcceptsMediaType("application/vnd.docker.distribution.manifest.v2+json", oci));
+  EXPECT_FALSE(AcceptsMediaType("text/*", oci));
+}
+
 }  // namespace
 }  // namespace plugctl::server

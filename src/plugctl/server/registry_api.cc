@@ -291,6 +291,19 @@ Response RegistryApi::Handle(Exchange& exchange) {
           fail(manifest.error());
           break;
         }
+        // Clients may send one Accept field per type (Go's containers/image does).
+        std::string accept;
+        for (auto [it, end] = head.equal_range(http::field::accept); it != end; ++it) {
+          accept.append(it->value().data(), it->value().size()).push_back(',');
+        }
+        if (!AcceptsMediaType(accept, manifest->desc.media_type)) {
+          // As distribution does: a client that cannot read this kind of manifest is told so
+          // rather than handed bytes it will misparse.
+          fail({ApiCode::kManifestUnknown,
+                fmt::format("the manifest is {}, which the Accept header does not list",
+                            manifest->desc.media_type)});
+          break;
+        }
         r.Set("Content-Type", manifest->desc.media_type);
         r.Set("Docker-Content-Digest", manifest->desc.digest.ToString());
         r.Set("ETag", fmt::format("\"{}\"", manifest->desc.digest.ToString()));
