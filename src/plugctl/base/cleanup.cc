@@ -22,6 +22,8 @@ struct Registry {
   uint64_t next = 1;
   std::map<uint64_t, fs::path> paths;
   std::set<std::string> reclaimed_dirs;
+  // Set by RemoveRegisteredTempPaths: the process is ending, nothing more may be created.
+  bool exiting = false;
 };
 
 Registry& GetRegistry() {
@@ -45,6 +47,22 @@ uint64_t RegisterTempPath(const fs::path& path) {
   return token;
 }
 
+uint64_t CreateRegisteredTempPath(const std::function<fs::path()>& create, fs::path* created) {
+  Registry& r = GetRegistry();
+  std::unique_lock lock(r.mu);
+  if (r.exiting) {
+    // The cleanup already ran and _exit follows at once: creating now would leave a file.
+    lock.unlock();
+    for (;;) ::pause();
+  }
+  fs::path path = create();
+  if (created != nullptr) *created = path;
+  if (path.empty()) return 0;
+  uint64_t token = r.next++;
+  r.paths.emplace(token, std::move(path));
+  return token;
+}
+
 void UnregisterTempPath(uint64_t token) {
   Registry& r = GetRegistry();
   std::lock_guard lock(r.mu);
@@ -54,6 +72,7 @@ void UnregisterTempPath(uint64_t token) {
 void RemoveRegisteredTempPaths() {
   Registry& r = GetRegistry();
   std::lock_guard lock(r.mu);
+  r.exiting = true;
   // Other threads may still be writing into a directory being removed (an extraction): retry
   // until it is gone, a few times at most. The mutex stays held, so nothing new registers.
   for (const auto& [token, path] : r.paths) {

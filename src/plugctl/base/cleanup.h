@@ -17,12 +17,20 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string_view>
 
 namespace plugctl {
 
 // Registers `path` for removal on interruption; returns a token for UnregisterTempPath.
 uint64_t RegisterTempPath(const std::filesystem::path& path);
+
+// Runs `create` (which makes a temp file or directory and returns its path, or "" when it
+// failed) and registers what it made, as one step with respect to the interrupt cleanup: no
+// path can be created after the cleanup ran and before the process ends (a thread that comes
+// too late waits for the exit instead). Returns the registration token, 0 if nothing was made.
+uint64_t CreateRegisteredTempPath(const std::function<std::filesystem::path()>& create,
+                                  std::filesystem::path* created);
 void UnregisterTempPath(uint64_t token);
 
 // Removes every registered path (recursively) and forgets it. What the interrupt thread runs.

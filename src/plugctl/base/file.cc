@@ -122,17 +122,27 @@ Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const fs::pat
       (dir / fmt::format(".{}.tmp-p{}-XXXXXX", path.filename().string(), ::getpid())).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
-  int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-  if (fd < 0) return tl::unexpected(ErrnoError(errno, "create temporary file for", path));
+  int fd = -1;
+  int err = 0;
+  fs::path temp;
+  uint64_t token = CreateRegisteredTempPath(
+      [&]() -> fs::path {
+        fd = ::mkostemp(buf.data(), O_CLOEXEC);
+        err = errno;
+        return fd < 0 ? fs::path() : fs::path(buf.data());
+      },
+      &temp);
+  if (fd < 0) return tl::unexpected(ErrnoError(err, "create temporary file for", path));
   ::fchmod(fd, 0644);
-  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, fs::path(buf.data()), fd));
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, temp, fd, token));
 }
 
-AtomicFileWriter::AtomicFileWriter(fs::path path, fs::path temp_path, int fd)
+AtomicFileWriter::AtomicFileWriter(fs::path path, fs::path temp_path, int fd,
+                                   uint64_t cleanup_token)
     : path_(std::move(path)),
       temp_path_(std::move(temp_path)),
       fd_(fd),
-      cleanup_token_(RegisterTempPath(temp_path_)) {}
+      cleanup_token_(cleanup_token) {}
 
 void AtomicFileWriter::Forget() {
   if (cleanup_token_ != 0) UnregisterTempPath(cleanup_token_);
@@ -225,13 +235,21 @@ Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const 
   std::string templ = (base / fmt::format("{}-p{}-XXXXXX", prefix, ::getpid())).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    return tl::unexpected(ErrnoError(errno, "create temporary directory in", base));
-  }
-  return std::unique_ptr<TempDir>(new TempDir(fs::path(buf.data())));
+  int err = 0;
+  fs::path made;
+  uint64_t token = CreateRegisteredTempPath(
+      [&]() -> fs::path {
+        if (::mkdtemp(buf.data()) != nullptr) return fs::path(buf.data());
+        err = errno;
+        return fs::path();
+      },
+      &made);
+  if (made.empty()) return tl::unexpected(ErrnoError(err, "create temporary directory in", base));
+  return std::unique_ptr<TempDir>(new TempDir(made, token));
 }
 
-TempDir::TempDir(fs::path path) : path_(std::move(path)), cleanup_token_(RegisterTempPath(path_)) {}
+TempDir::TempDir(fs::path path, uint64_t cleanup_token)
+    : path_(std::move(path)), cleanup_token_(cleanup_token) {}
 
 TempDir::~TempDir() {
   std::error_code ec;

@@ -57,7 +57,7 @@ class AtomicFileWriter : public Writer {
   const fs::path& temp_path() const { return temp_path_; }
 
  private:
-  AtomicFileWriter(fs::path path, fs::path temp_path, int fd);
+  AtomicFileWriter(fs::path path, fs::path temp_path, int fd, uint64_t cleanup_token);
   void Forget();  // the temp path is gone or renamed: no longer removed on interruption
 
   fs::path path_;
@@ -102,7 +102,7 @@ class TempDir {
   const fs::path& path() const { return path_; }
 
  private:
-  explicit TempDir(fs::path path);
+  TempDir(fs::path path, uint64_t cleanup_token);
   fs::path path_;
   uint64_t cleanup_token_ = 0;
 };
