@@ -438,7 +438,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         Event(fmt::format("poll: {}", std::strerror(errno)));
         return;
       }
-      if (fds[1].revents != 0) return;
+      if (fds[1].revents != 0) {
+        // Read what Shutdown() wrote (so its write happens-before this thread closes the fd,
+        // as ThreadSanitizer requires), then write it back: idle connections poll the same
+        // eventfd to learn that the server is stopping.
+        uint64_t value = 0;
+        if (::read(shutdown_fd, &value, sizeof value) == sizeof value) {
+          (void)!::write(shutdown_fd, &value, sizeof value);
+        }
+        return;
+      }
       if (fds[2].revents != 0) {
         uint64_t value = 0;
         if (::read(reload_fd, &value, sizeof value) < 0) {
