@@ -18,8 +18,10 @@ ALLOWED = {
     "wasmplugin": {"base", "oci", "spec"},
     "transfer": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin"},
     "server": {"base", "oci", "archive", "store"},
+    "catalog": {"base", "oci", "archive", "store", "spec", "wasm", "plugin", "wasmplugin",
+                "transfer", "server"},
     "cli": {"base", "oci", "archive", "store", "http", "registry", "spec", "wasm", "plugin",
-            "wasmplugin", "transfer", "server"},
+            "wasmplugin", "transfer", "server", "catalog"},
 }
 # Files held to fewer layers than their own: the copy engine reaches registries only through
 # store::Target and its capabilities (store/capabilities.h), never through registry/.

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -803,6 +805,30 @@ void HttpServer::Shutdown() {
 void HttpServer::RequestTlsReload() {
   uint64_t one = 1;
   if (impl_->reload_fd >= 0) (void)!::write(impl_->reload_fd, &one, sizeof one);
+}
+
+namespace {
+
+// Only plausible host names go into a URL: the Host header is the client's to choose.
+bool PlausibleHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
+           c == '[' || c == ']';
+  });
+}
+
+}  // namespace
+
+std::string RequestBaseUrl(const Exchange& exchange, std::string_view public_url) {
+  if (!public_url.empty()) {
+    while (public_url.ends_with('/')) public_url.remove_suffix(1);
+    return std::string(public_url);
+  }
+  auto field = exchange.head()[boost::beast::http::field::host];
+  std::string_view host(field.data(), field.size());
+  return std::string(exchange.secure() ? "https://" : "http://") +
+         std::string(PlausibleHost(host) ? host : std::string_view("localhost"));
 }
 
 }  // namespace plugctl::server

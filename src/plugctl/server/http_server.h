@@ -112,6 +112,11 @@ class Handler {
   virtual Response Handle(Exchange& exchange) = 0;
 };
 
+// The base URL clients reach this server by: `public_url` when set, else "http(s)://<Host>"
+// from the request — "localhost" when the Host header is not a plausible host[:port] (it is the
+// client's to choose, and ends up in challenges and pages).
+std::string RequestBaseUrl(const Exchange& exchange, std::string_view public_url);
+
 // One line per request: method, target, status, bytes in and out, duration, user, peer.
 struct AccessRecord {
   std::string_view method;

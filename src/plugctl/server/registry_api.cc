@@ -53,15 +53,6 @@ std::vector<std::string> Page(const std::vector<std::string>& items, const Query
   return std::vector<std::string>(begin, end);
 }
 
-// Only plausible host names go into a realm URL: the Host header is the client's to choose.
-bool PlausibleHost(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  return std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
-           c == '[' || c == ']';
-  });
-}
-
 class UploadSlot {
  public:
   UploadSlot(std::atomic<int>& counter, Metrics& metrics, int max)
@@ -116,13 +107,7 @@ Response RegistryApi::Handle(Exchange& exchange) {
   }
   std::string authorization(head[http::field::authorization]);
 
-  std::string realm = options_.public_url;
-  if (realm.empty()) {
-    std::string_view host(head[http::field::host].data(), head[http::field::host].size());
-    realm = fmt::format("{}://{}", exchange.secure() ? "https" : "http",
-                        PlausibleHost(host) ? host : std::string_view("localhost"));
-  }
-  realm += "/token";
+  std::string realm = RequestBaseUrl(exchange, options_.public_url) + "/token";
 
   if (path == "/token") {
     if (method != http::verb::get) {

@@ -1,0 +1,58 @@
+// plugctl/catalog/catalog_web.h — the catalog web page and its JSON API, for `plugctl serve`.
+//
+// Routes (GET and HEAD; anything else 405):
+//   /                               every plugin: icon, title, description, category, versions,
+//                                   phase, priority, gateway loadability; a search box
+//   /plugin/<name>                  the plugin's newest version
+//   /plugin/<name>/<version>        one version: README (RenderMarkdown), the configuration
+//                                   schema as a table (field path, type, required, x-scope,
+//                                   description, default, example, enum), digests, and the
+//                                   WasmPlugin YAML for oci:// and http:// (WasmPluginYaml)
+//   /assets/<file>                  the page's CSS and JS, compiled into the binary
+//   /api/plugins                    JSON: every plugin with its versions
+//   /api/plugins/<name>             JSON: one plugin, every version in detail
+//   /api/plugins/<name>/<version>   JSON: one version, with the WasmPlugin YAML texts
+// Icons are the downloads' /plugins/<name>/<version>/icon.png (download_api.h).
+//
+// Language: Chinese and English texts from spec.yaml's x-*-i18n maps and README.md /
+// README_EN.md; `?lang=en|zh` (else Accept-Language, else English); the page links to the other.
+//
+// The pages are self-contained (no external fonts, scripts, images or CDNs), readable without
+// JavaScript (the script only filters the list as one types and copies YAML), and fit a
+// phone-width screen. Every string from an image is escaped; responses carry
+// Content-Security-Policy "default-src 'none'; style-src 'self'; script-src 'self';
+// img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" and
+// X-Content-Type-Options: nosniff.
+//
+// Access: a plugin appears only to clients that may pull its repository (access.h); the
+// others get 401 with a Basic challenge when they sent no credentials, 404 otherwise.
+//
+// Thread safety: Handle may be called concurrently.
+#pragma once
+
+#include <string>
+
+#include "plugctl/catalog/access.h"
+#include "plugctl/catalog/plugin_catalog.h"
+#include "plugctl/server/http_server.h"
+
+namespace plugctl::catalog {
+
+struct CatalogWebOptions {
+  // The base URL clients reach this server by; "" derives it from each request's Host.
+  std::string public_url;
+};
+
+class CatalogWeb : public server::Handler {
+ public:
+  CatalogWeb(PluginCatalog& catalog, CatalogAccess& access, CatalogWebOptions options);
+  // Answers the routes above; 404 for other paths.
+  server::Response Handle(server::Exchange& exchange) override;
+
+ private:
+  PluginCatalog& catalog_;
+  CatalogAccess& access_;
+  CatalogWebOptions options_;
+};
+
+}  // namespace plugctl::catalog

@@ -1,0 +1,29 @@
+// plugctl/catalog/markdown.h — plugin READMEs (untrusted: anyone can publish an image) as HTML
+// that is safe to put in the catalog page.
+//
+// GitHub-flavoured Markdown through cmark-gfm (tables, strikethrough, autolinks, task lists).
+// Nothing in the input can run script or load anything:
+//   - raw HTML, blocks and inline, is shown as text (escaped), never passed through;
+//   - link targets other than http:, https:, mailto:, "#fragment" and relative paths are
+//     dropped (javascript:, vbscript:, data:, file:, any other scheme, in any case and with
+//     embedded whitespace or control characters): the text stays, the link goes;
+//   - images are never loaded (the page runs in an air gap and a README's image URL is the
+//     author's to choose): an image becomes a link to its URL (same rules) with its alt text;
+//   - every attribute value is escaped; headings get no ids from the input.
+// Input larger than kMaxMarkdownBytes is cut there (with a note in the output); nesting deeper
+// than cmark's own limits is flattened by cmark.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace plugctl::catalog {
+
+inline constexpr size_t kMaxMarkdownBytes = 1 << 20;
+
+std::string RenderMarkdown(std::string_view markdown);
+
+}  // namespace plugctl::catalog
