@@ -7,11 +7,20 @@ std::string RenderMarkdown(std::string_view markdown) {
   std::string out = "<pre>";
   for (char c : markdown.substr(0, kMaxMarkdownBytes)) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   out += "</pre>";
