@@ -72,7 +72,7 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
   if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
   if (r.plugin_file) {
     if (r.state != State::kUpToDate) {
-      line += fmt::format("  plugin.wasm {}, sha256 {}", HumanBytes(r.plugin_file->size),
+      line += fmt::format("  plugin.wasm {} {}", HumanBytes(r.plugin_file->size),
                           ShortDigest(r.plugin_file->sha256));
     }
   } else if (r.state == State::kCopied) {

@@ -211,7 +211,8 @@ Result<PluginServerWriteResult> WriteVersion(store::Target& target, const oci::D
   const fs::path metadata_path = result.dir / "metadata.txt";
 
   // Staged inside <tree>/<name>/ so that the rename into place stays on one file system; a dry
-  // run stages in the temp root instead and leaves the tree alone.
+  // run stages in the temp root instead and leaves the tree alone. A refused image may leave an
+  // empty <name>/: removing it could race another version of the same name being written.
   const fs::path staging_parent = options.dry_run ? fs::path() : tree / std::string(name);
   if (!options.dry_run) PLUGCTL_RETURN_IF_ERROR(CreateDirectories(staging_parent));
   PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> staging,
@@ -242,6 +243,8 @@ Result<PluginServerWriteResult> WriteVersion(store::Target& target, const oci::D
   // rewrite keeps (the version is the same release, only its bytes were refreshed).
   PLUGCTL_ASSIGN_OR_RETURN(std::optional<int64_t> created,
                            ImageCreatedTime(target, result.extracted.manifest));
+  // 1970-01-01T00:00:00Z is what reproducible builds write (SOURCE_DATE_EPOCH unset): no time.
+  if (created == 0) created.reset();
   if (!created) created = ParseRfc3339(MetadataField(previous, "Created"));
   result.info.created = created.value_or(result.info.modified);
   if (options.dry_run) return result;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "plugctl/base/file.h"
+#include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
 
 namespace plugctl::plugin {
@@ -147,6 +148,30 @@ TEST_F(PluginServerWriteTest, WritesWasmAndMetadata) {
   // No created time in the image: the time written.
   EXPECT_EQ(r->info.created, r->info.modified);
   EXPECT_GT(r->info.modified, 1700000000);
+}
+
+TEST_F(PluginServerWriteTest, CreatedIsTheImagesTime) {
+  auto image = [&](const std::string& config, oci::Annotations annotations) {
+    oci::ImageManifestSpec spec;
+    spec.config = Put(oci::kOciConfig, config);
+    spec.layers.push_back(
+        Put(oci::kOciLayerTarGzip, test_support::TarGz({{"plugin.wasm", WasmModule()}})));
+    spec.annotations = std::move(annotations);
+    return Put(oci::kOciManifest, oci::BuildImageManifest(spec));
+  };
+  auto by_annotation = Write(
+      image("{}", {{std::string(oci::kAnnotationCreated), "2025-03-01T18:00:00+08:00"}}), "a");
+  ASSERT_TRUE(by_annotation) << by_annotation.error().message();
+  EXPECT_EQ(by_annotation->info.created, 1740823200);
+  EXPECT_THAT(ReadFile(tree_ / "a" / "1.0.0" / "metadata.txt"),
+              HasSubstr("Created: 2025-03-01T10:00:00Z\n"));
+  auto by_config = Write(image(R"({"created":"2025-03-01T10:00:00.5Z"})", {}), "b");
+  ASSERT_TRUE(by_config) << by_config.error().message();
+  EXPECT_EQ(by_config->info.created, 1740823200);
+  // A reproducible build's epoch is no time at all: the time written.
+  auto epoch = Write(image(R"({"created":"1970-01-01T00:00:00Z"})", {}), "c");
+  ASSERT_TRUE(epoch);
+  EXPECT_EQ(epoch->info.created, epoch->info.modified);
 }
 
 TEST_F(PluginServerWriteTest, RerunTouchesNothing) {
