@@ -171,6 +171,30 @@ TEST_F(PluginServerTest, BundleBecomesAPluginServerTreeThatNginxServes) {
   EXPECT_EQ(meta.out, metadata);
 }
 
+TEST_F(PluginServerTest, ServeFindsTheKeyABundleCarried) {
+  PopulateInternet();
+  if (HasFatalFailure()) return;
+  const std::string bundle = "oci-archive:" + Path("bundle.tar");
+  PlugctlJson({"mirror", Path("plugins.properties"), "--to", bundle});
+  // Across the air gap: the bundle into the directory `plugctl serve` serves.
+  auto served = StartRegistryOrSkip(dir_ / "served",
+                                    {.kind = RegistryKind::kPlugctlServe, .anonymous_read = true});
+  if (!served) return;
+  nlohmann::json loaded =
+      PlugctlJson({"mirror", bundle, "--to", "oci:" + served->storage().string()});
+  EXPECT_EQ(loaded["copied"], 4) << loaded.dump(2);
+  // serve notices the new index.json on its own, within a moment.
+  RunResult fetched;
+  for (int i = 0; i < 50 && !fetched.ok(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    fetched =
+        RunProcess({"curl", "-sSf", "--max-time", "10", "-o", Path("served.wasm"),
+                    "http://" + served->host() + "/plugins/json-converter/1.0.0/plugin.wasm"});
+  }
+  ASSERT_TRUE(fetched.ok()) << fetched.Summary();
+  EXPECT_EQ("sha256:" + HashTool("sha256sum", dir_ / "served.wasm"), pulled_sha256_);
+}
+
 TEST_F(PluginServerTest, StraightFromTheRegistryWithMapsClashesAndRefusals) {
   PopulateInternet();
   if (HasFatalFailure()) return;
