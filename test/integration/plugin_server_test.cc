@@ -193,6 +193,17 @@ TEST_F(PluginServerTest, ServeFindsTheKeyABundleCarried) {
   }
   ASSERT_TRUE(fetched.ok()) << fetched.Summary();
   EXPECT_EQ("sha256:" + HashTool("sha256sum", dir_ / "served.wasm"), pulled_sha256_);
+
+  // `serve --import` of the same bundle keeps the keys too.
+  auto imported = StartRegistryOrSkip(
+      dir_ / "imported",
+      {.kind = RegistryKind::kPlugctlServe, .extra_args = {"--import", Path("bundle.tar")}});
+  if (!imported) return;
+  RunResult via_import =
+      RunProcess({"curl", "-sSf", "--max-time", "10", "-o", Path("imported.wasm"),
+                  "http://" + imported->host() + "/plugins/json-converter/1.0.0/plugin.wasm"});
+  ASSERT_TRUE(via_import.ok()) << via_import.Summary();
+  EXPECT_EQ("sha256:" + HashTool("sha256sum", dir_ / "imported.wasm"), pulled_sha256_);
 }
 
 TEST_F(PluginServerTest, StraightFromTheRegistryWithMapsClashesAndRefusals) {

@@ -20,6 +20,7 @@
 #include "plugctl/catalog/plugin_catalog.h"
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/output.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/server/auth.h"
 #include "plugctl/server/http_server.h"
 #include "plugctl/server/metrics.h"
@@ -280,6 +281,13 @@ Status ImportBundle(const std::string& from, const fs::path& dir, Log& log) {
     copy.tags = {tag};
     PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
                              transfer::CopyImage(*src, tag, *dst, copy));
+    // The plugins.properties key a mirrored bundle keeps on its entries names the download.
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor entry, src->Resolve(tag));
+    if (auto listed = entry.annotations.find(std::string(oci::kAnnotationPluginName));
+        listed != entry.annotations.end()) {
+      PLUGCTL_RETURN_IF_ERROR(dst->TagWithAnnotations(
+          result.root, tag, {{std::string(oci::kAnnotationPluginName), listed->second}}));
+    }
     log.Event(fmt::format("imported {} ({})", tag, result.root.digest.ToString()));
   }
   return dst->Commit();
