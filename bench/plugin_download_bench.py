@@ -14,7 +14,8 @@ Setup: a 1 MiB plugin.wasm (the `plugctl demo` module padded with a custom secti
 valid proxy-wasm module), built into an image with `plugctl build`; `plugctl serve DIR` on a
 fresh directory gets it with `plugctl mirror --to HOST/plugins` (plain HTTP), and
 `plugctl mirror --to plugin-server:WORK/www/plugins` writes the tree Debian's nginx-light
-serves (`root WORK/www`, sendfile on, tcp_nopush on, access_log off, worker_processes auto,
+serves (`root WORK/www`, sendfile on, tcp_nopush on, an access log file (as serve writes one),
+worker_processes auto,
 keepalive_requests 1000000, as the plugin-server image's nginx serves files). Before the wrk
 runs, each server's plugin.wasm is fetched once and its sha256 checked, and its 304 checked.
 
@@ -210,7 +211,7 @@ def start_nginx(work, layout, procs):
     with open(conf, "w") as f:
         f.write(f"{user}daemon off;\nworker_processes auto;\npid {prefix}/nginx.pid;\n"
                 f"error_log {prefix}/error.log;\nevents {{ worker_connections 1024; }}\n"
-                f"http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n"
+                f"http {{\n  access_log {prefix}/access.log;\n  sendfile on;\n  tcp_nopush on;\n"
                 f"  keepalive_requests 1000000;\n{temp_paths}"
                 f"  types {{ application/wasm wasm; text/plain txt; }}\n"
                 f"  server {{\n    listen {host};\n    root {www};\n  }}\n}}\n")

@@ -65,7 +65,8 @@ class Stream {
   virtual ~Stream() = default;
   // >0 bytes read, 0 end of stream, <0 failure or timeout.
   virtual ssize_t Read(char* data, size_t size, Deadline deadline) = 0;
-  virtual bool WriteAll(const char* data, size_t size, Deadline deadline) = 0;
+  // `more`: the caller sends more right after (a file), so the kernel may hold a partial packet.
+  virtual bool WriteAll(const char* data, size_t size, Deadline deadline, bool more = false) = 0;
   // Sends `length` bytes of file `fd` from `offset`, waiting at most io_timeout for progress.
   virtual bool SendFile(int fd, uint64_t offset, uint64_t length,
                         std::chrono::seconds io_timeout) = 0;
@@ -86,9 +87,9 @@ class PlainStream : public Stream {
       if (WaitFd(fd_, POLLIN, deadline) != 1) return -1;
     }
   }
-  bool WriteAll(const char* data, size_t size, Deadline deadline) override {
+  bool WriteAll(const char* data, size_t size, Deadline deadline, bool more) override {
     while (size > 0) {
-      ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
       if (n > 0) {
         data += n;
         size -= static_cast<size_t>(n);
@@ -153,7 +154,7 @@ class TlsStream : public Stream {
       if (!Wait(r, deadline)) return -1;
     }
   }
-  bool WriteAll(const char* data, size_t size, Deadline deadline) override {
+  bool WriteAll(const char* data, size_t size, Deadline deadline, bool /*more*/) override {
     while (size > 0) {
       ERR_clear_error();
       int r = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
@@ -174,7 +175,7 @@ class TlsStream : public Stream {
       ssize_t n = ::pread(fd, buffer.data(), step, static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
-      if (!WriteAll(buffer.data(), static_cast<size_t>(n), Clock::now() + io_timeout)) {
+      if (!WriteAll(buffer.data(), static_cast<size_t>(n), Clock::now() + io_timeout, false)) {
         return false;
       }
       offset += static_cast<uint64_t>(n);
@@ -701,7 +702,8 @@ void HttpServer::Impl::Serve(int fd, const std::string& peer) {
     if (head_request || response.status == 204 || response.status == 304) {
       ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout);
     } else if (response.file) {
-      ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout) &&
+      ok = stream->WriteAll(out.data(), out.size(), Clock::now() + options.io_timeout,
+                            /*more=*/length > 0) &&
            stream->SendFile(response.file->fd, response.file->offset, length, options.io_timeout);
       if (ok) sent = length;
     } else {
