@@ -48,11 +48,11 @@ namespace fs = std::filesystem;
 
 // One tagged image: one version of one plugin.
 struct PluginVersion {
-  std::string name;        // the plugin-server name (see the banner)
-  std::string version;     // the tag
-  std::string repository;  // in the registry API: "plugins/basic-auth"
+  std::string name;          // the plugin-server name (see the banner)
+  std::string version;       // the tag
+  std::string repository;    // in the registry API: "plugins/basic-auth"
   bool listed_name = false;  // `name` came from a plugins.properties key, not the repository
-  oci::Descriptor root;    // what the tag points at (manifest or index)
+  oci::Descriptor root;      // what the tag points at (manifest or index)
 
   // Set when plugin.wasm could be extracted; `error` says why not otherwise.
   bool usable = false;

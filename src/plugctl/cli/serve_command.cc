@@ -14,6 +14,10 @@
 
 #include "plugctl/base/cleanup.h"
 #include "plugctl/base/file.h"
+#include "plugctl/catalog/access.h"
+#include "plugctl/catalog/catalog_web.h"
+#include "plugctl/catalog/download_api.h"
+#include "plugctl/catalog/plugin_catalog.h"
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/output.h"
 #include "plugctl/server/auth.h"
@@ -24,6 +28,7 @@
 #include "plugctl/store/oci_layout.h"
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror_list.h"
 
 namespace plugctl::cli {
 
@@ -44,6 +49,7 @@ struct ServeOptions {
   std::string log_format = "text";
   std::string default_repository = "default";
   std::string import;
+  std::string names;
   bool allow_plain_http_credentials = false;
   int max_connections = 512;
   int max_uploads = 64;
@@ -157,6 +163,7 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
       {"public-url", str(o.public_url)},
       {"log-format", str(o.log_format)},
       {"default-repository", str(o.default_repository)},
+      {"names", str(o.names)},
       {"allow-plain-http-credentials", flag(o.allow_plain_http_credentials)},
       {"max-connections", num(o.max_connections)},
       {"max-uploads", num(o.max_uploads)},
@@ -183,6 +190,45 @@ Status ApplyConfigFile(CLI::App& app, ServeOptions& o) {
   }
   return OkStatus();
 }
+
+// `--names plugins.properties`: the console's plugin names by repository path (the host is
+// dropped, as the store drops it from ref names).
+Result<std::map<std::string, std::string>> ReadNames(const std::string& file) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(file, 4 << 20));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<transfer::MirrorSource> sources,
+                           transfer::ParseMirrorList(text, file));
+  std::map<std::string, std::string> names;
+  for (const transfer::MirrorSource& source : sources) {
+    if (source.name.empty()) continue;
+    auto [it, inserted] = names.emplace(source.repository.repository, source.name);
+    if (!inserted && it->second != source.name) {
+      return MakeError(ErrorCode::kInvalidArgument, "{}: {} is listed as both \"{}\" and \"{}\"",
+                       file, source.repository.repository, it->second, source.name);
+    }
+  }
+  if (names.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: no name=image lines (expected a plugins.properties file)", file);
+  }
+  return names;
+}
+
+// Requests outside the registry API: downloads under /plugins, the catalog elsewhere.
+class SiteHandler : public server::Handler {
+ public:
+  SiteHandler(catalog::DownloadApi& downloads, catalog::CatalogWeb& web)
+      : downloads_(downloads), web_(web) {}
+  server::Response Handle(server::Exchange& exchange) override {
+    std::string_view target(exchange.head().target().data(), exchange.head().target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/plugins" || path.starts_with("/plugins/")) return downloads_.Handle(exchange);
+    return web_.Handle(exchange);
+  }
+
+ private:
+  catalog::DownloadApi& downloads_;
+  catalog::CatalogWeb& web_;
+};
 
 // Copies every image of a bundle (oci-archive:, docker-archive:, oci:) into the layout at
 // `dir`, keeping ref names, so the store serves it under the usual mapping.
@@ -242,12 +288,26 @@ Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   auth_options.token_ttl = std::chrono::seconds(o.token_ttl);
   PLUGCTL_ASSIGN_OR_RETURN(auto auth, server::Authorizer::Create(auth_options));
 
+  catalog::CatalogOptions catalog_options;
+  catalog_options.dir = dir;
+  if (!o.names.empty()) {
+    PLUGCTL_ASSIGN_OR_RETURN(catalog_options.names, ReadNames(o.names));
+  }
+  catalog::PluginCatalog plugins(*store, catalog_options);
+  // Extract what the store holds now rather than on the first download.
+  for (const std::string& warning : plugins.Snapshot()->warnings) log.Event(warning);
+  catalog::CatalogAccess access(*auth);
+  catalog::DownloadApi downloads(plugins, access);
+  catalog::CatalogWeb web(plugins, access, {.public_url = o.public_url});
+  SiteHandler site(downloads, web);
+
   server::Metrics metrics;
   server::RegistryApi api(*store, *auth, metrics,
                           {.read_only = o.read_only,
                            .public_url = o.public_url,
                            .max_concurrent_uploads = o.max_uploads,
-                           .max_blob_bytes = static_cast<uint64_t>(o.max_blob_size)});
+                           .max_blob_bytes = static_cast<uint64_t>(o.max_blob_size),
+                           .fallback = &site});
   server::HttpServerOptions http_options;
   http_options.listen = o.listen;
   http_options.max_connections = static_cast<size_t>(o.max_connections);
@@ -325,6 +385,10 @@ Action DefineServe(CLI::App& app, const GlobalOptions& globals) {
       ->check(CLI::ExistingFile);
   app.add_option("--access-file", o->access_file,
                  "YAML rules: which user may pull/push/delete which repositories")
+      ->check(CLI::ExistingFile);
+  app.add_option("--names", o->names,
+                 "plugins.properties whose keys name plugin downloads (/plugins/NAME/...) for "
+                 "the repositories it lists")
       ->check(CLI::ExistingFile);
   app.add_flag("--anonymous-read", o->anonymous_read,
                "With --htpasswd: let clients without credentials pull");

@@ -6,6 +6,7 @@
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
 #include "plugctl/transfer/location.h"
@@ -104,6 +105,11 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
   pin_request.wasm_sha256 = r.wasm_sha256;
   pin_request.spec = spec;
   pin_request.url_prefix = args.url_prefix;
+  // A bundle mirrored from plugins.properties names the plugin by its key.
+  if (auto listed = r.root.annotations.find(std::string(oci::kAnnotationPluginName));
+      listed != r.root.annotations.end()) {
+    pin_request.plugin_name = listed->second;
+  }
   auto pin = wasmplugin::PinPlugin(pin_request);
   if (!pin) return tl::unexpected(pin.error().WithContext(image));
   bool oci_url = pin->url.starts_with("oci://");

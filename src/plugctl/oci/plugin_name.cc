@@ -7,8 +7,8 @@ namespace plugctl::oci {
 bool IsPluginPathSegment(std::string_view text) {
   if (text.empty() || text.size() > kMaxPluginPathSegment || text.front() == '.') return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '+';
   });
 }
 

@@ -65,8 +65,7 @@ std::optional<int64_t> ParseRfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   std::tm tm{};
@@ -136,7 +135,8 @@ Result<std::optional<int64_t>> ImageCreatedTime(store::Target& target,
     if (auto t = ParseRfc3339(it->second)) return std::optional<int64_t>(*t);
   }
   if (!m.config) return std::optional<int64_t>();
-  PLUGCTL_ASSIGN_OR_RETURN(std::string config, store::FetchBlob(target, *m.config, kMaxConfigBytes));
+  PLUGCTL_ASSIGN_OR_RETURN(std::string config,
+                           store::FetchBlob(target, *m.config, kMaxConfigBytes));
   nlohmann::json j = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
   if (j.is_object()) {
     auto created = j.find("created");
@@ -147,12 +147,9 @@ Result<std::optional<int64_t>> ImageCreatedTime(store::Target& target,
   return std::optional<int64_t>();
 }
 
-Result<PluginServerWriteResult> WritePluginServerVersion(store::Target& target,
-                                                         const oci::Descriptor& root,
-                                                         const fs::path& tree,
-                                                         std::string_view name,
-                                                         std::string_view version,
-                                                         const PluginServerWriteOptions& options) {
+Result<PluginServerWriteResult> WritePluginServerVersion(
+    store::Target& target, const oci::Descriptor& root, const fs::path& tree, std::string_view name,
+    std::string_view version, const PluginServerWriteOptions& options) {
   (void)target;
   (void)root;
   (void)tree;

@@ -12,9 +12,9 @@
 //   Created: 2025-03-01T10:00:00Z
 //   MD5: 9e107d9d372bb6826bd81d3542a419d6
 //   SHA256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
-// Times are UTC ISO 8601 (FormatCreatedTime, builder.h). Created is the image's created time (ImageCreatedTime) — the time the
-// file was first written when the image has none; Last Modified is when plugin.wasm was
-// written.
+// Times are UTC ISO 8601 (FormatCreatedTime, builder.h). Created is the image's created time
+// (ImageCreatedTime) — the time the file was first written when the image has none; Last Modified
+// is when plugin.wasm was written.
 //
 // Names come from oci/plugin_name.h; versions are tags. Both must be IsPluginPathSegment.
 #pragma once
@@ -54,8 +54,8 @@ std::optional<oci::Digest> MetadataSha256(std::string_view metadata_txt);
 
 // The image's created time (unix seconds): the manifest's org.opencontainers.image.created
 // annotation, else its config's "created" (docker and OCI configs); nullopt when neither is an
-// RFC 3339 time (ParseRfc3339). `manifest` is an image manifest (not an index). Reads at most the config's
-// first 4 MiB, verified.
+// RFC 3339 time (ParseRfc3339). `manifest` is an image manifest (not an index). Reads at most the
+// config's first 4 MiB, verified.
 [[nodiscard]] Result<std::optional<int64_t>> ImageCreatedTime(store::Target& target,
                                                               const oci::Descriptor& manifest);
 

@@ -105,6 +105,10 @@ Response RegistryApi::Handle(Exchange& exchange) {
     r.body = metrics_.Render(store_.Stats());
     return r;
   }
+  if (options_.fallback != nullptr && path != "/token" && path != "/v2" &&
+      !path.starts_with("/v2/")) {
+    return options_.fallback->Handle(exchange);
+  }
   std::string authorization(head[http::field::authorization]);
 
   std::string realm = RequestBaseUrl(exchange, options_.public_url) + "/token";

@@ -27,6 +27,8 @@ struct RegistryApiOptions {
   int max_concurrent_uploads = 64;
   // Largest blob accepted (bytes; 0: no limit).
   uint64_t max_blob_bytes = 0;
+  // Answers requests outside /v2, /token, /healthz and /metrics (404 when null). Not owned.
+  Handler* fallback = nullptr;
 };
 
 class RegistryApi : public Handler {

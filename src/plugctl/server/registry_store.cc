@@ -22,6 +22,7 @@
 #include "plugctl/base/file.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/oci/reference.h"
 #include "plugctl/store/oci_layout.h"
 
@@ -164,6 +165,8 @@ struct RepoDerived {
 
 struct RepoView {
   std::map<std::string, oci::Descriptor> tags;
+  // The plugins.properties key a tag's entry carries (oci::kAnnotationPluginName), by tag.
+  std::map<std::string, std::string> listed_names;
   // Every manifest with an entry in this repository, tagged or not.
   std::map<oci::Digest, oci::Descriptor> manifests;
 };
@@ -171,6 +174,7 @@ struct RepoView {
 // An immutable snapshot of index.json as repositories and tags.
 struct View {
   IndexStamp stamp;
+  uint64_t generation = 0;
   std::map<std::string, RepoView> repos;
   std::vector<std::string> warnings;
   // Filled lazily (parsing manifests is for blob reads and referrers, not the manifest path).
@@ -234,6 +238,10 @@ std::shared_ptr<View> BuildView(const std::vector<oci::Descriptor>& entries,
     }
     RepoView& repo = view->repos[key.first];
     repo.tags[key.second] = EntryDescriptor(*winner.desc);
+    if (auto listed = winner.desc->annotations.find(std::string(oci::kAnnotationPluginName));
+        listed != winner.desc->annotations.end()) {
+      repo.listed_names[key.second] = listed->second;
+    }
     repo.manifests.emplace(winner.desc->digest, EntryDescriptor(*winner.desc));
   }
   return view;
@@ -404,6 +412,7 @@ struct RegistryStore::Impl {
   // One reload or index.json edit at a time (in this process; the layout lock covers others).
   std::mutex reload_mu;
   std::atomic<int64_t> next_check{0};
+  std::atomic<uint64_t> generations{0};
 
   std::mutex uploads_mu;
   std::map<std::string, std::shared_ptr<Upload>> uploads;
@@ -434,6 +443,7 @@ struct RegistryStore::Impl {
       return tl::unexpected(entries.error());
     }
     std::shared_ptr<View> fresh = BuildView(*entries, options.default_repository, stamp);
+    fresh->generation = generations.fetch_add(1) + 1;
     std::shared_ptr<const View> old = CurrentView();
     {
       // What a repository's manifests reach depends only on which manifests they are (content
@@ -908,6 +918,29 @@ std::vector<std::string> RegistryStore::Warnings() const {
                   impl_->reload_error);
   }
   return out;
+}
+
+TaggedEntries RegistryStore::Tagged() {
+  impl_->MaybeReload();
+  auto view = impl_->CurrentView();
+  TaggedEntries out;
+  out.generation = view->generation;
+  for (const auto& [name, repo] : view->repos) {
+    for (const auto& [tag, desc] : repo.tags) {
+      auto listed = repo.listed_names.find(tag);
+      out.entries.push_back(
+          {.repository = name,
+           .tag = tag,
+           .desc = desc,
+           .listed_name = listed == repo.listed_names.end() ? std::string() : listed->second});
+    }
+  }
+  return out;
+}
+
+uint64_t RegistryStore::Generation() {
+  impl_->MaybeReload();
+  return impl_->CurrentView()->generation;
 }
 
 std::vector<std::string> RegistryStore::Repositories() {

@@ -140,6 +140,22 @@ struct GcReport {
   uint64_t kept = 0;
 };
 
+struct TaggedEntry {
+  std::string repository;
+  std::string tag;
+  oci::Descriptor desc;  // media type, digest, size
+  // The plugins.properties key the index.json entry carries (oci::kAnnotationPluginName: a
+  // bundle mirrored from such a list keeps it), "" when none.
+  std::string listed_name;
+};
+
+struct TaggedEntries {
+  // Changes whenever the store's view of index.json does (a push, a delete, an external write).
+  uint64_t generation = 0;
+  // Sorted by repository, then tag.
+  std::vector<TaggedEntry> entries;
+};
+
 // NAME_INVALID unless `name` matches the spec's repository grammar (see the banner).
 [[nodiscard]] ApiStatus ValidateRepositoryName(std::string_view name);
 
@@ -153,6 +169,11 @@ class RegistryStore {
 
   // Messages about index.json entries that are ignored or shadowed (for the startup log).
   std::vector<std::string> Warnings() const;
+
+  // Every tag of every repository.
+  TaggedEntries Tagged();
+  // Tagged().generation without building the list: cheap enough for every request.
+  uint64_t Generation();
 
   // Repositories with at least one tag or untagged manifest, sorted.
   std::vector<std::string> Repositories();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/spec/config_check.h"
 #include "plugctl/spec/config_yaml.h"
 
@@ -123,22 +124,14 @@ Result<PluginPin> PinToOciPrefix(const PinRequest& request, const NameParts& par
   return pin;
 }
 
-bool IsPathSegment(std::string_view text) {
-  return !text.empty() && text != "." && text != ".." &&
-         std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-' || c == '+';
-         });
-}
-
 // PREFIX/NAME/VERSION/plugin.wasm: the Higress plugin-server layout (../shared/docs/field-notes.md
 // §5).
 Result<PluginPin> PinToHttpPrefix(const PinRequest& request, const NameParts& parts,
                                   std::string_view prefix) {
-  std::string name = SpecBaseName(request.spec);
-  if (request.source.registry || name.empty()) {
-    name = parts.repository_name.empty() ? name : parts.repository_name;
-  }
+  // The rule `plugctl serve` and plugin-server trees use (oci/plugin_name.h): the listed name,
+  // else the repository's last component; an image with no repository falls back to its spec.
+  std::string name = oci::PluginPathName(parts.repository_name, request.plugin_name);
+  if (name.empty() && parts.repository_name.empty()) name = SpecBaseName(request.spec);
   if (name.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "cannot name the plugin directory under --url-prefix {}: the image has no "
@@ -154,10 +147,10 @@ Result<PluginPin> PinToHttpPrefix(const PinRequest& request, const NameParts& pa
                      prefix);
   }
   for (const std::string* segment : {&name, &version}) {
-    if (!IsPathSegment(*segment)) {
+    if (!oci::IsPluginPathSegment(*segment)) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "\"{}\" cannot be a directory of a plugin-server URL (letters, digits and "
-                       "._+- only)",
+                       "\"{}\" cannot be a directory of a plugin-server URL (1-128 letters, "
+                       "digits and ._+-, not starting with '.')",
                        *segment);
     }
   }

@@ -12,7 +12,10 @@
 //         puts the image (NAME: the repository's last component; for local locations the
 //         spec's info.name, else the repository of a REF that is a full reference);
 //       - --url-prefix http(s)://HOST/PATH: PREFIX/NAME/VERSION/plugin.wasm, the Higress
-//         plugin-server layout (VERSION: the tag, else the spec's info.version);
+//         plugin-server layout; NAME by oci/plugin_name.h (the plugins.properties key the image
+//         was listed under, else the repository's last component; an image with no repository:
+//         the spec's info.name), as `plugctl serve` and `mirror --to plugin-server:` name it;
+//         VERSION: the tag, else the spec's info.version;
 //       - local locations (oci:, oci-archive:, docker-archive:) have no registry URL and need a
 //         prefix.
 //     sha256 is, for oci:// URLs, the hex of the image manifest the gateway loads: for an index
@@ -90,6 +93,9 @@ struct PinRequest {
   const spec::PluginSpec* spec = nullptr;
   // "", "oci://HOST[:PORT]/PATH", "http://HOST/PATH" or "https://HOST/PATH".
   std::string url_prefix = {};
+  // The plugins.properties key the image was listed under, when known (a bundle entry's
+  // oci::kAnnotationPluginName): the NAME of an http(s):// URL (oci/plugin_name.h).
+  std::string plugin_name = {};
 };
 
 struct PluginPin {
