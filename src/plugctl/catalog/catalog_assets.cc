@@ -35,13 +35,14 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;marg
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0;min-width:0}
 .table-wrap{overflow-x:auto;max-width:100%;margin:0 0 1rem}
-table{border-collapse:collapse;font-size:.875rem}
+table{border-collapse:collapse;font-size:.875rem;overflow-wrap:normal}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 td.path{white-space:nowrap}
+td.description{min-width:16rem}
 .readme img{max-width:100%}
 .readme table{display:block;overflow-x:auto;max-width:100%}
 ul.versions{padding-left:1.2rem}
-.copy-button{float:right;margin:.25rem;font-size:.8rem}
+.copy-button{display:block;margin:0 0 .25rem auto;font-size:.8rem}
 .error{color:#a40e26}
 [hidden]{display:none!important}
 @media (max-width:40rem){
@@ -49,7 +50,14 @@ ul.versions{padding-left:1.2rem}
  dl.facts{grid-template-columns:1fr}
  dl.facts dd{margin-bottom:.4rem}
  ul.plugins{grid-template-columns:1fr}
- td.path{white-space:normal}
+ table.schema,table.schema tbody,table.schema tr,table.schema td{display:block;width:100%}
+ table.schema thead{display:none}
+ table.schema tr{border:1px solid #d0d7de;border-radius:6px;margin:0 0 .75rem;padding:.25rem .5rem}
+ table.schema td{border:none;padding:.15rem 0;min-width:0;white-space:normal;overflow-wrap:anywhere}
+ table.schema td:empty{display:none}
+ table.schema td::before{content:attr(data-label) ": ";font-weight:600;color:#57606a}
+ table.schema td.path::before{content:none}
+ table.schema td.path{font-weight:600}
 }
 )css";
 

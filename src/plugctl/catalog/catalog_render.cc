@@ -332,25 +332,34 @@ struct SchemaWalker {
 std::string SchemaTable(const json& schema, Lang lang) {
   std::vector<SchemaRow> rows = SchemaRows(schema, lang);
   if (rows.empty()) return "<p>" + std::string(Tr(lang, "No fields.", "无字段。")) + "</p>\n";
+  const std::string_view heads[] = {
+      Tr(lang, "Field", "字段"),       Tr(lang, "Type", "类型"),
+      Tr(lang, "Required", "必填"),    "x-scope",
+      Tr(lang, "Description", "说明"), Tr(lang, "Default", "默认值"),
+      Tr(lang, "Example", "示例"),     Tr(lang, "Allowed values", "可选值")};
   std::string out = "<div class=\"table-wrap\"><table class=\"schema\">\n<thead><tr>";
-  for (std::string_view head :
-       {Tr(lang, "Field", "字段"), Tr(lang, "Type", "类型"), Tr(lang, "Required", "必填"),
-        std::string_view("x-scope"), Tr(lang, "Description", "说明"), Tr(lang, "Default", "默认值"),
-        Tr(lang, "Example", "示例"), Tr(lang, "Allowed values", "可选值")}) {
-    out += "<th>" + std::string(head) + "</th>";
-  }
+  for (std::string_view head : heads) out += "<th>" + std::string(head) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
+  // data-label: on a phone the CSS turns each row into a card and shows the label before the
+  // value; empty cells stay empty so that the card hides them.
+  auto cell = [&](size_t column, std::string_view inner_html, std::string_view css_class = "") {
+    std::string td = "<td";
+    if (!css_class.empty()) td += " class=\"" + std::string(css_class) + "\"";
+    td += " data-label=\"" + std::string(heads[column]) + "\">" + std::string(inner_html) + "</td>";
+    return td;
+  };
+  auto code = [](const std::string& text) {
+    return text.empty() ? std::string() : "<code>" + HtmlEscape(text) + "</code>";
+  };
   for (const SchemaRow& row : rows) {
-    out += "<tr><td class=\"path\"><code>" + HtmlEscape(row.path) + "</code></td>";
-    out += "<td>" + HtmlEscape(row.type) + "</td>";
-    out += "<td>" + std::string(row.required ? Tr(lang, "yes", "是") : "") + "</td>";
-    out += "<td>" + HtmlEscape(row.scope) + "</td><td>";
-    if (!row.title.empty()) out += "<strong>" + HtmlEscape(row.title) + "</strong>";
-    if (!row.title.empty() && !row.description.empty()) out += "<br>";
-    out += HtmlEscape(row.description) + "</td>";
-    out += "<td><code>" + HtmlEscape(row.default_value) + "</code></td>";
-    out += "<td><code>" + HtmlEscape(row.example) + "</code></td>";
-    out += "<td><code>" + HtmlEscape(row.enum_values) + "</code></td></tr>\n";
+    std::string description;
+    if (!row.title.empty()) description += "<strong>" + HtmlEscape(row.title) + "</strong>";
+    if (!row.title.empty() && !row.description.empty()) description += "<br>";
+    description += HtmlEscape(row.description);
+    out += "<tr>" + cell(0, code(row.path), "path") + cell(1, HtmlEscape(row.type)) +
+           cell(2, row.required ? Tr(lang, "yes", "是") : "") + cell(3, HtmlEscape(row.scope)) +
+           cell(4, description, "description") + cell(5, code(row.default_value)) +
+           cell(6, code(row.example)) + cell(7, code(row.enum_values)) + "</tr>\n";
   }
   out += "</tbody></table></div>\n";
   return out;

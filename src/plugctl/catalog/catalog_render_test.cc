@@ -366,7 +366,7 @@ TEST(CatalogRenderTest, VersionPageShowsEverything) {
   std::string html = RenderVersionPage(input, {.self_path = "/plugin/evil-plugin/1.1.0"});
   ExpectNoInjectedMarkup(html);
   EXPECT_NE(html.find("<code>consumers[].credential</code>"), std::string::npos);
-  EXPECT_NE(html.find("<td>GLOBAL</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td data-label=\"x-scope\">GLOBAL</td>"), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;Consumers&lt;/b&gt;"), std::string::npos);
   EXPECT_NE(html.find("&quot;admin:&lt;script&gt;&quot;"), std::string::npos);
   EXPECT_NE(html.find("kind: WasmPlugin\n# &lt;script&gt;\n</pre>"), std::string::npos);

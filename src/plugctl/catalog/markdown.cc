@@ -24,8 +24,9 @@ void EnsureExtensions() {
 constexpr const char* kExtensions[] = {"table", "strikethrough", "autolink", "tasklist"};
 
 // Browsers drop ASCII tab and newline anywhere in a URL and leading C0 controls and spaces, so
-// "java\tscript:" runs as javascript:. A scheme is read after removing every character a browser
-// could skip; anything that looks like one must be on the list.
+// "java\tscript:" runs as javascript:. A scheme is looked for after removing every character a
+// browser could skip; when there is one, the URL as written must start with an allowed scheme
+// (no character before it or inside it), else the link goes.
 bool IsSafeUrl(std::string_view url) {
   std::string scrubbed;
   for (char c : url) {
@@ -33,10 +34,14 @@ bool IsSafeUrl(std::string_view url) {
     if (u <= 0x20 || u == 0x7f) continue;
     scrubbed += static_cast<char>(u >= 'A' && u <= 'Z' ? u - 'A' + 'a' : u);
   }
-  size_t end = scrubbed.find_first_of(":/?#\\");
+  size_t end = scrubbed.find_first_of(":/?#");
   if (end == std::string::npos || scrubbed[end] != ':') return true;  // relative or "#fragment"
-  std::string_view scheme = std::string_view(scrubbed).substr(0, end);
-  return scheme == "http" || scheme == "https" || scheme == "mailto";
+  std::string written(url.substr(0, 7));
+  for (char& c : written) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return written.starts_with("http:") || written.starts_with("https:") ||
+         written.starts_with("mailto:");
 }
 
 // Moves `from`'s children to just before `before`, keeping their order.
