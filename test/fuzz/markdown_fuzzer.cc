@@ -17,11 +17,12 @@ std::string Lower(std::string text) {
   return text;
 }
 
-// Every href value: http(s), mailto, or without a scheme (relative, "#fragment").
+// Every link target: http(s), mailto, or without a scheme (relative, "#fragment"). cmark writes
+// links as `<a href="…"`; a bare `href="` may be the end of a URL that contains "href=".
 bool HrefsAreSafe(const std::string& lower) {
-  for (size_t at = lower.find("href=\""); at != std::string::npos;
-       at = lower.find("href=\"", at + 1)) {
-    size_t start = at + 6;
+  for (size_t at = lower.find("<a href=\""); at != std::string::npos;
+       at = lower.find("<a href=\"", at + 1)) {
+    size_t start = at + 9;
     size_t end = lower.find('"', start);
     std::string_view url(lower.data() + start,
                          (end == std::string::npos ? lower.size() : end) - start);
