@@ -168,9 +168,9 @@ void ExpectNothingInjected(const std::string& dom) {
   EXPECT_EQ(Count(lower, "<img"), 0u) << dom;
 }
 
-// One GET over a fresh connection; returns the raw response (head and body).
-std::string HttpGet(const std::string& host, const std::string& path,
-                    const std::string& extra_headers = "") {
+// One request over a fresh connection; returns the raw response (head and body).
+std::string HttpRequest(const std::string& method, const std::string& host, const std::string& path,
+                        const std::string& extra_headers = "") {
   int port = std::stoi(host.substr(host.rfind(':') + 1));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -178,8 +178,9 @@ std::string HttpGet(const std::string& host, const std::string& path,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string out;
-  std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}Connection: close\r\n\r\n",
-                                    path, host, extra_headers);
+  std::string request =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n{}Content-Length: 0\r\nConnection: close\r\n\r\n",
+                  method, path, host, extra_headers);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
     auto deadline = std::chrono::steady_clock::now() + seconds(20);
@@ -196,6 +197,11 @@ std::string HttpGet(const std::string& host, const std::string& path,
   }
   ::close(fd);
   return out;
+}
+
+std::string HttpGet(const std::string& host, const std::string& path,
+                    const std::string& extra_headers = "") {
+  return HttpRequest("GET", host, path, extra_headers);
 }
 
 std::string Body(const std::string& response) {
@@ -336,7 +342,17 @@ TEST_F(CatalogBrowserTest, HostilePluginRendersInertInChromium) {
             std::string::npos);
   EXPECT_NE(HttpGet(host, "/plugin/evil%2Dplugin").find("HTTP/1.1 404"), std::string::npos);
   std::string css = HttpGet(host, "/assets/catalog.css");
-  EXPECT_NE(css.find("ETag: \""), std::string::npos) << css;
+  size_t etag_at = css.find("ETag: \"");
+  ASSERT_NE(etag_at, std::string::npos) << css;
+  std::string etag = css.substr(etag_at + 6, css.find("\r\n", etag_at) - etag_at - 6);
+  EXPECT_NE(
+      HttpGet(host, "/assets/catalog.css", "If-None-Match: " + etag + "\r\n").find("HTTP/1.1 304"),
+      std::string::npos);
+  EXPECT_NE(HttpGet(host, "/assets/nope.js").find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_NE(HttpRequest("POST", host, "/").find("HTTP/1.1 405"), std::string::npos);
+  std::string head = HttpRequest("HEAD", host, "/plugin/evil-plugin");
+  EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
+  EXPECT_EQ(Body(head), "");
 }
 
 TEST_F(CatalogBrowserTest, AnonymousClientsAreChallengedWhenAuthIsOn) {
