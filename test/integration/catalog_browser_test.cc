@@ -233,8 +233,9 @@ class CatalogBrowserTest : public CliTest {
     if (access(kChromium, X_OK) != 0) GTEST_SKIP() << kChromium << " not installed";
   }
 
-  // Builds the hostile plugin and pushes it to `host` as plugins/evil-plugin:<version>.
-  void PushHostilePlugin(const std::string& host, const std::string& version) {
+  // Builds the hostile plugin and pushes it to `host` as <repository>:<version>.
+  void PushHostilePlugin(const std::string& host, const std::string& version,
+                         const std::string& repository = "plugins/evil-plugin") {
     fs::path src = dir_ / ("plugin-" + version);
     fs::create_directories(src);
     std::ofstream(src / "plugin.wasm", std::ios::binary) << test_support::ProxyWasmModule();
@@ -242,7 +243,7 @@ class CatalogBrowserTest : public CliTest {
     std::ofstream(src / "README.md") << kHostileReadme;
     std::ofstream(src / "README_EN.md") << kHostileReadme;
     RunResult built =
-        Plugctl({"build", src.string(), "-t", host + "/plugins/evil-plugin:" + version});
+        Plugctl({"build", src.string(), "-t", host + "/" + repository + ":" + version});
     ASSERT_TRUE(built.ok()) << built.Summary();
   }
 
@@ -377,6 +378,47 @@ TEST_F(CatalogBrowserTest, AnonymousClientsAreChallengedWhenAuthIsOn) {
   EXPECT_NE(r.find("HTTP/1.1 404"), std::string::npos) << r;
   r = HttpGet(server->host(), "/", "Authorization: Basic Ym9ndXM6Ym9ndXM=\r\n");
   EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+}
+
+TEST_F(CatalogBrowserTest, UsersSeeOnlyRepositoriesTheyMayPull) {
+  // Two plugins pushed while the server is open, then the same storage served with an access
+  // file that lets the user pull plugins/* only.
+  fs::path dir = dir_ / "serve";
+  {
+    auto open = StartRegistryOrSkip(dir, {.kind = RegistryKind::kPlugctlServe});
+    if (!open) return;
+    PushHostilePlugin(open->host(), "1.0.0", "plugins/visible");
+    PushHostilePlugin(open->host(), "2.0.0", "team/hidden");
+    if (HasFatalFailure()) return;
+    open->Kill();
+  }
+  auto server = StartRegistryOrSkip(dir, {.kind = RegistryKind::kPlugctlServe,
+                                          .htpasswd = true,
+                                          .access_yaml = "- user: plugctl\n"
+                                                         "  repositories: [\"plugins/*\"]\n"
+                                                         "  actions: [pull]\n",
+                                          .extra_args = {"--allow-plain-http-credentials"}});
+  if (!server) return;
+  std::string basic = "Authorization: Basic " +
+                      RunProcess({"sh", "-c", "printf %s \"$0\" | base64 -w0",
+                                  server->config().user + ":" + server->config().password})
+                          .out +
+                      "\r\n";
+  std::string index = HttpGet(server->host(), "/", basic);
+  EXPECT_NE(index.find("HTTP/1.1 200"), std::string::npos) << index;
+  EXPECT_NE(index.find("data-name=\"visible\""), std::string::npos) << index;
+  EXPECT_EQ(index.find("hidden"), std::string::npos) << index;
+  nlohmann::json api =
+      nlohmann::json::parse(Body(HttpGet(server->host(), "/api/plugins", basic)), nullptr, false);
+  ASSERT_TRUE(api.is_object());
+  ASSERT_EQ(api["plugins"].size(), 1u) << api.dump();
+  EXPECT_EQ(api["plugins"][0]["name"], "visible");
+  EXPECT_NE(HttpGet(server->host(), "/plugin/visible", basic).find("HTTP/1.1 200"),
+            std::string::npos);
+  for (const char* path : {"/plugin/hidden", "/plugin/hidden/2.0.0", "/api/plugins/hidden"}) {
+    EXPECT_NE(HttpGet(server->host(), path, basic).find("HTTP/1.1 404"), std::string::npos) << path;
+    EXPECT_NE(HttpGet(server->host(), path).find("HTTP/1.1 401"), std::string::npos) << path;
+  }
 }
 
 }  // namespace
