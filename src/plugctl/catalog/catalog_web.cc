@@ -185,6 +185,7 @@ server::Response CatalogWeb::Handle(server::Exchange& exchange) {
   };
   auto finish = [&](server::Response r) {
     r.user = who->user;
+    if (!is_api) r.Set("Content-Language", page.lang == Lang::kZh ? "zh-CN" : "en");
     return r;
   };
 
