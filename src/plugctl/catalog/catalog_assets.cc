@@ -24,6 +24,8 @@ li.plugin{border:1px solid #d0d7de;border-radius:6px;padding:.75rem;display:flex
 li.plugin>div{min-width:0}
 li.plugin h2{font-size:1.1rem;margin:0}
 .icon{width:40px;height:40px;flex:none;border-radius:4px}
+.plugin-head{display:flex;gap:.75rem;align-items:center}
+.plugin-head h1{margin:.5rem 0;min-width:0}
 .icon.none{background:#eaeef2}
 .meta{color:#57606a;font-size:.875rem}
 .badge{display:inline-block;padding:0 .4rem;border-radius:3px;font-size:.8rem;background:#eaeef2}

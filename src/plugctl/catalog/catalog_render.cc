@@ -637,8 +637,9 @@ std::string RenderVersionPage(const VersionPageInput& input, const PageOptions& 
   std::string loadable = LoadabilityBadge(v, lang);
   if (!v.gateway_reasons.empty()) {
     loadable += "<ul class=\"reasons\">";
-    for (const std::string& reason : v.gateway_reasons)
+    for (const std::string& reason : v.gateway_reasons) {
       loadable += "<li>" + HtmlEscape(reason) + "</li>";
+    }
     loadable += "</ul>";
   }
   body += Fact(Tr(lang, "Gateway (oci://)", "网关 (oci://)"), loadable);
@@ -652,8 +653,9 @@ std::string RenderVersionPage(const VersionPageInput& input, const PageOptions& 
         "<a href=\"" + HtmlEscape(FilePath(v, "plugin.wasm")) + "\" download>plugin.wasm</a> · ";
   }
   downloads += "<a href=\"" + HtmlEscape(FilePath(v, "metadata.txt")) + "\">metadata.txt</a>";
-  if (v.spec)
+  if (v.spec) {
     downloads += " · <a href=\"" + HtmlEscape(FilePath(v, "spec.yaml")) + "\">spec.yaml</a>";
+  }
   body += Fact(Tr(lang, "Downloads", "下载"), downloads);
   body += "</dl>\n";
   if (!v.usable && !v.error.empty()) {

@@ -291,8 +291,9 @@ TEST(CatalogRenderTest, SchemaRowsOfRealHigressSpecs) {
     if (!parsed) continue;
     for (const char* block : {"configSchema", "routeConfigSchema"}) {
       const json& doc = parsed->document.value;
-      if (!doc.contains("spec") || !doc["spec"].is_object() || !doc["spec"].contains(block))
+      if (!doc.contains("spec") || !doc["spec"].is_object() || !doc["spec"].contains(block)) {
         continue;
+      }
       const json& b = doc["spec"][block];
       if (!b.is_object() || !b.contains("openAPIV3Schema")) continue;
       EXPECT_LT(SchemaRows(b["openAPIV3Schema"], Lang::kEn).size(), 400u) << file;

@@ -26,8 +26,9 @@ bool HasEventAttribute(const std::string& lower_html) {
     if (end == std::string::npos) end = lower_html.size();
     std::string_view tag(lower_html.data() + at, end - at);
     for (size_t i = 1; i + 3 < tag.size(); ++i) {
-      if (tag[i - 1] != ' ' && tag[i - 1] != '\t' && tag[i - 1] != '\n' && tag[i - 1] != '/')
+      if (tag[i - 1] != ' ' && tag[i - 1] != '\t' && tag[i - 1] != '\n' && tag[i - 1] != '/') {
         continue;
+      }
       if (tag[i] != 'o' || tag[i + 1] != 'n') continue;
       size_t j = i + 2;
       while (j < tag.size() && tag[j] >= 'a' && tag[j] <= 'z') ++j;
