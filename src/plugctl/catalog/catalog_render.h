@@ -66,9 +66,9 @@ struct SchemaTableLimits {
 };
 
 // The rows of an OpenAPI v3 schema (JSON, as spec.yaml's openAPIV3Schema holds it), depth
-// first in property order of the document. `$ref: "#/components/schemas/X"` is followed into the
-// schema's own `components`, never twice on one path (recursion stops there), and the limits cut
-// the rest. Never fails: odd schemas give fewer rows.
+// first, properties in key order (the JSON model sorts keys). `$ref: "#/components/schemas/X"` is
+// followed into the schema's own `components`, never twice on one path (recursion stops there), and
+// the limits cut the rest. Never fails: odd schemas give fewer rows.
 std::vector<SchemaRow> SchemaRows(const nlohmann::json& schema, Lang lang,
                                   const SchemaTableLimits& limits = {});
 
