@@ -257,6 +257,19 @@ class CatalogBrowserTest : public CliTest {
     return r.out;
   }
 
+  // Layout facts of `url` at width x height (test/integration/browser_layout.py): the page's
+  // scroll width against the window's, and the copy buttons the page's script added.
+  nlohmann::json Layout(const std::string& url, int width, int height) {
+    RunResult r = RunProcess(
+        {"python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/browser_layout.py", url,
+         std::to_string(width), std::to_string(height), Path("chromium-cdp")},
+        {.timeout = seconds(90), .env = {{"HOME", dir_.string()}}});
+    EXPECT_TRUE(r.ok()) << r.Summary();
+    nlohmann::json facts = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(facts.is_object()) << r.out;
+    return facts.is_object() ? facts : nlohmann::json::object();
+  }
+
   // Saves a screenshot of `url` at width x height; returns its bytes.
   std::string Screenshot(const std::string& url, int width, int height, const std::string& name) {
     fs::path file = ArtifactDir() / name;
@@ -316,8 +329,16 @@ TEST_F(CatalogBrowserTest, HostilePluginRendersInertInChromium) {
   std::string searched = Dom(base + "/?q=nothing-like-this");
   EXPECT_EQ(searched.find("data-name=\"evil-plugin\""), std::string::npos);
 
-  // Phone and desktop widths; the page must not be wider than the phone screen (the screenshot
-  // is the window, so its width is the window's whatever the layout does — kept for people).
+  // At phone width nothing makes the page scroll sideways (long digests wrap, the YAML and the
+  // schema scroll or stack inside their boxes), and the script ran: two copy buttons.
+  for (std::string path : {"/", "/plugin/evil-plugin/1.0.0", "/?lang=zh"}) {
+    nlohmann::json facts = Layout(base + path, 390, 844);
+    EXPECT_EQ(facts.value("scrollWidth", -1), facts.value("clientWidth", -2)) << path << facts;
+    if (path.starts_with("/plugin/")) {
+      EXPECT_EQ(facts.value("copyButtons", 0), 2) << facts;
+    }
+  }
+  // Screenshots at phone and desktop widths, kept for people to look at.
   std::string phone = Screenshot(base + "/plugin/evil-plugin/1.0.0", 390, 844, "plugin-390.png");
   EXPECT_EQ(PngWidth(phone), 390u);
   std::string desk = Screenshot(base + "/plugin/evil-plugin/1.0.0", 1280, 900, "plugin-1280.png");
