@@ -248,6 +248,14 @@ struct SchemaWalker {
         text += t.get<std::string>();
       }
     }
+    if (text == "object" && Member(node, "properties") == nullptr) {
+      // A map (ai-proxy's modelMapping): its values' type says more than "object".
+      const json* values = Resolve(Member(node, "additionalProperties"), seen);
+      const json* value_type = values ? Member(*values, "type") : nullptr;
+      if (value_type != nullptr && value_type->is_string()) {
+        text = "map of " + value_type->get<std::string>();
+      }
+    }
     if (text == "array") {
       const json* items = Resolve(Member(node, "items"), seen);
       const json* item_type = items ? Member(*items, "type") : nullptr;

@@ -257,6 +257,9 @@ TEST(CatalogRenderTest, SchemaRowsAreBounded) {
       {"type", "object"},
       {"properties", {{"s", {{"type", "string"}, {"example", std::string(5000, 'e')}}}}}};
   EXPECT_LE(SchemaRows(long_example, Lang::kEn)[0].example.size(), 410u);
+  json map = json::parse(R"({"type":"object","properties":{"m":{"type":"object",
+    "additionalProperties":{"type":"string"}}}})");
+  EXPECT_EQ(SchemaRows(map, Lang::kEn).at(0).type, "map of string");
   // Odd shapes give no rows rather than failing.
   EXPECT_TRUE(SchemaRows(json("string"), Lang::kEn).empty());
   EXPECT_TRUE(SchemaRows(json::parse(R"({"$ref":"#/nowhere"})"), Lang::kEn).empty());
