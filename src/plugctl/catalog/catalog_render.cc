@@ -160,8 +160,10 @@ std::string Page(std::string_view title, std::string_view body, const PageOption
   out += "<script src=\"/assets/catalog.js\" defer></script>\n</head>\n<body>\n";
   out += "<header class=\"top\"><a class=\"home\" href=\"" + HtmlEscape(WithLang("/", options)) +
          "\">" + std::string(Tr(options.lang, "Wasm plugin catalog", "Wasm 插件目录")) + "</a>";
+  // The link names the other language in that language, marked so for screen readers.
+  std::string_view other_tag = other == Lang::kZh ? "zh-CN" : "en";
   out += "<nav><a id=\"lang-switch\" href=\"" + HtmlEscape(switch_href) + "\" hreflang=\"" +
-         std::string(LangCode(other)) + "\">" +
+         std::string(other_tag) + "\" lang=\"" + std::string(other_tag) + "\">" +
          std::string(other == Lang::kZh ? "中文" : "English") + "</a></nav></header>\n<main>\n";
   out += body;
   out += "</main>\n</body>\n</html>\n";
