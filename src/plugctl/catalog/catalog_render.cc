@@ -675,6 +675,15 @@ std::string RenderVersionPage(const VersionPageInput& input, const PageOptions& 
   body += "<h2>WasmPlugin</h2>\n";
   body += "<h3>" + std::string(Tr(lang, "From the registry (oci://)", "从镜像仓库 (oci://)")) +
           "</h3>\n";
+  if (input.oci_yaml && v.usable && !v.gateway_loadable) {
+    // The text can still be made, but the gateway would refuse the image: say so next to it.
+    body += "<p class=\"error\">" +
+            std::string(Tr(lang,
+                           "The gateway would not load this image from the registry (see Details); "
+                           "use the http:// form.",
+                           "网关无法从镜像仓库加载此镜像（见详情），请使用 http:// 方式。")) +
+            "</p>\n";
+  }
   body += YamlBlock(input.oci_yaml, "wasmplugin-oci", lang);
   body += "<h3>" + std::string(Tr(lang, "Over HTTP (http://)", "通过 HTTP (http://)")) + "</h3>\n";
   body += YamlBlock(input.http_yaml, "wasmplugin-http", lang);

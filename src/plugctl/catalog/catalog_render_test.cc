@@ -391,6 +391,10 @@ TEST(CatalogRenderTest, VersionPageShowsEverything) {
   EXPECT_NE(html.find("<a href=\"https://higress.io\">ok</a>"), std::string::npos);
   EXPECT_NE(html.find("href=\"/plugin/evil-plugin/1.1.0?lang=zh\""), std::string::npos);
   EXPECT_NE(html.find("<code>rule.next</code>"), std::string::npos);
+  EXPECT_NE(html.find("The gateway would not load this image"), std::string::npos);
+  v.gateway_loadable = true;
+  EXPECT_EQ(RenderVersionPage(input, {}).find("The gateway would not load this image"),
+            std::string::npos);
 }
 
 TEST(CatalogRenderTest, VersionPageWithRealSpecAndReadme) {
