@@ -53,6 +53,18 @@ std::string RawExchange(const std::string& host, std::string_view request,
   return out;
 }
 
+// The server's log once it holds `needle` (access lines are written up to 100 ms late), or as
+// it is after 10 s.
+std::string LogWith(const RegistryServer& server, std::string_view needle) {
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  std::string log = ReadAll(server.log_path());
+  while (log.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+    log = ReadAll(server.log_path());
+  }
+  return log;
+}
+
 std::string StatusLine(const std::string& response) {
   return response.substr(0, response.find("\r\n"));
 }
@@ -354,7 +366,7 @@ TEST_F(ServeTest, HealthMetricsAndAccessLog) {
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("plugctl_registry_storage_bytes "), std::string::npos) << metrics;
-  std::string log = ReadAll(server->log_path());
+  std::string log = LogWith(*server, "\"PUT /v2/plugins/x/manifests/1\" 201");
   EXPECT_NE(log.find("\"PUT /v2/plugins/x/manifests/1\" 201"), std::string::npos) << log;
 }
 
@@ -427,6 +439,7 @@ TEST_F(ServeTest, JsonAccessLog) {
   auto server = Serve("serve", {.extra_args = {"--log-format", "json"}});
   if (!server) return;
   RawExchange(server->host(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  LogWith(*server, "\"path\":\"/v2/\"");
   std::ifstream in(server->log_path());
   std::string line;
   bool found = false;

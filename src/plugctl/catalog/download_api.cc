@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -30,12 +31,18 @@ std::string_view Field(const server::Exchange& exchange, http::field field) {
 }
 
 std::string HttpDate(int64_t seconds) {
+  // Every download of a version carries the same date: format it once per thread.
+  thread_local int64_t cached_seconds = -1;
+  thread_local std::string cached;
+  if (seconds == cached_seconds) return cached;
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buffer[64];
   size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buffer, n);
+  cached.assign(buffer, n);
+  cached_seconds = seconds;
+  return cached;
 }
 
 // RFC 9110's IMF-fixdate only (what every client sends); nullopt otherwise.
@@ -117,18 +124,27 @@ struct FileToSend {
   std::string content_type;
   std::string etag;
   int64_t modified = 0;
-  // Either a file in the version's directory or bytes made here.
-  fs::path path;
+  // Bytes made here; else the file of that name in the version's directory.
   std::optional<std::string> bytes;
 };
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// Up to 3 segments of "a/b/c"; count 4 means more than 3.
+struct Segments {
+  std::array<std::string_view, 3> part;
+  size_t count = 0;
+};
+
+Segments Split(std::string_view path) {
+  Segments out;
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     if (slash == std::string_view::npos) slash = path.size();
-    out.emplace_back(path.substr(start, slash - start));
+    if (out.count == 3) {
+      out.count = 4;
+      return out;
+    }
+    out.part[out.count++] = path.substr(start, slash - start);
     start = slash + 1;
   }
   return out;
@@ -153,16 +169,19 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
     return r;
   }
   // "/plugins/a/b/c" → ["a", "b", "c"]; a trailing slash gives a last empty segment.
-  std::vector<std::string> parts =
-      path.size() <= 9 ? std::vector<std::string>{""} : Split(path.substr(9));
-  if (parts.size() > 3) return Text(404, "not found\n");
-  for (size_t i = 0; i < parts.size(); ++i) {
-    bool last = i + 1 == parts.size();
-    if (parts[i].empty() && !last) return Text(404, "not found\n");
+  Segments segments = path.size() <= 9 ? Segments{{""}, 1} : Split(path.substr(9));
+  if (segments.count > 3) return Text(404, "not found\n");
+  std::vector<std::string_view> parts(segments.part.begin(),
+                                      segments.part.begin() + segments.count);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (parts[i].empty()) return Text(404, "not found\n");
   }
 
-  auto who = access_.Identify(exchange);
-  if (!who) return access_.Challenge();
+  std::optional<CatalogAccess::Who> who;
+  if (access_.enabled()) {
+    who = access_.Identify(exchange);
+    if (!who) return access_.Challenge();
+  }
   const bool sent_credentials = !Field(exchange, http::field::authorization).empty();
   std::shared_ptr<const CatalogSnapshot> snapshot = catalog_.Snapshot();
 
@@ -227,15 +246,14 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
     return listing("/plugins/", rows, {{"plugins", names}});
   }
 
-  const std::string& name = parts[0];
-  std::vector<const PluginVersion*> versions;
-  for (const PluginVersion* v : snapshot->VersionsOf(name)) {
-    if (v->usable && readable(*v)) versions.push_back(v);
-  }
-  if (versions.empty()) return hidden();
-
+  const std::string name(parts[0]);
   // /plugins/<name>/ : the versions (newest last).
   if (parts.size() == 1 || (parts.size() == 2 && parts[1].empty())) {
+    std::vector<const PluginVersion*> versions;
+    for (const PluginVersion* v : snapshot->VersionsOf(name)) {
+      if (v->usable && readable(*v)) versions.push_back(v);
+    }
+    if (versions.empty()) return hidden();
     std::vector<std::pair<std::string, std::string>> rows;
     nlohmann::json list = nlohmann::json::array();
     // Relative links must resolve below the name even when the slash was left out.
@@ -250,24 +268,25 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
     return listing("/plugins/" + name + "/", rows, {{"name", name}, {"versions", list}});
   }
 
-  const PluginVersion* version = nullptr;
-  for (const PluginVersion* v : versions) {
-    if (v->version == parts[1]) version = v;
-  }
-  if (version == nullptr) return hidden();
-  const PluginVersion& v = *version;
+  const PluginVersion* found = snapshot->Find(name, parts[1]);
+  if (found == nullptr || !found->usable || !readable(*found)) return hidden();
+  const PluginVersion& v = *found;
 
   // The files this version has, by their names in URLs.
-  std::vector<std::string> files = {"plugin.wasm", "metadata.txt"};
-  if (v.spec || std::filesystem::exists(v.dir / "spec.yaml")) files.push_back("spec.yaml");
-  for (const std::string& readme : v.readmes) files.push_back(readme);
-  if (v.has_icon) files.push_back("icon.png");
+  auto files = [&v] {
+    std::vector<std::string> out = {"plugin.wasm", "metadata.txt"};
+    if (v.has_spec) out.push_back("spec.yaml");
+    for (const std::string& readme : v.readmes) out.push_back(readme);
+    if (v.has_icon) out.push_back("icon.png");
+    return out;
+  };
 
   // /plugins/<name>/<version>/ : the files.
   if (parts.size() == 2 || parts[2].empty()) {
     std::vector<std::pair<std::string, std::string>> rows;
     std::string base = parts.size() == 2 ? v.version + "/" : "";
-    for (const std::string& f : files) rows.emplace_back(base + f, f);
+    std::vector<std::string> names = files();
+    for (const std::string& f : names) rows.emplace_back(base + f, f);
     return listing(fmt::format("/plugins/{}/{}/", name, v.version), rows,
                    {{"name", name},
                     {"version", v.version},
@@ -275,30 +294,33 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
                     {"digest", v.root.digest.ToString()},
                     {"sha256", v.wasm_sha256.hex()},
                     {"size", v.wasm_size},
-                    {"files", files}});
+                    {"files", names}});
   }
 
-  const std::string& file = parts[2];
-  if (std::find(files.begin(), files.end(), file) == files.end()) return Text(404, "not found\n");
+  const std::string_view file = parts[2];
   FileToSend send;
   send.modified = v.modified;
   if (file == "plugin.wasm") {
     send.content_type = "application/wasm";
-    send.etag = fmt::format("\"{}\"", v.wasm_sha256.hex());
-    send.path = v.dir / "plugin.wasm";
-  } else if (file == "metadata.txt") {
-    send.content_type = "text/plain; charset=utf-8";
-    send.bytes = v.MetadataTxt();
-    // The text depends on the name it is served under, and on nothing else but the image.
-    send.etag = fmt::format("\"{}-{}\"", v.root.digest.hex(),
-                            oci::Digest::Of(*send.bytes).hex().substr(0, 16));
+    send.etag = v.wasm_etag;
   } else {
-    send.content_type = file == "icon.png"    ? "image/png"
-                        : file == "spec.yaml" ? "application/yaml; charset=utf-8"
-                                              : "text/markdown; charset=utf-8";
-    // Content addressed by the image: the same image always has the same file.
-    send.etag = fmt::format("\"{}-{}\"", v.root.digest.hex(), file);
-    send.path = v.dir / file;
+    std::vector<std::string> names = files();
+    if (std::find(names.begin(), names.end(), file) == names.end()) {
+      return Text(404, "not found\n");
+    }
+    if (file == "metadata.txt") {
+      send.content_type = "text/plain; charset=utf-8";
+      send.bytes = v.MetadataTxt();
+      // The text depends on the name it is served under, and on nothing else but the image.
+      send.etag = fmt::format("\"{}-{}\"", v.root.digest.hex(),
+                              oci::Digest::Of(*send.bytes).hex().substr(0, 16));
+    } else {
+      send.content_type = file == "icon.png"    ? "image/png"
+                          : file == "spec.yaml" ? "application/yaml; charset=utf-8"
+                                                : "text/markdown; charset=utf-8";
+      // Content addressed by the image: the same image always has the same file.
+      send.etag = fmt::format("\"{}-{}\"", v.root.digest.hex(), file);
+    }
   }
 
   Response r;
@@ -332,7 +354,8 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
   if (send.bytes) {
     size = send.bytes->size();
   } else {
-    fd = ::open(send.path.c_str(), O_RDONLY | O_CLOEXEC);
+    const std::string file_path = v.dir.string() + "/" + std::string(file);
+    fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0) {
       if (fd >= 0) ::close(fd);

@@ -55,6 +55,7 @@ struct Extracted {
   std::shared_ptr<const spec::ParsedSpec> spec;
   std::vector<std::string> readmes;
   bool has_icon = false;
+  bool has_spec = false;
 };
 
 nlohmann::json InfoJson(const Extracted& e) {
@@ -113,6 +114,7 @@ void ScanFiles(Extracted& e) {
   }
   std::sort(e.readmes.begin(), e.readmes.end());
   if (fs::exists(e.dir / "spec.yaml", ec)) {
+    e.has_spec = true;
     auto parsed = plugin::LoadSpec(e.dir);
     if (parsed) e.spec = std::make_shared<const spec::ParsedSpec>(std::move(*parsed));
   }
@@ -327,6 +329,7 @@ struct PluginCatalog::Impl {
       }
       v->dir = x->dir;
       v->wasm_sha256 = x->wasm_sha256;
+      v->wasm_etag = fmt::format("\"{}\"", x->wasm_sha256.hex());
       v->wasm_size = x->wasm_size;
       v->wasm_md5 = x->wasm_md5;
       v->created = x->created;
@@ -338,6 +341,7 @@ struct PluginCatalog::Impl {
       v->spec = x->spec;
       v->readmes = x->readmes;
       v->has_icon = x->has_icon;
+      v->has_spec = x->has_spec;
       snapshot->versions.push_back(std::move(v));
     }
     std::stable_sort(snapshot->versions.begin(), snapshot->versions.end(),

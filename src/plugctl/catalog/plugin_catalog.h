@@ -61,6 +61,7 @@ struct PluginVersion {
   // README*.md, icon.png). Read-only once published.
   fs::path dir;
   oci::Digest wasm_sha256 = oci::Digest::Of("");
+  std::string wasm_etag;  // "\"<sha256 hex>\"", the downloads' ETag
   uint64_t wasm_size = 0;
   std::string wasm_md5;  // hex
   // The image's created time (unix seconds; the extraction time when the image has none) and
@@ -75,8 +76,9 @@ struct PluginVersion {
   std::optional<oci::Digest> gateway_manifest;
   std::string shape;  // "oci", "compat", "docker", "wasm-to-oci", … (ManifestShape's name)
 
-  // The image's spec.yaml, when it has one that parses.
+  // The image's spec.yaml, when it has one that parses; has_spec also when it does not.
   std::shared_ptr<const spec::ParsedSpec> spec;
+  bool has_spec = false;
   // README file names present in `dir` ("README.md", "README_EN.md"), sorted.
   std::vector<std::string> readmes;
   bool has_icon = false;

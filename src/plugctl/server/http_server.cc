@@ -277,8 +277,11 @@ using Parser = http::request_parser<http::buffer_body>;
 
 // Header values come partly from request data (names, digests): never let one end the line.
 void AppendHeaderValue(std::string& out, std::string_view value) {
-  for (char c : value) {
-    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+  while (!value.empty()) {
+    size_t bad = value.find_first_of(std::string_view("\r\n\0", 3));
+    out.append(value.substr(0, bad));
+    if (bad == std::string_view::npos) return;
+    value.remove_prefix(bad + 1);
   }
 }
 
