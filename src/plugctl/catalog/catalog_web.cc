@@ -56,6 +56,15 @@ server::Response Json(unsigned status, const nlohmann::json& value) {
   return r;
 }
 
+server::Response PlainNotFound() {
+  server::Response r;
+  r.status = 404;
+  r.Set("Content-Type", "text/plain; charset=utf-8");
+  SecurityHeaders(r);
+  r.body = "not found\n";
+  return r;
+}
+
 server::Response MethodNotAllowed() {
   server::Response r;
   r.status = 405;
@@ -124,13 +133,7 @@ server::Response CatalogWeb::Handle(server::Exchange& exchange) {
   bool is_asset = path.starts_with("/assets/");
   bool is_page = path == "/" || path.starts_with("/plugin/");
   bool is_api = path == "/api/plugins" || path.starts_with("/api/plugins/");
-  if (!is_asset && !is_page && !is_api) {
-    server::Response r;
-    r.status = 404;
-    r.Set("Content-Type", "text/plain; charset=utf-8");
-    r.body = "not found\n";
-    return r;
-  }
+  if (!is_asset && !is_page && !is_api) return PlainNotFound();
   if (head.method() != http::verb::get && head.method() != http::verb::head) {
     return MethodNotAllowed();
   }
@@ -138,7 +141,7 @@ server::Response CatalogWeb::Handle(server::Exchange& exchange) {
   if (is_asset) {
     // Assets are the same for everyone: no access check, cacheable, revalidated by ETag.
     const Asset* asset = FindAsset(path.substr(std::string_view("/assets/").size()));
-    if (asset == nullptr) return Html(404, "not found\n");
+    if (asset == nullptr) return PlainNotFound();
     server::Response r;
     r.Set("Content-Type", std::string(asset->content_type));
     r.Set("ETag", asset->etag);
@@ -176,7 +179,9 @@ server::Response CatalogWeb::Handle(server::Exchange& exchange) {
   for (const auto& v : snapshot->versions) {
     if (readable.count(v->repository) > 0) visible.push_back(v.get());
   }
-  // Someone who sent no credentials and sees nothing may have an account: ask for it.
+  // A client without credentials may have an account: where it would otherwise see nothing (an
+  // empty index, a plugin it may not see or that does not exist) it is asked for them. The
+  // same answer for hidden and absent plugins tells nothing about which exist.
   bool challenge = access_.enabled() && !who->authenticated;
   auto not_found = [&](bool api) {
     if (challenge) return access_.Challenge();
