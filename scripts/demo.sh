@@ -45,6 +45,12 @@ echo "layout digest: $pushed"
 echo "served digest: $served"
 [ "$pushed" = "$served" ] || { echo "digests differ" >&2; exit 1; }
 cmp "$E/plugin.wasm" "$OUT/pulled/plugin.wasm" 2>/dev/null && echo "plugin.wasm pulled back unchanged"
+echo "== the same plugin over plain HTTP (Higress plugin-server layout): http://$HOST/plugins/add-header/1.0.0/"
+curl -sSf "http://$HOST/plugins/add-header/1.0.0/metadata.txt"
+curl -sSf -o "$OUT/downloaded.wasm" "http://$HOST/plugins/add-header/1.0.0/plugin.wasm"
+cmp "$E/plugin.wasm" "$OUT/downloaded.wasm" && echo "plugin.wasm downloaded unchanged"
+$P wasmplugin "$HOST/plugins/add-header:1.0.0" --plain-http --url-prefix "http://$HOST/plugins"
+echo "== catalog page: http://$HOST/"
 kill -TERM $SERVE
 wait $SERVE || true
 trap - EXIT

@@ -10,11 +10,13 @@ PACKAGES=(
   # libraries
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libarchive-dev
   libcli11-dev libfmt-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev libpcre2-dev libcrypt-dev
+  libboost-dev libpcre2-dev libcrypt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
   # real peers and tools used by the integration tests and benchmarks
   skopeo docker-registry apache2-utils openssl wabt tar gzip zstd curl python3 time wrk
   # container engines as peers (engine_test.cc): a private dockerd and podman, vfs storage
   docker.io podman
+  # the catalog page in a real browser (headless), and nginx as the downloads' benchmark peer
+  chromium nginx-light
 )
 
 missing=()

@@ -1,4 +1,5 @@
-// plugctl serve's request parsing (server/api_parse.h): paths, queries, Content-Range, Range.
+// plugctl serve's request parsing (server/api_parse.h): paths, queries, Content-Range, Range,
+// plugin download paths, If-None-Match and HTTP dates.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +25,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (range->length == 0 || range->offset > blob_size ||
          range->length > blob_size - range->offset)) {
       std::abort();
+    }
+  }
+  (void)IfNoneMatchHits(input, "\"abc\"");
+  if (auto date = ParseHttpDate(input); date && ParseHttpDate(FormatHttpDate(*date)) != date) {
+    std::abort();  // a date read back after formatting is the same date
+  }
+  if (auto p = ParsePluginPath(input)) {
+    if (p->count < 1 || p->count > 3) std::abort();
+    for (size_t i = 0; i < p->count; ++i) {
+      if (p->part[i].find('/') != std::string_view::npos) std::abort();
     }
   }
   return 0;

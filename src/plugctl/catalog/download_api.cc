@@ -34,24 +34,11 @@ std::string HttpDate(int64_t seconds) {
   // Every download of a version carries the same date: format it once per thread.
   thread_local int64_t cached_seconds = -1;
   thread_local std::string cached;
-  if (seconds == cached_seconds) return cached;
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  cached.assign(buffer, n);
-  cached_seconds = seconds;
+  if (seconds != cached_seconds) {
+    cached = server::FormatHttpDate(seconds);
+    cached_seconds = seconds;
+  }
   return cached;
-}
-
-// RFC 9110's IMF-fixdate only (what every client sends); nullopt otherwise.
-std::optional<int64_t> ParseHttpDate(std::string_view text) {
-  std::tm tm{};
-  std::string copy(text);
-  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
 }
 
 std::string HtmlEscape(std::string_view text) {
@@ -90,27 +77,6 @@ Response Text(unsigned status, std::string body) {
   return r;
 }
 
-// Whether an If-None-Match value names `etag` (a strong "…" value; W/ is compared weakly, as
-// RFC 9110 says for If-None-Match) or is "*".
-bool NoneMatchHits(std::string_view header, std::string_view etag) {
-  size_t pos = 0;
-  while (pos < header.size()) {
-    while (pos < header.size() &&
-           (header[pos] == ' ' || header[pos] == ',' || header[pos] == '\t')) {
-      ++pos;
-    }
-    if (pos >= header.size()) break;
-    if (header[pos] == '*') return true;
-    if (header.substr(pos).starts_with("W/")) pos += 2;
-    if (pos >= header.size() || header[pos] != '"') return false;  // malformed: no match
-    size_t close = header.find('"', pos + 1);
-    if (close == std::string_view::npos) return false;
-    if (header.substr(pos, close - pos + 1) == etag) return true;
-    pos = close + 1;
-  }
-  return false;
-}
-
 // Prefers JSON when Accept lists application/json before (or instead of) text/html.
 bool WantsJson(std::string_view accept, std::string_view query) {
   if (query.find("format=json") != std::string_view::npos) return true;
@@ -127,28 +93,6 @@ struct FileToSend {
   // Bytes made here; else the file of that name in the version's directory.
   std::optional<std::string> bytes;
 };
-
-// Up to 3 segments of "a/b/c"; count 4 means more than 3.
-struct Segments {
-  std::array<std::string_view, 3> part;
-  size_t count = 0;
-};
-
-Segments Split(std::string_view path) {
-  Segments out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (out.count == 3) {
-      out.count = 4;
-      return out;
-    }
-    out.part[out.count++] = path.substr(start, slash - start);
-    start = slash + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -169,13 +113,9 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
     return r;
   }
   // "/plugins/a/b/c" → ["a", "b", "c"]; a trailing slash gives a last empty segment.
-  Segments segments = path.size() <= 9 ? Segments{{""}, 1} : Split(path.substr(9));
-  if (segments.count > 3) return Text(404, "not found\n");
-  std::vector<std::string_view> parts(segments.part.begin(),
-                                      segments.part.begin() + segments.count);
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (parts[i].empty()) return Text(404, "not found\n");
-  }
+  std::optional<server::PluginPath> plugin_path = server::ParsePluginPath(path);
+  if (!plugin_path) return Text(404, "not found\n");
+  std::vector<std::string_view> parts(plugin_path->part, plugin_path->part + plugin_path->count);
 
   std::optional<CatalogAccess::Who> who;
   if (access_.enabled()) {
@@ -339,9 +279,9 @@ server::Response DownloadApi::Handle(server::Exchange& exchange) {
   std::string_view modified_since = Field(exchange, http::field::if_modified_since);
   bool not_modified = false;
   if (!none_match.empty()) {
-    not_modified = NoneMatchHits(none_match, send.etag);
+    not_modified = server::IfNoneMatchHits(none_match, send.etag);
   } else if (!modified_since.empty()) {
-    auto since = ParseHttpDate(modified_since);
+    auto since = server::ParseHttpDate(modified_since);
     not_modified = since && send.modified <= *since;
   }
   if (not_modified) {

@@ -1,5 +1,6 @@
 // `plugctl mirror LIST|REF|BUNDLE… --to DEST`: many plugin images in one run, into a registry,
-// an OCI layout or a bundle, and back out of a bundle (transfer/mirror.h).
+// an OCI layout or a bundle, and back out of a bundle, or into a Higress plugin-server tree
+// (transfer/mirror.h).
 //
 // An argument is a bundle when it names a local transport (oci:, oci-archive:,
 // docker-archive:), a list file when such a file exists, and an image reference otherwise.
@@ -32,6 +33,12 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
                   std::vector<transfer::Location>& bundles) {
   for (size_t i = 0; i < args.inputs.size(); ++i) {
     const std::string& input = args.inputs[i];
+    if (input.starts_with(transfer::kPluginServerTransport)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "\"{}\": a plugin-server tree holds no images to mirror from; it can only "
+                       "be the --to destination",
+                       input);
+    }
     if (transfer::IsLocalTransport(input)) {
       PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
       bundles.push_back(std::move(loc));
@@ -58,12 +65,17 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
 std::string ItemLine(const transfer::MirrorItemResult& r) {
   using State = transfer::MirrorItemResult::State;
   // Names come from lists and registries: escaped here, since the line is printed whole.
-  std::string line = fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
-                                 EscapeForText(r.item.name.ToString()),
-                                 EscapeForText(r.item.destination.ToString()));
+  std::string line =
+      fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
+                  EscapeForText(r.item.name.ToString()), EscapeForText(r.item.DestinationString()));
   if (r.source_root) line += "  " + ShortDigest(r.source_root->digest);
   if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
-  if (r.state == State::kCopied) {
+  if (r.plugin_file) {
+    if (r.state != State::kUpToDate) {
+      line += fmt::format("  plugin.wasm {} {}", HumanBytes(r.plugin_file->size),
+                          ShortDigest(r.plugin_file->sha256));
+    }
+  } else if (r.state == State::kCopied) {
     line += fmt::format("  {} blobs, {}", r.copy.blobs_copied + r.copy.blobs_mounted,
                         HumanBytes(r.copy.bytes_copied));
   }
@@ -78,7 +90,8 @@ nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
   nlohmann::ordered_json j;
   j["source"] = r.item.name.ToString();
   j["origin"] = r.item.origin;
-  j["destination"] = r.item.destination.ToString();
+  j["destination"] = r.item.DestinationString();
+  if (!r.item.plugin_name.empty()) j["pluginName"] = r.item.plugin_name;
   j["state"] = transfer::MirrorStateName(r.state);
   if (r.source_root) {
     j["digest"] = r.source_root->digest.ToString();
@@ -90,6 +103,11 @@ nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
   j["blobsMounted"] = r.copy.blobs_mounted;
   j["bytesCopied"] = r.copy.bytes_copied;
   if (r.gateway) j["gateway"] = GatewayJson(*r.gateway);
+  if (r.plugin_file) {
+    j["pluginWasm"] = {{"size", r.plugin_file->size},
+                       {"sha256", r.plugin_file->sha256.ToString()},
+                       {"md5", r.plugin_file->md5}};
+  }
   if (r.error) j["error"] = r.error->message();
   return j;
 }
@@ -199,13 +217,15 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
       ->required();
   app.add_option("--to", args->to,
                  "Destination: a registry prefix (registry.local:5000/plugins), oci:DIR, "
-                 "oci-archive:FILE or docker-archive:FILE")
+                 "oci-archive:FILE, docker-archive:FILE, or plugin-server:DIR (Higress "
+                 "plugin-server files: DIR/<name>/<version>/plugin.wasm + metadata.txt)")
       ->required();
   app.add_flag("--scoped", args->scoped,
                "Keep the source registry and whole path under the registry prefix");
   app.add_option("--map", args->maps,
                  "FROM=TO: put repositories whose name starts with FROM under TO instead "
-                 "(repeatable; the longest FROM wins)");
+                 "(repeatable; the longest FROM wins). For plugin-server:DIR, FROM is a plugin "
+                 "name or a whole repository and TO the plugin name");
   app.add_flag("--dry-run,-n", args->dry_run, "Show what would be copied; write nothing");
   app.add_flag("--keep-going", args->keep_going,
                "Go on after a failed image; report every failure at the end");
@@ -222,7 +242,11 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
       "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"
       "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference, so\n"
       "`plugctl mirror oci-archive:bundle.tar --to registry.local:5000/plugins` loads one.\n"
-      "Digests are preserved (unless --variant); images already at the destination are skipped.");
+      "Digests are preserved (unless --variant); images already at the destination are skipped.\n"
+      "plugin-server:DIR writes DIR/<name>/<version>/plugin.wasm and metadata.txt for nginx:\n"
+      "<name> is the plugins.properties key the image was listed under (kept in bundles written\n"
+      "by mirror), else the repository's last component; <version> is the tag. Unchanged\n"
+      "versions are not touched.");
   return [args, &globals] { return RunMirrorCommand(*args, globals); };
 }
 

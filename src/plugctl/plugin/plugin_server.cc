@@ -1,17 +1,21 @@
 #include "plugctl/plugin/plugin_server.h"
 
 #include <array>
+#include <chrono>
 #include <ctime>
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include "plugctl/base/file.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/plugin/builder.h"
 #include "plugctl/store/content.h"
+#include "plugctl/wasm/wasm_module.h"
 
 namespace plugctl::plugin {
 namespace {
@@ -147,15 +151,132 @@ Result<std::optional<int64_t>> ImageCreatedTime(store::Target& target,
   return std::optional<int64_t>();
 }
 
+namespace {
+
+constexpr size_t kMaxMetadataBytes = 64 * 1024;
+constexpr std::string_view kStagingPrefix = ".plugctl-staging";
+
+// The value of the first "Key: value" line of a metadata.txt, or "".
+std::string MetadataField(std::string_view text, std::string_view key) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > key.size() + 1 && line.starts_with(key) && line[key.size()] == ':') {
+      std::string_view value = line.substr(key.size() + 1);
+      while (value.starts_with(' ')) value.remove_prefix(1);
+      return std::string(value);
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return "";
+}
+
+// The gateway fetches an http:// plugin and instantiates it; only the module matters here, not
+// the image's shape (an uncompressed or docker layer is fine: HTTP serves the file itself).
+Status CheckServableWasm(const fs::path& file, uint64_t max_bytes) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string bytes, ReadFileBounded(file, max_bytes));
+  auto module = wasm::ParseWasmModule(bytes);
+  if (!module) {
+    return MakeError(ErrorCode::kFailedPrecondition, "plugin.wasm is not a valid wasm module: {}",
+                     module.error().message());
+  }
+  std::vector<std::string> errors;
+  for (const Finding& finding : wasm::CheckProxyWasm(*module, "plugin.wasm")) {
+    if (finding.severity == Severity::kError) errors.push_back(finding.message);
+  }
+  if (!errors.empty()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "plugin.wasm would not load in the gateway: {}", fmt::join(errors, "; "));
+  }
+  return OkStatus();
+}
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<PluginServerWriteResult> WriteVersion(store::Target& target, const oci::Descriptor& root,
+                                             const fs::path& tree, std::string_view name,
+                                             std::string_view version,
+                                             const PluginServerWriteOptions& options) {
+  PluginServerWriteResult result;
+  result.dir = tree / std::string(name) / std::string(version);
+  const fs::path wasm_path = result.dir / "plugin.wasm";
+  const fs::path metadata_path = result.dir / "metadata.txt";
+
+  // Staged inside <tree>/<name>/ so that the rename into place stays on one file system; a dry
+  // run stages in the temp root instead and leaves the tree alone. A refused image may leave an
+  // empty <name>/: removing it could race another version of the same name being written.
+  const fs::path staging_parent = options.dry_run ? fs::path() : tree / std::string(name);
+  if (!options.dry_run) PLUGCTL_RETURN_IF_ERROR(CreateDirectories(staging_parent));
+  PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> staging,
+                           TempDir::Create(kStagingPrefix, staging_parent));
+  ExtractOptions extract = options.extract;
+  extract.force = false;
+  PLUGCTL_ASSIGN_OR_RETURN(result.extracted, ExtractPlugin(target, root, staging->path(), extract));
+  const fs::path staged_wasm = staging->path() / "plugin.wasm";
+  PLUGCTL_RETURN_IF_ERROR(CheckServableWasm(staged_wasm, extract.max_wasm_bytes));
+  result.info.size = result.extracted.wasm_size;
+  result.info.sha256 = result.extracted.wasm_sha256;
+
+  std::string previous;
+  if (auto read = ReadFileBounded(metadata_path, kMaxMetadataBytes)) previous = std::move(*read);
+  auto previous_sha256 = MetadataSha256(previous);
+  auto existing_size = FileSize(wasm_path);
+  if (previous_sha256 && *previous_sha256 == result.info.sha256 && existing_size &&
+      *existing_size == result.info.size) {
+    result.unchanged = true;
+    result.info.md5 = MetadataField(previous, "MD5");
+    result.info.created = ParseRfc3339(MetadataField(previous, "Created")).value_or(0);
+    result.info.modified = ParseRfc3339(MetadataField(previous, "Last Modified")).value_or(0);
+    return result;
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(result.info.md5, FileMd5Hex(staged_wasm));
+  result.info.modified = UnixNow();
+  // Created is the image's time; without one, the time this version first appeared, which a
+  // rewrite keeps (the version is the same release, only its bytes were refreshed).
+  PLUGCTL_ASSIGN_OR_RETURN(std::optional<int64_t> created,
+                           ImageCreatedTime(target, result.extracted.manifest));
+  // 1970-01-01T00:00:00Z is what reproducible builds write (SOURCE_DATE_EPOCH unset): no time.
+  if (created == 0) created.reset();
+  if (!created) created = ParseRfc3339(MetadataField(previous, "Created"));
+  result.info.created = created.value_or(result.info.modified);
+  if (options.dry_run) return result;
+
+  PLUGCTL_RETURN_IF_ERROR(CreateDirectories(result.dir));
+  std::error_code ec;
+  fs::rename(staged_wasm, wasm_path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kInternal, "rename {} to {}: {}", staged_wasm.string(),
+                     wasm_path.string(), ec.message());
+  }
+  PLUGCTL_RETURN_IF_ERROR(WriteFileAtomic(metadata_path, FormatMetadataTxt(name, result.info)));
+  return result;
+}
+
+}  // namespace
+
 Result<PluginServerWriteResult> WritePluginServerVersion(
     store::Target& target, const oci::Descriptor& root, const fs::path& tree, std::string_view name,
     std::string_view version, const PluginServerWriteOptions& options) {
-  (void)target;
-  (void)root;
-  (void)tree;
-  (void)options;
-  return MakeError(ErrorCode::kUnimplemented, "plugin-server {}/{}: not written yet", name,
-                   version);
+  if (!oci::IsPluginPathSegment(name) || !oci::IsPluginPathSegment(version)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "plugin-server path \"{}/{}\": name and version must be 1-{} of "
+                     "[A-Za-z0-9._+-], not starting with '.'",
+                     name.substr(0, 256), version.substr(0, 256), oci::kMaxPluginPathSegment);
+  }
+  auto written = WriteVersion(target, root, tree, name, version, options);
+  if (!written) {
+    return tl::unexpected(written.error().WithContext(
+        fmt::format("{}@{} as {}/{}", target.Describe(), root.digest.ToString(), name, version)));
+  }
+  return written;
 }
 
 }  // namespace plugctl::plugin

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <ctime>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -179,6 +181,101 @@ bool AcceptsMediaType(std::string_view accept, std::string_view media_type) {
     }
   }
   return !any;
+}
+
+bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    while (pos < header.size() &&
+           (header[pos] == ' ' || header[pos] == ',' || header[pos] == '\t')) {
+      ++pos;
+    }
+    if (pos >= header.size()) break;
+    if (header[pos] == '*') return true;
+    if (header.substr(pos).starts_with("W/")) pos += 2;
+    if (pos >= header.size() || header[pos] != '"') return false;
+    size_t close = header.find('"', pos + 1);
+    if (close == std::string_view::npos) return false;
+    if (header.substr(pos, close - pos + 1) == etag) return true;
+    pos = close + 1;
+  }
+  return false;
+}
+
+std::optional<int64_t> ParseHttpDate(std::string_view text) {
+  // "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, so it is read by position.
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  if (std::find(std::begin(kDays), std::end(kDays), text.substr(0, 3)) == std::end(kDays)) {
+    return std::nullopt;
+  }
+  auto month = std::find(std::begin(kMonths), std::end(kMonths), text.substr(8, 3));
+  if (month == std::end(kMonths)) return std::nullopt;
+  auto num = [&](size_t pos, size_t n) -> std::optional<int> {
+    int value = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  auto day = num(5, 2), year = num(12, 4), hour = num(17, 2), minute = num(20, 2),
+       second = num(23, 2);
+  // Nothing here predates 1970; earlier years would not format back the same.
+  if (!day || !year || !hour || !minute || !second || *year < 1970 || *day < 1 || *day > 31 ||
+      *hour > 23 || *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  // Days since the epoch (Howard Hinnant's days_from_civil), so no time zone is involved.
+  int y = *year;
+  int m = static_cast<int>(month - std::begin(kMonths)) + 1;
+  y -= m <= 2 ? 1 : 0;
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + *day - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  return days * 86400 + *hour * 3600 + *minute * 60 + *second;
+}
+
+std::string FormatHttpDate(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return "Thu, 01 Jan 1970 00:00:00 GMT";
+  char buffer[64];
+  size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buffer, n);
+}
+
+std::optional<PluginPath> ParsePluginPath(std::string_view path) {
+  constexpr std::string_view kRoot = "/plugins";
+  if (!path.starts_with(kRoot)) return std::nullopt;
+  std::string_view rest = path.substr(kRoot.size());
+  PluginPath out;
+  if (rest.empty() || rest == "/") {
+    out.count = 1;
+    return out;
+  }
+  if (rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  size_t start = 0;
+  while (true) {
+    size_t slash = rest.find('/', start);
+    if (out.count == 3) return std::nullopt;
+    out.part[out.count++] = rest.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  for (size_t i = 0; i + 1 < out.count; ++i) {
+    if (out.part[i].empty()) return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace plugctl::server

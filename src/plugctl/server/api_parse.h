@@ -1,5 +1,6 @@
 // plugctl/server/api_parse.h — reading the parts of a distribution-API request that come from
-// the client: the path (which route, which repository), the query, Content-Range and Range.
+// the client: the path (which route, which repository), the query, Content-Range and Range;
+// and for the plugin downloads, their paths and conditional-request headers.
 //
 // Names in paths are never percent-decoded: the spec's repository grammar has no '%', so an
 // encoded separator or dot stays in the name and makes it invalid (NAME_INVALID), never a path.
@@ -69,5 +70,24 @@ bool AcceptsMediaType(std::string_view accept, std::string_view media_type);
 
 // A decimal uint64 with nothing else around it.
 std::optional<uint64_t> ParseUint(std::string_view text);
+
+// Whether an If-None-Match value names `etag` (a quoted entity tag; "W/" prefixes compare
+// weakly, as RFC 9110 says for If-None-Match) or is "*". A malformed list matches nothing.
+bool IfNoneMatchHits(std::string_view header, std::string_view etag);
+
+// RFC 9110's IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), what every client sends, from 1970
+// on; nullopt for anything else.
+std::optional<int64_t> ParseHttpDate(std::string_view text);
+std::string FormatHttpDate(int64_t unix_seconds);
+
+// The segments of a path below /plugins/: "/plugins/a/b/c" → {a, b, c}; a trailing slash adds
+// an empty last segment ("/plugins/a/" → {a, ""}); "/plugins" and "/plugins/" → {""}. nullopt
+// for paths outside /plugins, more than 3 segments, or an empty segment before the last.
+// Segments are not decoded: they are compared, never used as paths.
+struct PluginPath {
+  std::string_view part[3];
+  size_t count = 0;
+};
+std::optional<PluginPath> ParsePluginPath(std::string_view path);
 
 }  // namespace plugctl::server

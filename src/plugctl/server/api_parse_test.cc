@@ -105,3 +105,52 @@ TEST(ApiParseTest, AcceptNegotiation) {
 
 }  // namespace
 }  // namespace plugctl::server
+
+namespace plugctl::server {
+namespace {
+
+TEST(PluginPathTest, SplitsUpToThreeSegments) {
+  auto p = ParsePluginPath("/plugins/a/1.0.0/plugin.wasm");
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->count, 3u);
+  EXPECT_EQ(p->part[0], "a");
+  EXPECT_EQ(p->part[2], "plugin.wasm");
+  p = ParsePluginPath("/plugins/a/");
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->count, 2u);
+  EXPECT_EQ(p->part[1], "");
+  EXPECT_EQ(ParsePluginPath("/plugins")->count, 1u);
+  EXPECT_EQ(ParsePluginPath("/plugins/")->count, 1u);
+  EXPECT_FALSE(ParsePluginPath("/pluginsx/a"));
+  EXPECT_FALSE(ParsePluginPath("/plugins/a/b/c/d"));
+  EXPECT_FALSE(ParsePluginPath("/plugins/a/b/c/"));
+  EXPECT_FALSE(ParsePluginPath("/plugins//b"));
+  EXPECT_FALSE(ParsePluginPath("/v2/"));
+}
+
+TEST(ConditionalTest, IfNoneMatchLists) {
+  EXPECT_TRUE(IfNoneMatchHits("\"abc\"", "\"abc\""));
+  EXPECT_TRUE(IfNoneMatchHits("W/\"abc\"", "\"abc\""));
+  EXPECT_TRUE(IfNoneMatchHits("\"x\", \"abc\"", "\"abc\""));
+  EXPECT_TRUE(IfNoneMatchHits("*", "\"abc\""));
+  EXPECT_FALSE(IfNoneMatchHits("\"abcd\"", "\"abc\""));
+  EXPECT_FALSE(IfNoneMatchHits("abc", "\"abc\""));
+  EXPECT_FALSE(IfNoneMatchHits("\"abc", "\"abc\""));
+  EXPECT_FALSE(IfNoneMatchHits("", "\"abc\""));
+}
+
+TEST(ConditionalTest, HttpDatesRoundTrip) {
+  EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+  EXPECT_EQ(FormatHttpDate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(ParseHttpDate("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+  EXPECT_EQ(ParseHttpDate(FormatHttpDate(1798000000)), 1798000000);
+  EXPECT_FALSE(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 UTC"));
+  EXPECT_FALSE(ParseHttpDate("Sun, 06 Foo 1994 08:49:37 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Sun, 36 Nov 1994 08:49:37 GMT"));
+  EXPECT_FALSE(ParseHttpDate(""));
+  EXPECT_FALSE(ParseHttpDate("Sun, 22 Nov 0997 08:49:37 GMT"));  // fuzzer: before 1970
+}
+
+}  // namespace
+}  // namespace plugctl::server

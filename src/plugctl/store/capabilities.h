@@ -77,4 +77,14 @@ class ReferrerLister {
       const oci::Digest& digest, std::string_view artifact_type) = 0;
 };
 
+// Tags with extra annotations on the tag's index entry (OCI layouts and OCI archives, whose
+// index.json entries carry annotations; a registry tag has nowhere to keep them). Same contract
+// as Target::Tag, which it replaces; called from one thread at a time, like Tag.
+class TagAnnotator {
+ public:
+  virtual ~TagAnnotator() = default;
+  [[nodiscard]] virtual Status TagWithAnnotations(const oci::Descriptor& desc, std::string_view tag,
+                                                  const oci::Annotations& extra) = 0;
+};
+
 }  // namespace plugctl::store

@@ -10,7 +10,7 @@
 namespace plugctl::store {
 namespace {
 
-class OciArchiveTarget : public Target {
+class OciArchiveTarget : public Target, public TagAnnotator {
  public:
   OciArchiveTarget(fs::path file, OpenMode mode, std::unique_ptr<TempDir> staging,
                    std::unique_ptr<OciLayoutTarget> layout, bool dirty)
@@ -43,6 +43,15 @@ class OciArchiveTarget : public Target {
     dirty_ = true;
     return OkStatus();
   }
+
+  Status TagWithAnnotations(const oci::Descriptor& desc, std::string_view tag,
+                            const oci::Annotations& extra) override {
+    if (mode_ == OpenMode::kRead) return internal::ReadOnlyError(Describe(), "tag");
+    PLUGCTL_RETURN_IF_ERROR(layout_->TagWithAnnotations(desc, tag, extra));
+    dirty_ = true;
+    return OkStatus();
+  }
+  TagAnnotator* tag_annotator() override { return this; }
 
   Result<std::vector<std::string>> Tags() override { return layout_->Tags(); }
 

@@ -59,7 +59,7 @@ struct OciLayoutOptions {
 // The name of the lock file beside index.json.
 inline constexpr std::string_view kOciLayoutLockFile = "index.json.lock";
 
-class OciLayoutTarget : public Target {
+class OciLayoutTarget : public Target, public TagAnnotator {
  public:
   // Opens (or creates) a layout. Errors: kNotFound (no layout and !create), kInvalidArgument
   // (oci-layout unreadable or imageLayoutVersion not 1.x), kFailedPrecondition (see create).
@@ -86,7 +86,8 @@ class OciLayoutTarget : public Target {
   [[nodiscard]] Status Tag(const oci::Descriptor& desc, std::string_view tag) override;
   // Like Tag, adding `extra` annotations to the entry (e.g. io.containerd.image.name).
   [[nodiscard]] Status TagWithAnnotations(const oci::Descriptor& desc, std::string_view tag,
-                                          const oci::Annotations& extra);
+                                          const oci::Annotations& extra) override;
+  TagAnnotator* tag_annotator() override { return this; }
   // Ref names and containerd image names of the index.json entries, sorted, deduplicated.
   [[nodiscard]] Result<std::vector<std::string>> Tags() override;
   [[nodiscard]] Status Commit() override;

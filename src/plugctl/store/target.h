@@ -73,11 +73,13 @@ class Target {
   [[nodiscard]] virtual Status Commit() = 0;
 
   // Optional capabilities (capabilities.h): null when this target has none of that kind.
-  // Registry repositories have all of them; local targets none.
+  // Registry repositories have the first four; OCI layouts and archives the last.
   virtual Mounter* mounter() { return nullptr; }
   virtual TagPusher* tag_pusher() { return nullptr; }
   virtual Deleter* deleter() { return nullptr; }
   virtual ReferrerLister* referrer_lister() { return nullptr; }
+  // OCI layouts and OCI archives only.
+  virtual TagAnnotator* tag_annotator() { return nullptr; }
 };
 
 }  // namespace plugctl::store

@@ -54,6 +54,12 @@ std::string Location::ToString() const {
 
 Result<Location> ParseLocation(std::string_view text) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty image location");
+  if (text.starts_with("plugin-server:")) {
+    // A tree of plain files, not a store of images: only mirror writes one.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "\"{}\": plugin-server:DIR is only a destination of `plugctl mirror --to`",
+                     text);
+  }
   const bool local = IsLocalTransport(text);
   for (const Transport& t : kLocalTransports) {
     if (!local || !text.starts_with(t.prefix)) continue;

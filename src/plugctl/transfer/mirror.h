@@ -11,7 +11,16 @@
 //                     ("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/basic-auth:1.0.0",
 //                     or "…/basic-auth@sha256:…" for digest-only references);
 //   docker-archive:FILE
-//                     the same names as RepoTags (digest-only references cannot be named there).
+//                     the same names as RepoTags (digest-only references cannot be named there);
+//   plugin-server:DIR
+//                     no images: each one's plugin.wasm and a metadata.txt as
+//                     DIR/<name>/<version>/ (plugin/plugin_server.h), named by
+//                     PluginServerPathFor — the plugins.properties key it was listed under,
+//                     else the repository's last component; the version is the tag.
+//
+// The plugins.properties key travels with an image: items carry it (MirrorItem::plugin_name),
+// oci: and oci-archive: destinations keep it on the image's index.json entry
+// (oci::kAnnotationPluginName), and a bundle source gives it back from there.
 //
 // Each image is one CopyGraph, so digests are preserved and everything copy.h guarantees holds
 // per image (children before parents, verification while streaming, blobs already at the
@@ -48,6 +57,7 @@
 #include "plugctl/oci/reference.h"
 #include "plugctl/plugin/builder.h"
 #include "plugctl/plugin/loadability.h"
+#include "plugctl/plugin/plugin_server.h"
 #include "plugctl/transfer/copy.h"
 #include "plugctl/transfer/location.h"
 #include "plugctl/transfer/mirror_list.h"
@@ -66,8 +76,18 @@ struct MirrorItem {
   // For bundle sources: the key of MirrorPlan::bundles; empty for registry sources.
   std::string bundle;
   // The destination: kRegistry (mapped repository, tag) or the local destination with `ref`
-  // set to the tag it gets there.
+  // set to the tag it gets there. Unused for plugin-server destinations.
   Location destination;
+  // The plugins.properties key the image was listed under (a list's MirrorSource::name, or a
+  // bundle entry's oci::kAnnotationPluginName); "" when unknown.
+  std::string plugin_name;
+  // Set for plugin-server destinations: where the files go.
+  std::optional<PluginServerPath> plugin_server;
+
+  // The destination for messages: plugin_server's, else destination's.
+  std::string DestinationString() const {
+    return plugin_server ? plugin_server->ToString() : destination.ToString();
+  }
 };
 
 struct MirrorOptions {
@@ -91,8 +111,9 @@ struct MirrorOptions {
 
 struct MirrorItemResult {
   enum class State {
-    kCopied,     // transferred now
-    kUpToDate,   // the destination already held it under that name
+    kCopied,     // transferred now (plugin-server: the files were written)
+    kUpToDate,   // the destination already held it under that name (plugin-server: the same
+                 // plugin.wasm by metadata.txt's SHA256 and the file's size; nothing touched)
     kWouldCopy,  // dry run: it would be transferred
     kFailed,
   };
@@ -103,6 +124,8 @@ struct MirrorItemResult {
   std::optional<oci::Descriptor> converted;
   CopyResult copy;
   std::optional<plugin::LoadabilityReport> gateway;
+  // Plugin-server destinations: the file written (or found unchanged).
+  std::optional<plugin::PluginFileInfo> plugin_file;
   std::optional<Error> error;
 };
 

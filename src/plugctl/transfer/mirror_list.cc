@@ -85,8 +85,11 @@ class ListBuilder {
     source.refs = std::move(refs);
     if (source.refs.empty() && !source.NeedsTagList()) return OkStatus();
 
-    std::string key = fmt::format("{}\n{}\n{}\n{}\n{}", name, source.tag_regex.value_or("\x01"),
-                                  source.semver.value_or("\x01"), source.all_tags, source.newest);
+    // The plugins.properties key is part of the identity: one repository listed under two keys
+    // (basic-auth=…:1.0.0, basic-auth-2=…:2.0.0) keeps each tag under its own key.
+    std::string key =
+        fmt::format("{}\n{}\n{}\n{}\n{}\n{}", name, source.tag_regex.value_or("\x01"),
+                    source.semver.value_or("\x01"), source.all_tags, source.newest, source.name);
     auto [it, inserted] = by_key_.try_emplace(std::move(key), sources_.size());
     if (inserted) {
       source.origin = Origin(line);
@@ -95,7 +98,6 @@ class ListBuilder {
     }
     MirrorSource& merged = sources_[it->second];
     for (std::string& ref : source.refs) merged.refs.push_back(std::move(ref));
-    if (merged.name.empty()) merged.name = std::move(source.name);
     return OkStatus();
   }
 

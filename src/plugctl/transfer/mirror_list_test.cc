@@ -85,12 +85,16 @@ TEST(MirrorListPropertiesTest, MergesDuplicates) {
       "a=oci://reg.io/plugins/a:1.0\n"  // same name, same image
       "a2=reg.io/plugins/a:2.0\n"
       "reg.io/plugins/a:1.0\n");
-  ASSERT_EQ(s.size(), 2u);
+  ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0].repository.Name(), "reg.io/plugins/a");
-  EXPECT_THAT(s[0].refs, ElementsAre("1.0", "2.0"));
+  EXPECT_THAT(s[0].refs, ElementsAre("1.0"));
   EXPECT_EQ(s[0].name, "a");
   EXPECT_EQ(s[0].origin, "list:1");
   EXPECT_EQ(s[1].repository.Name(), "reg.io/plugins/b");
+  // Another key for the same repository stays apart: its tag belongs under that key.
+  EXPECT_EQ(s[2].repository.Name(), "reg.io/plugins/a");
+  EXPECT_THAT(s[2].refs, ElementsAre("2.0"));
+  EXPECT_EQ(s[2].name, "a2");
 }
 
 TEST(MirrorListPropertiesTest, ErrorsNameFileAndLine) {

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <optional>
 
+#include "plugctl/oci/plugin_name.h"
+
 namespace plugctl::transfer {
 namespace {
 
@@ -91,6 +93,7 @@ Result<std::string> MapRepository(const oci::Reference& source, std::string_view
 }
 
 std::string MirrorDestination::ToString() const {
+  if (plugin_server) return fmt::format("{}{}", kPluginServerTransport, plugin_server->string());
   if (!is_registry()) return location.ToString();
   return prefix.empty() ? location.reference.registry
                         : fmt::format("{}/{}", location.reference.registry, prefix);
@@ -101,6 +104,15 @@ Result<MirrorDestination> ParseMirrorDestination(std::string_view text) {
   std::string_view rest = text;
   for (std::string_view s : kSchemes) {
     if (rest.starts_with(s)) rest.remove_prefix(s.size());
+  }
+  if (text.starts_with(kPluginServerTransport)) {
+    std::string_view dir = text.substr(kPluginServerTransport.size());
+    if (dir.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "invalid destination \"{}\": expected plugin-server:DIR", text);
+    }
+    dest.plugin_server = std::filesystem::path(dir);
+    return dest;
   }
   if (IsLocalTransport(text)) {
     PLUGCTL_ASSIGN_OR_RETURN(dest.location, ParseLocation(text));
@@ -141,6 +153,39 @@ Result<MirrorDestination> ParseMirrorDestination(std::string_view text) {
   dest.location.reference.repository = std::string(path);
   dest.prefix = std::string(path);
   return dest;
+}
+
+std::string PluginServerPath::ToString() const {
+  return fmt::format("{}{}", kPluginServerTransport, (tree / name / version).string());
+}
+
+Result<PluginServerPath> PluginServerPathFor(const oci::Reference& source,
+                                             std::string_view listed_name,
+                                             const std::filesystem::path& tree,
+                                             const NameMapping& mapping) {
+  if (source.tag.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: a plugin-server names versions by tag; this reference has only a digest",
+                     source.ToString());
+  }
+  PluginServerPath out;
+  out.tree = tree;
+  out.version = source.tag;
+  out.name = oci::PluginPathName(source.repository, listed_name);
+  const std::string full = source.Name();
+  for (const auto& [from, to] : mapping.rules) {
+    if ((!out.name.empty() && from == out.name) || from == full || from == source.repository) {
+      out.name = to;
+      break;
+    }
+  }
+  if (!oci::IsPluginPathSegment(out.name) || !oci::IsPluginPathSegment(out.version)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: plugin-server path \"{}/{}\" is not two safe path segments "
+                     "([A-Za-z0-9._+-], not starting with '.'); name it with --map",
+                     source.ToString(), out.name.substr(0, 256), out.version);
+  }
+  return out;
 }
 
 Result<Location> DestinationFor(const oci::Reference& name, const MirrorDestination& dest,

@@ -1,6 +1,7 @@
 // plugctl/transfer/mirror_naming.h — where `plugctl mirror` puts each image.
 //
-// A mirror destination (`--to`) is a registry prefix or one local layout/archive. Under a
+// A mirror destination (`--to`) is a registry prefix, one local layout/archive, or a Higress
+// plugin-server tree (plugin-server:DIR, plugin/plugin_server.h). Under a
 // registry prefix every source repository gets a repository of its own, named by
 // MapRepository; in a local destination every image is tagged with its full reference
 // (BundleName), which is how a bundle names what it holds. DestinationFor combines both.
@@ -11,6 +12,8 @@
 // Pure functions: thread-safe.
 #pragma once
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,16 +45,42 @@ struct NameMapping {
                                                 std::string_view prefix,
                                                 const NameMapping& mapping);
 
+// The mirror-only destination transport: "plugin-server:DIR".
+inline constexpr std::string_view kPluginServerTransport = "plugin-server:";
+
 // A destination as `mirror --to` takes it: a location (oci:, oci-archive:, docker-archive:),
-// or a registry prefix "host[:port][/path]" with an optional oci:// or docker:// scheme and no
-// tag or digest.
+// a registry prefix "host[:port][/path]" with an optional oci:// or docker:// scheme and no
+// tag or digest, or plugin-server:DIR.
 struct MirrorDestination {
   Location location;  // kRegistry: reference.registry and reference.repository (the prefix)
   std::string prefix;
-  bool is_registry() const { return location.kind == LocationKind::kRegistry; }
+  // plugin-server:DIR: the tree's directory; `location` is unused then.
+  std::optional<std::filesystem::path> plugin_server;
+  bool is_registry() const { return !plugin_server && location.kind == LocationKind::kRegistry; }
+  bool is_plugin_server() const { return plugin_server.has_value(); }
   std::string ToString() const;
 };
 [[nodiscard]] Result<MirrorDestination> ParseMirrorDestination(std::string_view text);
+
+// Where an image lands in a plugin-server tree: <tree>/<name>/<version>/.
+struct PluginServerPath {
+  std::filesystem::path tree;
+  std::string name;
+  std::string version;
+  // "plugin-server:<tree>/<name>/<version>".
+  std::string ToString() const;
+};
+
+// The plugin-server name of `source` (which has a tag: the version) listed under `listed_name`
+// ("" when not from a plugins.properties list): oci::PluginPathName, unless a mapping rule
+// names it. For plugin-server destinations a rule FROM=TO applies when FROM is exactly that
+// name, the source's "host/path" or its path; TO is the name then. The first matching rule wins.
+// kInvalidArgument when the source has no tag, or the name or version is not a safe path
+// segment (oci::IsPluginPathSegment).
+[[nodiscard]] Result<PluginServerPath> PluginServerPathFor(const oci::Reference& source,
+                                                           std::string_view listed_name,
+                                                           const std::filesystem::path& tree,
+                                                           const NameMapping& mapping);
 
 // The name an image gets inside a local bundle: its full reference, pinned by tag when it has
 // one (a bundle's tags are what the user looks images up by). `name` has a tag or a digest.

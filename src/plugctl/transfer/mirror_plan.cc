@@ -1,6 +1,7 @@
 // PlanMirror: sources and bundles expanded into items with their destinations.
 #include <set>
 
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/transfer/mirror.h"
 
 namespace plugctl::transfer {
@@ -83,6 +84,13 @@ Status ExpandBundle(const Location& bundle, const OpenOptions& open, MirrorPlan&
     }
     if (!seen.insert(BundleName(*name)).second) continue;
     MirrorItem item;
+    // The key a previous mirror kept on the entry (docker archives have no entry annotations).
+    if (auto entry = target->Resolve(tag)) {
+      if (auto it = entry->annotations.find(std::string(oci::kAnnotationPluginName));
+          it != entry->annotations.end()) {
+        item.plugin_name = it->second;
+      }
+    }
     item.name = *name;
     item.origin = key;
     item.source = key_loc;
@@ -101,7 +109,13 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                               const OpenOptions& open) {
   MirrorPlan plan;
   plan.destination = destination;
-  if (!destination.is_registry() && !options.mapping.rules.empty()) {
+  if (destination.is_plugin_server() && options.variant) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--variant does not apply to {}: it holds plugin.wasm itself, not an image",
+                     destination.ToString());
+  }
+  if (!destination.is_registry() && !destination.is_plugin_server() &&
+      !options.mapping.rules.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--map applies to registry destinations; {} names images by their full "
                      "references",
@@ -121,6 +135,7 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
       item.source = RegistrySource(name);
       item.name = std::move(name);
       item.origin = std::move(origin);
+      item.plugin_name = source.name;
       items.push_back(std::move(item));
     }
   }
@@ -136,23 +151,38 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
   // images landing on one name would silently overwrite each other.
   std::map<std::string, std::string> by_destination;  // destination → source name
   for (MirrorItem& item : items) {
-    auto dest = DestinationFor(item.name, destination, options.mapping);
-    if (!dest) {
-      Error e = dest.error().WithContext(item.origin);
+    Status placed = OkStatus();
+    if (destination.is_plugin_server()) {
+      auto path = PluginServerPathFor(item.name, item.plugin_name, *destination.plugin_server,
+                                      options.mapping);
+      if (path) {
+        item.plugin_server = std::move(*path);
+      } else {
+        placed = tl::unexpected(path.error());
+      }
+    } else {
+      auto dest = DestinationFor(item.name, destination, options.mapping);
+      if (dest) {
+        item.destination = std::move(*dest);
+      } else {
+        placed = tl::unexpected(dest.error());
+      }
+    }
+    if (!placed) {
+      Error e = placed.error().WithContext(item.origin);
       if (!options.keep_going) return tl::unexpected(e);
       plan.failures.emplace_back(item.name.ToString(), e);
       continue;
     }
-    item.destination = *dest;
-    const std::string dest_text = item.destination.ToString();
+    const std::string dest_text = item.DestinationString();
     const std::string source_text = item.name.ToString();
     auto [it, inserted] = by_destination.emplace(dest_text, source_text);
     if (!inserted) {
       if (it->second == source_text) continue;
       return MakeError(ErrorCode::kInvalidArgument,
-                       "{} and {} would both be mirrored to {}; use --scoped or --map to keep "
-                       "them apart",
-                       it->second, source_text, dest_text);
+                       "{} and {} would both be mirrored to {}; use {} to keep them apart",
+                       it->second, source_text, dest_text,
+                       destination.is_plugin_server() ? "--map" : "--scoped or --map");
     }
     plan.items.push_back(std::move(item));
   }

@@ -6,6 +6,7 @@
 #include "plugctl/base/parallel.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/store/content.h"
 #include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/mirror.h"
@@ -80,7 +81,7 @@ class MirrorRun {
 
   Result<MirrorReport> Run() {
     const MirrorDestination& dest = plan_.destination;
-    if (!dest.is_registry()) {
+    if (!dest.is_registry() && !dest.is_plugin_server()) {
       auto opened = OpenLocation(dest.location,
                                  options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_);
       if (opened) {
@@ -170,8 +171,44 @@ class MirrorRun {
     return std::optional<oci::Descriptor>(*found);
   }
 
+  // Writes the item's plugin.wasm and metadata.txt into the plugin-server tree.
+  Status WritePluginServer(MirrorItemResult& result) {
+    const MirrorItem& item = result.item;
+    auto context = [&](const Error& e) {
+      return tl::unexpected(e.WithContext(
+          fmt::format("mirror {} to {}", item.name.ToString(), item.DestinationString())));
+    };
+    std::unique_ptr<store::Target> src_owned;
+    auto src = SourceTarget(item, src_owned);
+    if (!src) return context(src.error());
+    auto root = LockedResolve(**src, item.source.ResolveRef(), locks_);
+    if (!root) return context(root.error());
+    result.source_root = *root;
+
+    plugin::PluginServerWriteOptions write;
+    write.dry_run = options_.dry_run;
+    // WritePluginServerVersion checks the module itself; the image's shape does not matter to
+    // a gateway that downloads plugin.wasm over HTTP.
+    write.extract.check_gateway = false;
+    const PluginServerPath& path = *item.plugin_server;
+    auto written =
+        plugin::WritePluginServerVersion(**src, *root, path.tree, path.name, path.version, write);
+    if (!written) return context(written.error());
+    result.plugin_file = written->info;
+    if (written->unchanged) {
+      result.state = MirrorItemResult::State::kUpToDate;
+    } else if (options_.dry_run) {
+      result.state = MirrorItemResult::State::kWouldCopy;
+    } else {
+      result.state = MirrorItemResult::State::kCopied;
+      result.copy.bytes_copied = written->info.size;
+    }
+    return OkStatus();
+  }
+
   Status MirrorOne(MirrorItemResult& result) {
     const MirrorItem& item = result.item;
+    if (item.plugin_server) return WritePluginServer(result);
     auto context = [&](const Error& e) {
       return tl::unexpected(e.WithContext(
           fmt::format("mirror {} to {}", item.name.ToString(), item.destination.ToString())));
@@ -198,7 +235,7 @@ class MirrorRun {
     if (!options_.variant) {
       auto existing = Existing(*dst, item);
       if (!existing) return context(existing.error());
-      if (*existing && (*existing)->digest == root->digest) {
+      if (*existing && (*existing)->digest == root->digest && KeyKept(**existing, item, *dst)) {
         result.state = MirrorItemResult::State::kUpToDate;
         return OkStatus();
       }
@@ -249,7 +286,14 @@ class MirrorRun {
     const bool tagged_by_copy = plan_.destination.is_registry() && !options_.variant;
     if (!tagged_by_copy) {
       std::lock_guard lock(locks_.For(*dst));
-      Status tagged = (*dst)->Tag(stored, tag);
+      store::TagAnnotator* annotator = (*dst)->tag_annotator();
+      // The key rides along on the bundle entry, so loading the bundle elsewhere (or serving
+      // it) still knows the console's name for the plugin.
+      Status tagged =
+          annotator != nullptr && !item.plugin_name.empty()
+              ? annotator->TagWithAnnotations(
+                    stored, tag, {{std::string(oci::kAnnotationPluginName), item.plugin_name}})
+              : (*dst)->Tag(stored, tag);
       if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
     }
     result.state = MirrorItemResult::State::kCopied;
@@ -265,6 +309,16 @@ class MirrorRun {
       result.gateway = std::move(*report);
     }
     return OkStatus();
+  }
+
+  // Whether an existing destination entry already carries the item's plugins.properties key
+  // (where the destination can keep one): a bundle from before the key was known is retagged.
+  static bool KeyKept(const oci::Descriptor& existing, const MirrorItem& item, store::Target* dst) {
+    if (item.plugin_name.empty() || dst == nullptr || dst->tag_annotator() == nullptr) {
+      return true;
+    }
+    auto it = existing.annotations.find(std::string(oci::kAnnotationPluginName));
+    return it != existing.annotations.end() && it->second == item.plugin_name;
   }
 
   const MirrorPlan& plan_;

@@ -9,6 +9,7 @@
 #include "plugctl/base/file.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/oci/plugin_name.h"
 #include "plugctl/store/memory_target.h"
 #include "plugctl/store/oci_layout.h"
 #include "plugctl/transfer/copy.h"
@@ -118,6 +119,51 @@ TEST(MirrorDestinationTest, LocalBundlesTakeNoTag) {
   auto tagged = ParseMirrorDestination("oci:/tmp/x:1.0");
   ASSERT_FALSE(tagged.has_value());
   EXPECT_NE(tagged.error().message().find("full reference"), std::string::npos);
+}
+
+TEST(MirrorDestinationTest, PluginServerTrees) {
+  auto d = ParseMirrorDestination("plugin-server:/srv/www/plugins");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->is_plugin_server());
+  EXPECT_FALSE(d->is_registry());
+  EXPECT_EQ(d->ToString(), "plugin-server:/srv/www/plugins");
+  EXPECT_FALSE(ParseMirrorDestination("plugin-server:").has_value());
+  // Elsewhere it is no location.
+  auto loc = ParseLocation("plugin-server:/srv/www/plugins");
+  ASSERT_FALSE(loc.has_value());
+  EXPECT_NE(loc.error().message().find("plugctl mirror --to"), std::string::npos);
+}
+
+std::string ServerPath(std::string_view source, std::string_view key,
+                       const NameMapping& mapping = {}) {
+  auto path = PluginServerPathFor(Ref(source), key, "/t", mapping);
+  return path ? path->ToString() : "error: " + path.error().message();
+}
+
+TEST(PluginServerPathTest, KeyElseLastComponentAndTag) {
+  EXPECT_EQ(ServerPath("reg.io/plugins/basic-auth:1.0.0", ""), "plugin-server:/t/basic-auth/1.0.0");
+  EXPECT_EQ(ServerPath("reg.io/plugins/jsonrpc-converter:1.0.0", "json-converter"),
+            "plugin-server:/t/json-converter/1.0.0");
+  // An unusable key falls back to the repository's name.
+  EXPECT_EQ(ServerPath("reg.io/plugins/x:1", "../../etc"), "plugin-server:/t/x/1");
+  EXPECT_NE(ServerPath("reg.io/plugins/x@sha256:" + std::string(64, 'a'), "").find("only a digest"),
+            std::string::npos);
+}
+
+TEST(PluginServerPathTest, MapRulesNameTheirPlugin) {
+  NameMapping m;
+  m.rules.emplace_back("json-converter", "jc");           // a plugin name
+  m.rules.emplace_back("reg.io/plugins/key-auth", "ka");  // a whole repository
+  m.rules.emplace_back("team/auth", "team-auth");         // a path
+  m.rules.emplace_back("reg.io/plugins", "p");            // a prefix: not a plugin-server rule
+  m.rules.emplace_back("bad", "../x");
+  EXPECT_EQ(ServerPath("reg.io/plugins/jsonrpc-converter:1", "json-converter", m),
+            "plugin-server:/t/jc/1");
+  EXPECT_EQ(ServerPath("reg.io/plugins/key-auth:1", "", m), "plugin-server:/t/ka/1");
+  EXPECT_EQ(ServerPath("reg.io/team/auth:2", "", m), "plugin-server:/t/team-auth/2");
+  EXPECT_EQ(ServerPath("reg.io/plugins/basic-auth:1", "", m), "plugin-server:/t/basic-auth/1");
+  EXPECT_NE(ServerPath("reg.io/plugins/bad:1", "", m).find("not two safe path segments"),
+            std::string::npos);
 }
 
 // A layout "bundle" with images named by full reference, as mirror writes them.
@@ -259,6 +305,49 @@ TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {
   EXPECT_NE(plan.error().message().find("\"1.0.0\" is not a full image reference"),
             std::string::npos)
       << plan.error().message();
+}
+
+TEST_F(MirrorBundleTest, PluginNameAnnotationTravelsThroughBundles) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  oci::Descriptor image = AddImage(**src, "reg.io/plugins/jsonrpc-converter:1", "x");
+  ASSERT_TRUE(
+      (*src)->TagWithAnnotations(image, "reg.io/plugins/jsonrpc-converter:1",
+                                 {{std::string(oci::kAnnotationPluginName), "json-converter"}}));
+  AddImage(**src, "reg.io/plugins/plain:1", "y");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  ASSERT_TRUE(bundle.has_value());
+
+  auto server = ParseMirrorDestination("plugin-server:" + Path("tree"));
+  ASSERT_TRUE(server.has_value());
+  auto server_plan = PlanMirror({}, {*bundle}, *server, {}, {});
+  ASSERT_TRUE(server_plan.has_value()) << server_plan.error().message();
+  ASSERT_EQ(server_plan->items.size(), 2u);
+  EXPECT_EQ(server_plan->items[0].DestinationString(),
+            "plugin-server:" + Path("tree") + "/json-converter/1");
+  EXPECT_EQ(server_plan->items[1].DestinationString(),
+            "plugin-server:" + Path("tree") + "/plain/1");
+
+  // Into another layout: the key is written on the new entry too.
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(dest.has_value());
+  MirrorOptions options;
+  options.check_gateway = false;
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  EXPECT_EQ(plan->items[0].plugin_name, "json-converter");
+  EXPECT_EQ(plan->items[1].plugin_name, "");
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_EQ(report->copied, 2u);
+  auto dst = store::OciLayoutTarget::Open(Path("dst"));
+  ASSERT_TRUE(dst.has_value());
+  auto entry = (*dst)->Resolve("reg.io/plugins/jsonrpc-converter:1");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->annotations[std::string(oci::kAnnotationPluginName)], "json-converter");
+  auto again = RunMirror(*plan, options, {});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->up_to_date, 2u);
 }
 
 TEST_F(MirrorBundleTest, CollidingDestinationsAreRefused) {
