@@ -21,11 +21,17 @@
 // JavaScript (the script only filters the list as one types and copies YAML), and fit a
 // phone-width screen. Every string from an image is escaped; responses carry
 // Content-Security-Policy "default-src 'none'; style-src 'self'; script-src 'self';
-// img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" and
-// X-Content-Type-Options: nosniff.
+// img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+// X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer. Rendering is
+// catalog_render.h (pure), the assets catalog_assets.h; this class routes, checks access and reads
+// the README from the version's directory. `?q=` filters the index on the server as well, so the
+// search works without the script. Described for users in docs/catalog.md.
 //
-// Access: a plugin appears only to clients that may pull its repository (access.h); the
-// others get 401 with a Basic challenge when they sent no credentials, 404 otherwise.
+// Access: a plugin appears only to clients that may pull its repository (access.h). With
+// credentials configured, a client that sent none gets 401 with a Basic challenge where it would
+// otherwise see nothing (an empty index, an unknown or hidden plugin); bad credentials get 401
+// too; an authenticated client asking for a plugin it may not see gets 404, as for one that does
+// not exist. Assets need no credentials.
 //
 // Thread safety: Handle may be called concurrently.
 #pragma once

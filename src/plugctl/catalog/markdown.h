@@ -3,17 +3,22 @@
 //
 // GitHub-flavoured Markdown through cmark-gfm (tables, strikethrough, autolinks, task lists).
 // Nothing in the input can run script or load anything:
-//   - raw HTML, blocks and inline, is shown as text (escaped), never passed through;
+//   - raw HTML is shown as text (escaped), never passed through: a block as a code block, inline
+//     HTML as text in place;
 //   - link targets other than http:, https:, mailto:, "#fragment" and relative paths are
 //     dropped (javascript:, vbscript:, data:, file:, any other scheme, in any case and with
-//     embedded whitespace or control characters): the text stays, the link goes;
+//     embedded whitespace or control characters; entities are decoded by cmark before the
+//     check): the text stays, the link goes. Whatever a browser would read as a scheme after
+//     skipping whitespace and controls must be spelled exactly http:/https:/mailto: at the start;
 //   - images are never loaded (the page runs in an air gap and a README's image URL is the
 //     author's to choose): an image becomes a link to its URL (same rules) with its alt text;
 //   - every attribute value is escaped; headings get no ids from the input.
 // Input larger than kMaxMarkdownBytes is cut there (with a note in the output); nesting deeper
 // than cmark's own limits is flattened by cmark.
 //
-// Thread-safe.
+// Fuzzed by test/fuzz/markdown_fuzzer.cc.
+//
+// Thread-safe (cmark-gfm's extension registry is filled once, before the first parse).
 #pragma once
 
 #include <cstddef>
