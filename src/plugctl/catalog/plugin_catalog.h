@@ -131,7 +131,9 @@ class PluginCatalog {
 // url is <base_url>/plugins/<name>/<version>/plugin.wasm pinned by the wasm's sha256, else
 // oci://<host of base_url>/<repository>:<version> pinned by the gateway manifest. `base_url` is
 // "http://host:port" (no trailing slash). An error when the version cannot be pinned (no
-// usable plugin.wasm; for oci:// no image the gateway loads).
+// usable plugin.wasm; for oci:// an index without a linux/amd64 image). Like `wasmplugin`, an
+// oci:// text is given even when the gateway would not load the image; callers show
+// gateway_loadable and its reasons beside it.
 [[nodiscard]] Result<std::string> WasmPluginYaml(const PluginVersion& v, std::string_view base_url,
                                                  bool http);
 
