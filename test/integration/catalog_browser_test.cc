@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "registry_fixture.h"
+#include "support/html_attributes.h"
 #include "support/wasm_builder.h"
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -93,48 +94,6 @@ constexpr std::string_view kHostileReadme = R"md(# Evil plugin
 [home](https://higress.io)
 )md";
 
-// The attributes (name lowercased, value) of every tag in `html`, read the way a browser
-// tokenizes: an attribute an image string managed to open shows up here, while text that merely
-// looks like markup (serialized as "&lt;a href=…") does not.
-std::vector<std::pair<std::string, std::string>> Attributes(const std::string& html) {
-  std::vector<std::pair<std::string, std::string>> names;
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
-  size_t i = 0;
-  while ((i = html.find('<', i)) != std::string::npos) {
-    ++i;
-    if (i >= html.size() || !std::isalpha(static_cast<unsigned char>(html[i]))) continue;
-    while (i < html.size() && !space(html[i]) && html[i] != '>' && html[i] != '/') ++i;
-    while (i < html.size() && html[i] != '>') {
-      if (space(html[i]) || html[i] == '/') {
-        ++i;
-        continue;
-      }
-      std::string name;
-      while (i < html.size() && !space(html[i]) && html[i] != '=' && html[i] != '>' &&
-             html[i] != '/') {
-        name += static_cast<char>(std::tolower(static_cast<unsigned char>(html[i++])));
-      }
-      std::string value;
-      while (i < html.size() && space(html[i])) ++i;
-      if (i < html.size() && html[i] == '=') {
-        ++i;
-        while (i < html.size() && space(html[i])) ++i;
-        size_t start = i;
-        if (i < html.size() && (html[i] == '"' || html[i] == '\'')) {
-          size_t end = html.find(html[i], i + 1);
-          i = end == std::string::npos ? html.size() : end + 1;
-          value = html.substr(start + 1, i - start - 2);
-        } else {
-          while (i < html.size() && !space(html[i]) && html[i] != '>') ++i;
-          value = html.substr(start, i - start);
-        }
-      }
-      names.emplace_back(std::move(name), std::move(value));
-    }
-  }
-  return names;
-}
-
 size_t Count(const std::string& text, std::string_view what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -155,7 +114,7 @@ void ExpectNothingInjected(const std::string& dom) {
   EXPECT_EQ(Count(lower, "<script src=\"/assets/catalog.js\""), 1u) << dom;
   EXPECT_EQ(Count(lower, "<svg"), 0u);
   EXPECT_EQ(Count(lower, "<b>"), 0u);
-  for (const auto& [name, value] : Attributes(dom)) {
+  for (const auto& [name, value] : test_support::HtmlAttributes(dom)) {
     EXPECT_FALSE(name.starts_with("on")) << name << "=" << value;
     if (name != "href" && name != "src" && name != "action") continue;
     // Only this server's paths and http(s) links (the README's, as links).
@@ -171,32 +130,11 @@ void ExpectNothingInjected(const std::string& dom) {
 // One request over a fresh connection; returns the raw response (head and body).
 std::string HttpRequest(const std::string& method, const std::string& host, const std::string& path,
                         const std::string& extra_headers = "") {
-  int port = std::stoi(host.substr(host.rfind(':') + 1));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  std::string request =
+  return RawExchange(
+      host,
       fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n{}Content-Length: 0\r\nConnection: close\r\n\r\n",
-                  method, path, host, extra_headers);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    for (;;) {
-      auto left =
-          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      char buf[8192];
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
+                  method, path, host, extra_headers),
+      seconds(20));
 }
 
 std::string HttpGet(const std::string& host, const std::string& path,

@@ -24,43 +24,14 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Sends raw bytes to 127.0.0.1:port and returns what comes back before the peer closes or
-// `timeout` passes.
-std::string RawExchange(const std::string& host, std::string_view request,
-                        milliseconds timeout = milliseconds(5000)) {
-  int port = std::stoi(host.substr(host.rfind(':') + 1));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto left =
-          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      char buf[8192];
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
 // The server's log once it holds `needle` (access lines are written up to 100 ms late), or as
 // it is after 10 s.
-std::string LogWith(const RegistryServer& server, std::string_view needle) {
+std::string LogWith(const fs::path& log_path, std::string_view needle) {
   auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  std::string log = ReadAll(server.log_path());
+  std::string log = ReadAll(log_path);
   while (log.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(20));
-    log = ReadAll(server.log_path());
+    log = ReadAll(log_path);
   }
   return log;
 }
@@ -366,7 +337,7 @@ TEST_F(ServeTest, HealthMetricsAndAccessLog) {
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("plugctl_registry_storage_bytes "), std::string::npos) << metrics;
-  std::string log = LogWith(*server, "\"PUT /v2/plugins/x/manifests/1\" 201");
+  std::string log = LogWith(server->log_path(), "\"PUT /v2/plugins/x/manifests/1\" 201");
   EXPECT_NE(log.find("\"PUT /v2/plugins/x/manifests/1\" 201"), std::string::npos) << log;
 }
 
@@ -426,7 +397,7 @@ TEST_F(ServeTest, ConfigFileSetsOptionsAndFlagsWin) {
                                 "POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
                                 "Content-Length: 0\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(StatusLine(raw), "HTTP/1.1 405 Method Not Allowed") << raw;
-  std::string log = ReadAll(Path("serve.log"));
+  std::string log = LogWith(Path("serve.log"), "\"POST /v2/x/blobs/uploads/\" 405");
   EXPECT_NE(log.find("\"POST /v2/x/blobs/uploads/\" 405"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(dir_ / "store" / "oci-layout"));
   std::ofstream(Path("bad.yaml")) << "listen: 127.0.0.1:0\nno-such-option: 1\n";
@@ -439,7 +410,7 @@ TEST_F(ServeTest, JsonAccessLog) {
   auto server = Serve("serve", {.extra_args = {"--log-format", "json"}});
   if (!server) return;
   RawExchange(server->host(), "GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  LogWith(*server, "\"path\":\"/v2/\"");
+  LogWith(server->log_path(), "\"path\":\"/v2/\"");
   std::ifstream in(server->log_path());
   std::string line;
   bool found = false;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace plugctl::testing {
@@ -49,6 +50,11 @@ class Background {
 
 // An unused TCP port on 127.0.0.1 (bound then released).
 int FreePort();
+
+// Sends raw bytes to 127.0.0.1:PORT of `host` ("127.0.0.1:PORT") and returns what comes back
+// before the peer closes or `timeout` passes.
+std::string RawExchange(const std::string& host, std::string_view request,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 // Waits until something accepts TCP connections on 127.0.0.1:port.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);

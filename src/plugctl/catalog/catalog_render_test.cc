@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/higress_specs.h"
+#include "support/html_attributes.h"
 #include <gtest/gtest.h>
 
 namespace plugctl::catalog {
@@ -106,50 +107,13 @@ size_t Count(const std::string& text, std::string_view what) {
   return n;
 }
 
-// The attribute names of every tag, read as a browser tokenizes them (quoted values skipped),
-// lowercased: an image string that opened an attribute would show up here.
-std::vector<std::string> AttributeNames(const std::string& html) {
-  std::vector<std::string> names;
-  size_t i = 0;
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
-  while ((i = html.find('<', i)) != std::string::npos) {
-    ++i;
-    if (i >= html.size() || !std::isalpha(static_cast<unsigned char>(html[i]))) continue;
-    while (i < html.size() && !space(html[i]) && html[i] != '>' && html[i] != '/') ++i;
-    while (i < html.size() && html[i] != '>') {
-      if (space(html[i]) || html[i] == '/') {
-        ++i;
-        continue;
-      }
-      std::string name;
-      while (i < html.size() && !space(html[i]) && html[i] != '=' && html[i] != '>' &&
-             html[i] != '/') {
-        name += static_cast<char>(std::tolower(static_cast<unsigned char>(html[i++])));
-      }
-      names.push_back(name);
-      while (i < html.size() && space(html[i])) ++i;
-      if (i < html.size() && html[i] == '=') {
-        ++i;
-        while (i < html.size() && space(html[i])) ++i;
-        if (i < html.size() && (html[i] == '"' || html[i] == '\'')) {
-          size_t end = html.find(html[i], i + 1);
-          i = end == std::string::npos ? html.size() : end + 1;
-        } else {
-          while (i < html.size() && !space(html[i]) && html[i] != '>') ++i;
-        }
-      }
-    }
-  }
-  return names;
-}
-
 // No markup from the image survived as markup: the only script element is the page's own asset,
 // and no attribute was opened by an image string.
 void ExpectNoInjectedMarkup(const std::string& html) {
   EXPECT_EQ(Count(html, "<script"), 1u) << html;
   EXPECT_EQ(Count(html, "<script src=\"/assets/catalog.js\" defer></script>"), 1u);
   EXPECT_EQ(html.find("<img src=x"), std::string::npos);
-  for (const std::string& name : AttributeNames(html)) {
+  for (const auto& [name, value] : test_support::HtmlAttributes(html)) {
     EXPECT_FALSE(name.starts_with("on")) << name;
   }
   EXPECT_EQ(html.find("\" onmouseover=\""), std::string::npos);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "plugctl/catalog/catalog_render.h"
 #include "plugctl/server/api_parse.h"
 
 namespace plugctl::catalog {
@@ -39,33 +40,6 @@ std::string HttpDate(int64_t seconds) {
     cached_seconds = seconds;
   }
   return cached;
-}
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 Response Text(unsigned status, std::string body) {
