@@ -245,6 +245,9 @@ struct PluginCatalog::Impl {
     extract.check_gateway = true;
     PLUGCTL_ASSIGN_OR_RETURN(plugin::ExtractResult r,
                              plugin::ExtractPlugin(*layout, root, temp, extract));
+    // The same rule as plugin-server trees: what a gateway could not instantiate is no download.
+    PLUGCTL_RETURN_IF_ERROR(
+        plugin::CheckServableWasm(temp / "plugin.wasm", wasm::kMaxWasmModuleBytes));
     PLUGCTL_ASSIGN_OR_RETURN(out.wasm_md5, plugin::FileMd5Hex(temp / "plugin.wasm"));
     out.wasm_sha256 = r.wasm_sha256;
     out.wasm_size = r.wasm_size;

@@ -36,12 +36,18 @@ class PluginCatalogTest : public ::testing::Test, protected test_support::Memory
 
   // A plugin image (one raw wasm layer, ORAS style) whose module carries `marker`.
   oci::Descriptor Plugin(const std::string& marker) {
-    std::string wasm = test_support::ProxyWasmModule(test_support::kProxyWasmExports, "");
-    wasm += marker;  // bytes after the code section: still "\0asm", different digest
+    // The marker in a custom section: a valid module with a digest of its own.
+    std::string wasm = test_support::ProxyWasmModule(test_support::kProxyWasmExports,
+                                                     test_support::CustomSection("m", marker));
     return OciImage({Put(oci::kWasmContentLayer, wasm, "plugin.wasm")});
   }
   oci::Descriptor NotAPlugin() {
     return OciImage({Put(oci::kOciLayerTarGzip, "not a tar", "data.tar.gz")});
+  }
+  // plugin.wasm that starts like a module and is not one: no gateway instantiates it.
+  oci::Descriptor BrokenPlugin() {
+    return OciImage(
+        {Put(oci::kWasmContentLayer, std::string("\0asm\x01\0\0\0garbage", 15), "plugin.wasm")});
   }
 
   // Copies `root` into the layout under `ref_name`, with extra entry annotations.
@@ -123,6 +129,16 @@ TEST_F(PluginCatalogTest, ImagesWithoutAPluginAreListedWithTheReason) {
   ASSERT_FALSE(snapshot->warnings.empty());
   EXPECT_NE(snapshot->warnings[0].find("blob/1"), std::string::npos) << snapshot->warnings[0];
   EXPECT_FALSE(WasmPluginYaml(*v, "http://h", true).has_value());
+}
+
+TEST_F(PluginCatalogTest, ModulesTheGatewayCannotInstantiateGetNoDownload) {
+  Store(BrokenPlugin(), "plugins/broken:1.0.0");
+  OpenStore();
+  auto snapshot = Catalog()->Snapshot();
+  const PluginVersion* v = snapshot->Find("broken", "1.0.0");
+  ASSERT_NE(v, nullptr);
+  EXPECT_FALSE(v->usable);
+  EXPECT_NE(v->error.find("not a valid wasm module"), std::string::npos) << v->error;
 }
 
 TEST_F(PluginCatalogTest, VersionsAreInSemverOrderAndSnapshotsFollowTheStore) {

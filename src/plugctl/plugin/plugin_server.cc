@@ -175,6 +175,8 @@ std::string MetadataField(std::string_view text, std::string_view key) {
   return "";
 }
 
+}  // namespace
+
 // The gateway fetches an http:// plugin and instantiates it; only the module matters here, not
 // the image's shape (an uncompressed or docker layer is fine: HTTP serves the file itself).
 Status CheckServableWasm(const fs::path& file, uint64_t max_bytes) {
@@ -194,6 +196,8 @@ Status CheckServableWasm(const fs::path& file, uint64_t max_bytes) {
   }
   return OkStatus();
 }
+
+namespace {
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -63,6 +63,13 @@ std::optional<oci::Digest> MetadataSha256(std::string_view metadata_txt);
 // dropped); nullopt for anything else.
 std::optional<int64_t> ParseRfc3339(std::string_view text);
 
+// Whether `file` is a plugin.wasm a gateway would instantiate when it downloads it over http(s)
+// (the image's shape does not matter there): a wasm module that parses, without proxy-wasm
+// errors (wasm::CheckProxyWasm). kFailedPrecondition naming the problem otherwise; files
+// over `max_bytes` are kResourceExhausted. The one rule for plugin-server trees and serve's
+// downloads.
+[[nodiscard]] Status CheckServableWasm(const std::filesystem::path& file, uint64_t max_bytes);
+
 struct PluginServerWriteOptions {
   ExtractOptions extract;
   // Decide only; write nothing.
