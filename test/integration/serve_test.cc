@@ -55,14 +55,17 @@ std::string RawExchange(const std::string& host, std::string_view request,
 
 // The server's log once it holds `needle` (access lines are written up to 100 ms late), or as
 // it is after 10 s.
-std::string LogWith(const RegistryServer& server, std::string_view needle) {
+std::string LogWith(const fs::path& log_path, std::string_view needle) {
   auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  std::string log = ReadAll(server.log_path());
+  std::string log = ReadAll(log_path);
   while (log.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(20));
-    log = ReadAll(server.log_path());
+    log = ReadAll(log_path);
   }
   return log;
+}
+std::string LogWith(const RegistryServer& server, std::string_view needle) {
+  return LogWith(server.log_path(), needle);
 }
 
 std::string StatusLine(const std::string& response) {
@@ -426,7 +429,7 @@ TEST_F(ServeTest, ConfigFileSetsOptionsAndFlagsWin) {
                                 "POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
                                 "Content-Length: 0\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(StatusLine(raw), "HTTP/1.1 405 Method Not Allowed") << raw;
-  std::string log = ReadAll(Path("serve.log"));
+  std::string log = LogWith(Path("serve.log"), "\"POST /v2/x/blobs/uploads/\" 405");
   EXPECT_NE(log.find("\"POST /v2/x/blobs/uploads/\" 405"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(dir_ / "store" / "oci-layout"));
   std::ofstream(Path("bad.yaml")) << "listen: 127.0.0.1:0\nno-such-option: 1\n";
