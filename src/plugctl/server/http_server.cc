@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <limits>
@@ -280,13 +281,23 @@ class BeastStream {
 using Parser = http::request_parser<http::buffer_body>;
 
 // Header values come partly from request data (names, digests): never let one end the line.
+// (A plain scan: find_first_of calls memchr once per character, a tenth of a 304's CPU time.)
 void AppendHeaderValue(std::string& out, std::string_view value) {
-  while (!value.empty()) {
-    size_t bad = value.find_first_of(std::string_view("\r\n\0", 3));
-    out.append(value.substr(0, bad));
-    if (bad == std::string_view::npos) return;
-    value.remove_prefix(bad + 1);
+  size_t clean = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\r' || c == '\n' || c == '\0') {
+      out.append(value.substr(clean, i - clean));
+      clean = i + 1;
+    }
   }
+  out.append(value.substr(clean));
+}
+
+void AppendNumber(std::string& out, uint64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, end);
 }
 
 std::string FormatHead(unsigned status, const Response& response, uint64_t content_length,
@@ -294,9 +305,12 @@ std::string FormatHead(unsigned status, const Response& response, uint64_t conte
   std::string out;
   out.reserve(256 + response.headers.size() * 64);
   auto reason = http::obsolete_reason(http::int_to_status(status));
-  out += fmt::format("HTTP/1.1 {} {}\r\n", status,
-                     reason.empty() ? std::string_view("Unknown")
-                                    : std::string_view(reason.data(), reason.size()));
+  out += "HTTP/1.1 ";
+  AppendNumber(out, status);
+  out += ' ';
+  out +=
+      reason.empty() ? std::string_view("Unknown") : std::string_view(reason.data(), reason.size());
+  out += "\r\n";
   for (const auto& [name, value] : response.headers) {
     AppendHeaderValue(out, name);
     out += ": ";
@@ -304,7 +318,9 @@ std::string FormatHead(unsigned status, const Response& response, uint64_t conte
     out += "\r\n";
   }
   if (status >= 200 && status != 204 && status != 304) {
-    out += fmt::format("Content-Length: {}\r\n", content_length);
+    out += "Content-Length: ";
+    AppendNumber(out, content_length);
+    out += "\r\n";
   }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
