@@ -886,8 +886,8 @@ struct HttpServer::Impl::Loop {
     ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
   }
   ~Loop() {
-    ::close(epoll_fd);
-    ::close(wake_fd);
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
   }
 
   void Adopt(int fd, std::string peer) {
@@ -1229,6 +1229,14 @@ void HttpServer::Run() {
     for (unsigned i = 0; i < count; ++i) {
       loops.push_back(std::make_unique<Impl::Loop>(s));
       s.loops.push_back(loops.back().get());
+    }
+    if (std::any_of(loops.begin(), loops.end(),
+                    [](const auto& loop) { return loop->epoll_fd < 0 || loop->wake_fd < 0; })) {
+      // Out of descriptors already: threads serve everything, as they can.
+      s.Event(fmt::format("event loops unavailable ({}); a thread per connection",
+                          std::strerror(errno)));
+      loops.clear();
+      s.loops.clear();
     }
     for (auto& loop : loops) loop->thread = std::thread([l = loop.get()] { l->Run(); });
   }
