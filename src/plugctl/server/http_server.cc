@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +63,16 @@ int WaitFd(int fd, short events, Deadline deadline, int wake_fd = -1) {
     if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0 && fds[0].revents == 0) return -1;
     return 1;
   }
+}
+
+// sendfile(2) has no MSG_NOSIGNAL: to a client that reset the connection it raises SIGPIPE,
+// which would end the process. Blocked in the server's threads, it stays pending and the call
+// fails with EPIPE instead.
+void BlockSigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 // A connection's byte stream with deadlines: plain TCP or TLS.
@@ -550,6 +562,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void StartThread(int fd, std::string peer, Carry carry) {
     std::thread([self = shared_from_this(), fd, peer = std::move(peer),
                  carry = std::move(carry)]() mutable {
+      BlockSigpipe();
       self->Serve(fd, peer, std::move(carry));
       self->Forget(fd);
     }).detach();
@@ -903,6 +916,7 @@ struct HttpServer::Impl::Loop {
   }
 
   void Run() {
+    BlockSigpipe();
     std::vector<epoll_event> events(256);
     next_reap = Clock::now() + std::chrono::seconds(1);
     for (;;) {

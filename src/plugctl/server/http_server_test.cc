@@ -46,7 +46,7 @@ class TestHandler : public Handler {
     }
     if (target == "/file") {
       int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
-      r.file = Response::File{fd, 2, 5};
+      r.file = Response::File{fd, 2, file_length};
       return r;
     }
     if (target == "/slow") {
@@ -70,6 +70,7 @@ class TestHandler : public Handler {
   std::set<std::thread::id> threads;  // that served /thread
   uint64_t limit = 1 << 20;
   std::string file_path;
+  uint64_t file_length = 5;
 };
 
 class Client {
@@ -125,6 +126,17 @@ class Client {
     return true;
   }
   int fd_ = -1;
+
+ public:
+  // Closes with a reset (SO_LINGER 0), as a client giving up mid-download may.
+  void Reset() {
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
   bool connected_ = false;
   bool closed_ = false;
   std::string received_;
@@ -470,6 +482,27 @@ TEST_F(HttpServerTest, DrainTimeoutCutsWhatIsStillBusy) {
   EXPECT_LT(std::chrono::steady_clock::now() - begun, seconds(4));
   EXPECT_TRUE(trickle.ClosedWithin(seconds(1)));
   EXPECT_TRUE(upload.ClosedWithin(seconds(1)));
+}
+
+TEST_F(HttpServerTest, ClientsResettingMidFileDoNotEndTheServer) {
+  auto dir = *TempDir::Create("http-server-test");
+  handler_.file_path = (dir->path() / "f").string();
+  std::ofstream(handler_.file_path) << std::string(4 << 20, 'f');
+  handler_.file_length = (4 << 20) - 2;
+  Start();
+  for (int round = 0; round < 5; ++round) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 16; ++i) {
+      clients.push_back(std::make_unique<Client>(port()));
+      ASSERT_TRUE(clients.back()->Send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    for (auto& c : clients) c->ReadUntil("ffff", milliseconds(500));
+    for (auto& c : clients) c->Reset();
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  Client after(port());
+  ASSERT_TRUE(after.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(after.ReadUntil("hello").find("hello"), std::string::npos);
 }
 
 TEST(HttpServerBindTest, RefusesMalformedAndBusyAddresses) {
