@@ -1134,7 +1134,11 @@ struct HttpServer::Impl::Loop {
         out.out += response.body;
         out.bytes_out = length;
       }
-      Sent sent = SendNow(c.fd, out);
+      // A large file ties up the loop for the whole copy while other connections wait; on a
+      // thread of its own it goes out as it did before the loops (downloads held their speed).
+      constexpr uint64_t kInlineFileBytes = 256 * 1024;
+      Sent sent =
+          out.file && out.file->length > kInlineFileBytes ? Sent::kBlocked : SendNow(c.fd, out);
       if (sent == Sent::kBlocked) {
         out.keep_alive = keep_alive;
         out.method =
