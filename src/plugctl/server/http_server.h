@@ -5,11 +5,11 @@
 // out round robin), reads without blocking, parses heads incrementally with Boost.Beast and runs
 // the Handler inline for a request without a body; when its whole response goes out at once the
 // connection stays in the loop, so one wakeup serves every ready keep-alive connection instead of
-// a context switch per request. A request with a body (or Expect), or a response the socket will
-// not take right now, moves its connection to a thread of its own for good, where blocking code
-// on poll(2) with deadlines streams the body through a plain Reader and sends the rest (files
-// with sendfile(2)). TLS connections get such a thread from the start. max_connections counts
-// both kinds.
+// a context switch per request. A request with a body (or Expect), a file over 256 KiB, or a
+// response the socket will not take right now moves its connection to a thread of its own for
+// good, where blocking code on poll(2) with deadlines streams the body through a plain Reader
+// and sends the rest (files with sendfile(2)). TLS connections get such a thread from the start.
+// max_connections counts both kinds.
 //
 // Limits (hostile clients): a request head must arrive complete within header_timeout of its
 // first byte (slow-loris), be at most max_header_bytes with at most max_header_fields fields;
