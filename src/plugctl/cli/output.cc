@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace plugctl::cli {
@@ -71,6 +72,13 @@ bool NeedsUnicodeEscape(char32_t cp) {
 }  // namespace
 
 std::string EscapeForText(std::string_view text) {
+  // The common case (every access log line has a few): nothing to escape, one copy.
+  if (std::all_of(text.begin(), text.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x7F;
+      })) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {

@@ -1,10 +1,15 @@
 // plugctl/server/http_server.h — the HTTP/1.1 server under `plugctl serve`: sockets, TLS,
 // limits, timeouts and draining; what a request means is the Handler's business.
 //
-// One thread per connection, blocking on poll(2) with deadlines, Boost.Beast for parsing and
-// serializing. That keeps the request path straight-line code (a handler streams a request
-// body through a plain Reader, and a blob goes out with sendfile(2) on plain HTTP) and still
-// serves hundreds of keep-alive connections; max_connections bounds the threads.
+// Plain HTTP: one epoll event loop per CPU owns the connections (the accept thread deals them
+// out round robin), reads without blocking, parses heads incrementally with Boost.Beast and runs
+// the Handler inline for a request without a body; when its whole response goes out at once the
+// connection stays in the loop, so one wakeup serves every ready keep-alive connection instead of
+// a context switch per request. A request with a body (or Expect), a file over 256 KiB, or a
+// response the socket will not take right now moves its connection to a thread of its own for
+// good, where blocking code on poll(2) with deadlines streams the body through a plain Reader
+// and sends the rest (files with sendfile(2)). TLS connections get such a thread from the start.
+// max_connections counts both kinds.
 //
 // Limits (hostile clients): a request head must arrive complete within header_timeout of its
 // first byte (slow-loris), be at most max_header_bytes with at most max_header_fields fields;
@@ -106,6 +111,9 @@ class Exchange {
   virtual bool secure() const = 0;
 };
 
+// Called concurrently. A plain-HTTP request without a body is handled on an event loop, where
+// time spent waiting delays that loop's other connections: local disk and CPU work is fine,
+// waiting on the network or sleeping is not.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -130,7 +138,7 @@ struct AccessRecord {
 };
 
 struct HttpServerHooks {
-  // Called after every response (from connection threads, concurrently).
+  // Called after every response (from event loops and connection threads, concurrently).
   std::function<void(const AccessRecord&)> on_request;
   // Server-level events: start, TLS reload, refused connections (concurrently).
   std::function<void(std::string_view)> on_event;
