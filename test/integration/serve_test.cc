@@ -35,9 +35,6 @@ std::string LogWith(const fs::path& log_path, std::string_view needle) {
   }
   return log;
 }
-std::string LogWith(const RegistryServer& server, std::string_view needle) {
-  return LogWith(server.log_path(), needle);
-}
 
 std::string StatusLine(const std::string& response) {
   return response.substr(0, response.find("\r\n"));
