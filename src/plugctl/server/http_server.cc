@@ -1067,11 +1067,11 @@ struct HttpServer::Impl::Loop {
 
   // Serves the complete requests in `c.in`; `c` may be gone afterwards (closed or detached).
   void Process(Conn& c) {
-    const HttpServerOptions& options = server.options;
+    const HttpServerOptions& opts = server.options;
     while (c.start < c.in.size()) {
       if (!c.parser) {
         c.parser.emplace();
-        c.parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        c.parser->header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
         c.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
       }
       Parser& parser = *c.parser;
@@ -1097,7 +1097,7 @@ struct HttpServer::Impl::Loop {
                        ? PlainError(431, "request header too large")
                        : PlainError(400, "malformed request: " + ec.message());
       } else if (std::distance(parser.get().begin(), parser.get().end()) >
-                 static_cast<std::ptrdiff_t>(options.max_header_fields)) {
+                 static_cast<std::ptrdiff_t>(opts.max_header_fields)) {
         response = PlainError(431, "too many header fields");
         parsed = false;
       } else if (!parser.is_done() || parser.get().count(http::field::expect) > 0) {
@@ -1170,11 +1170,11 @@ struct HttpServer::Impl::Loop {
       c.start = c.pos;
       c.parser.reset();
       c.started = Clock::now();
-      SetDeadline(c, c.started + options.header_timeout);
+      SetDeadline(c, c.started + opts.header_timeout);
     }
     c.in.clear();
     c.start = c.pos = 0;
-    SetDeadline(c, Clock::now() + options.idle_timeout);
+    SetDeadline(c, Clock::now() + opts.idle_timeout);
   }
 };
 
