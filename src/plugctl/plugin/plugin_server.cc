@@ -35,6 +35,25 @@ bool Digits(std::string_view text, size_t pos, size_t n, int& out) {
   return true;
 }
 
+// The value of the first "Key: value" line of a metadata.txt, or "".
+std::string MetadataField(std::string_view text, std::string_view key) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > key.size() + 1 && line.starts_with(key) && line[key.size()] == ':') {
+      std::string_view value = line.substr(key.size() + 1);
+      while (value.starts_with(' ')) value.remove_prefix(1);
+      return std::string(value);
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseRfc3339(std::string_view text) {
@@ -95,22 +114,11 @@ std::string FormatMetadataTxt(std::string_view name, const PluginFileInfo& info)
 }
 
 std::optional<oci::Digest> MetadataSha256(std::string_view text) {
-  constexpr std::string_view kKey = "SHA256: ";
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string_view line =
-        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.starts_with(kKey)) {
-      auto digest = oci::Digest::Parse("sha256:" + std::string(line.substr(kKey.size())));
-      if (digest) return *digest;
-      return std::nullopt;
-    }
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return std::nullopt;
+  std::string hex = MetadataField(text, "SHA256");
+  if (hex.empty()) return std::nullopt;
+  auto digest = oci::Digest::Parse("sha256:" + hex);
+  if (!digest) return std::nullopt;
+  return *digest;
 }
 
 Result<std::string> FileMd5Hex(const fs::path& file) {
@@ -155,25 +163,6 @@ namespace {
 
 constexpr size_t kMaxMetadataBytes = 64 * 1024;
 constexpr std::string_view kStagingPrefix = ".plugctl-staging";
-
-// The value of the first "Key: value" line of a metadata.txt, or "".
-std::string MetadataField(std::string_view text, std::string_view key) {
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string_view line =
-        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.size() > key.size() + 1 && line.starts_with(key) && line[key.size()] == ':') {
-      std::string_view value = line.substr(key.size() + 1);
-      while (value.starts_with(' ')) value.remove_prefix(1);
-      return std::string(value);
-    }
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return "";
-}
 
 }  // namespace
 
