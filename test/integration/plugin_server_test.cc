@@ -259,9 +259,12 @@ TEST_F(PluginServerTest, StraightFromTheRegistryWithMapsClashesAndRefusals) {
           "auth/1.0.0/metadata.txt", "auth/1.0.0/plugin.wasm", "auth/2.0.0/metadata.txt",
           "auth/2.0.0/plugin.wasm", "json-converter/1.0.0/metadata.txt",
           "json-converter/1.0.0/plugin.wasm", "raw/1.0.0/metadata.txt", "raw/1.0.0/plugin.wasm"}));
-  // Nothing outside the tree.
+  // Nothing outside the tree, and the refused image left no directory (nor staging) behind.
   EXPECT_EQ(FilesBelow(dir_ / "www").size(), FilesBelow(tree_).size());
   EXPECT_FALSE(fs::exists(dir_ / "escape"));
+  std::set<std::string> entries;
+  for (const auto& e : fs::directory_iterator(tree_)) entries.insert(e.path().filename().string());
+  EXPECT_EQ(entries, (std::set<std::string>{"auth", "json-converter", "raw"}));
 }
 
 }  // namespace

@@ -714,7 +714,7 @@ std::string RenderVersionPage(const VersionPageInput& input, const PageOptions& 
 
   if (!input.readme.empty()) {
     body += "<h2>README <span class=\"meta\">" + HtmlEscape(input.readme_file) + "</span></h2>\n";
-    body += "<div class=\"readme\">\n" + RenderMarkdown(input.readme) + "</div>\n";
+    body += "<div class=\"readme\">\n" + RenderMarkdown(input.readme, FilePath(v, "")) + "</div>\n";
   }
   return Page(title + " " + v.version, body, options);
 }

@@ -72,23 +72,46 @@ void NeutralizeHtml(cmark_node* node) {
   }
 }
 
-// A link keeps its text; an unsafe one loses its target.
-void CheckLink(cmark_node* node) {
+// A path relative to the document ("x.md", "docs/x.md", "./x"): no scheme, not absolute, not
+// a fragment. Only called on URLs IsSafeUrl accepted.
+bool IsDocumentRelative(std::string_view url) {
+  if (url.empty() || url[0] == '/' || url[0] == '#' || url[0] == '?' || url[0] == '\\') {
+    return false;
+  }
+  size_t end = url.find_first_of(":/?#");
+  return end == std::string_view::npos || url[end] != ':';
+}
+
+// A link keeps its text; an unsafe one loses its target; a relative one is rebased.
+void CheckLink(cmark_node* node, std::string_view relative_base) {
   const char* url = cmark_node_get_url(node);
-  if (url != nullptr && IsSafeUrl(url)) return;
+  if (url != nullptr && IsSafeUrl(url)) {
+    if (!relative_base.empty() && IsDocumentRelative(url)) {
+      std::string_view rest = url;
+      while (rest.starts_with("./")) rest.remove_prefix(2);
+      cmark_node_set_url(node, (std::string(relative_base) + std::string(rest)).c_str());
+    }
+    return;
+  }
   MoveChildrenBefore(node, node);
   cmark_node_free(node);
 }
 
 // An image becomes a link to its URL with the alt text (or the URL when there is none), so the
 // page never loads anything a README names.
-void ImageToLink(cmark_node* node) {
+void ImageToLink(cmark_node* node, std::string_view relative_base) {
   const char* url = cmark_node_get_url(node);
   std::string target = url ? url : "";
   cmark_node* replacement;
   if (!target.empty() && IsSafeUrl(target)) {
     replacement = cmark_node_new(CMARK_NODE_LINK);
-    cmark_node_set_url(replacement, target.c_str());
+    std::string href = target;
+    if (!relative_base.empty() && IsDocumentRelative(target)) {
+      std::string_view rest = target;
+      while (rest.starts_with("./")) rest.remove_prefix(2);
+      href = std::string(relative_base) + std::string(rest);
+    }
+    cmark_node_set_url(replacement, href.c_str());
     const char* title = cmark_node_get_title(node);
     if (title != nullptr) cmark_node_set_title(replacement, title);
   } else {
@@ -116,7 +139,7 @@ struct NodeDeleter {
 
 }  // namespace
 
-std::string RenderMarkdown(std::string_view markdown) {
+std::string RenderMarkdown(std::string_view markdown, std::string_view relative_base) {
   EnsureExtensions();
   bool cut = markdown.size() > kMaxMarkdownBytes;
   if (cut) markdown = markdown.substr(0, kMaxMarkdownBytes);
@@ -150,10 +173,10 @@ std::string RenderMarkdown(std::string_view markdown) {
         NeutralizeHtml(node);
         break;
       case CMARK_NODE_LINK:
-        CheckLink(node);
+        CheckLink(node, relative_base);
         break;
       case CMARK_NODE_IMAGE:
-        ImageToLink(node);
+        ImageToLink(node, relative_base);
         break;
       default:
         break;

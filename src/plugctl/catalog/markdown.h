@@ -29,6 +29,9 @@ namespace plugctl::catalog {
 
 inline constexpr size_t kMaxMarkdownBytes = 1 << 20;
 
-std::string RenderMarkdown(std::string_view markdown);
+// `relative_base` ("/plugins/NAME/VERSION/") is put before every relative link target (not
+// "/…", "//…", "#…" or a scheme), so a README's "README_EN.md" or "docs/x.md" reaches the file
+// beside it on the server instead of a path under the page's own URL. Empty: left as written.
+std::string RenderMarkdown(std::string_view markdown, std::string_view relative_base = {});
 
 }  // namespace plugctl::catalog

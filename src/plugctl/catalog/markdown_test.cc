@@ -160,6 +160,20 @@ TEST(MarkdownTest, SafeRelativeAndMailtoLinksStay) {
   EXPECT_NE(html.find("href=\"/x/y\""), std::string::npos) << html;
 }
 
+TEST(MarkdownTest, RelativeLinksAreRebasedOnTheFilesOfTheirPlugin) {
+  std::string html = RenderMarkdown(
+      "[a](README_EN.md) [b](./docs/x.md) [c](#usage) [d](/x/y) [e](https://h.example/z) "
+      "[f](//h.example/w) ![g](img/p.png)",
+      "/plugins/demo/1.0.0/");
+  EXPECT_NE(html.find("href=\"/plugins/demo/1.0.0/README_EN.md\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"/plugins/demo/1.0.0/docs/x.md\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"#usage\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"/x/y\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"https://h.example/z\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"//h.example/w\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"/plugins/demo/1.0.0/img/p.png\""), std::string::npos) << html;
+}
+
 TEST(MarkdownTest, LinkAttributesAreEscaped) {
   std::string html =
       RenderMarkdown("[x](https://a.example/\"onmouseover=\"alert(1) \"t\\\"itle\")");

@@ -203,10 +203,10 @@ Result<PluginServerWriteResult> WriteVersion(store::Target& target, const oci::D
   const fs::path wasm_path = result.dir / "plugin.wasm";
   const fs::path metadata_path = result.dir / "metadata.txt";
 
-  // Staged inside <tree>/<name>/ so that the rename into place stays on one file system; a dry
-  // run stages in the temp root instead and leaves the tree alone. A refused image may leave an
-  // empty <name>/: removing it could race another version of the same name being written.
-  const fs::path staging_parent = options.dry_run ? fs::path() : tree / std::string(name);
+  // Staged in <tree> itself so that the rename into place stays on one file system, and a
+  // refused image leaves no empty <name>/ behind (the version's directories are made only once
+  // its files are good); a dry run stages in the temp root instead and leaves the tree alone.
+  const fs::path staging_parent = options.dry_run ? fs::path() : tree;
   if (!options.dry_run) PLUGCTL_RETURN_IF_ERROR(CreateDirectories(staging_parent));
   PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> staging,
                            TempDir::Create(kStagingPrefix, staging_parent));

@@ -704,6 +704,21 @@ Response PlainError(unsigned status, std::string_view text) {
   return r;
 }
 
+// The answer to a request head that cannot be served (both the event loop and the blocking
+// path use it, so a client sees the same status either way): 431 for a head over the byte or
+// field limits, 400 for anything Beast could not parse. std::nullopt for a good head. `ec` is
+// the parse result; end-of-stream and timeouts are the caller's to handle before this.
+std::optional<Response> RefuseHead(const Parser& parser, const boost::system::error_code& ec,
+                                   const HttpServerOptions& options) {
+  if (ec == http::error::header_limit) return PlainError(431, "request header too large");
+  if (ec) return PlainError(400, "malformed request: " + ec.message());
+  if (std::distance(parser.get().begin(), parser.get().end()) >
+      static_cast<std::ptrdiff_t>(options.max_header_fields)) {
+    return PlainError(431, "too many header fields");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void HttpServer::Impl::Serve(int fd, const std::string& peer, Carry carry) {
@@ -755,19 +770,14 @@ void HttpServer::Impl::Serve(int fd, const std::string& peer, Carry carry) {
     boost::system::error_code ec;
     // The deadline covers the whole head, so a client trickling bytes gains nothing.
     http::read_header(beast_stream, buffer, parser, ec);
+    if (ec == boost::asio::error::eof || ec == boost::asio::error::timed_out ||
+        ec == http::error::end_of_stream) {
+      return;  // closed or too slow: nothing useful to answer
+    }
     Response response;
-    bool parsed = !ec;
-    if (ec) {
-      if (ec == boost::asio::error::eof || ec == boost::asio::error::timed_out ||
-          ec == http::error::end_of_stream) {
-        return;  // closed or too slow: nothing useful to answer
-      }
-      response = ec == http::error::header_limit
-                     ? PlainError(431, "request header too large")
-                     : PlainError(400, "malformed request: " + ec.message());
-    } else if (std::distance(parser.get().begin(), parser.get().end()) >
-               static_cast<std::ptrdiff_t>(options.max_header_fields)) {
-      response = PlainError(431, "too many header fields");
+    bool parsed = true;
+    if (std::optional<Response> refusal = RefuseHead(parser, ec, options)) {
+      response = std::move(*refusal);
       parsed = false;
     }
     std::optional<uint64_t> content_length;
@@ -1092,13 +1102,8 @@ struct HttpServer::Impl::Loop {
       }
       Response response;
       bool parsed = !ec;
-      if (ec) {
-        response = ec == http::error::header_limit
-                       ? PlainError(431, "request header too large")
-                       : PlainError(400, "malformed request: " + ec.message());
-      } else if (std::distance(parser.get().begin(), parser.get().end()) >
-                 static_cast<std::ptrdiff_t>(opts.max_header_fields)) {
-        response = PlainError(431, "too many header fields");
+      if (std::optional<Response> refusal = RefuseHead(parser, ec, opts)) {
+        response = std::move(*refusal);
         parsed = false;
       } else if (!parser.is_done() || parser.get().count(http::field::expect) > 0) {
         // A body to stream (or a 100-continue to answer): the blocking code does that, from
