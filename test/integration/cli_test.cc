@@ -47,6 +47,79 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Plugctl({"--format", "xml", "version"}).exit_code, 2);
 }
 
+TEST_F(CliTest, UnknownCommandsAndGlobalOptionsInHelp) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"pusj", "a", "b"},
+                                        {"--concurrency", "2", "inspecct", "x"},
+                                        {"--no-progress", "fetch"}}) {
+    RunResult r = Plugctl(args);
+    EXPECT_EQ(r.exit_code, 2) << r.Summary();
+    EXPECT_NE(r.err.find("unknown command"), std::string::npos) << r.err;
+  }
+  // Global options appear in every command's help; --format shows its two values only.
+  RunResult help = Plugctl({"copy", "--help"});
+  ASSERT_TRUE(help.ok()) << help.Summary();
+  EXPECT_NE(help.out.find("--plain-http"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--format text|json"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("->"), std::string::npos) << help.out;
+}
+
+TEST_F(CliTest, JsonErrorsAreOneObjectOnStdout) {
+  RunResult r = Plugctl({"--format", "json", "inspect", "oci:" + Path("missing")});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  nlohmann::json out = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << r.out;
+  EXPECT_EQ(out["error"]["code"], "NOT_FOUND") << r.out;
+  EXPECT_NE(out["error"]["message"].get<std::string>().find("missing"), std::string::npos);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+
+  RunResult usage = Plugctl({"--format=json", "nope"});
+  EXPECT_EQ(usage.exit_code, 2);
+  nlohmann::json usage_out = nlohmann::json::parse(usage.out, nullptr, false);
+  ASSERT_FALSE(usage_out.is_discarded()) << usage.out;
+  EXPECT_EQ(usage_out["error"]["code"], "USAGE");
+}
+
+// In an air gap a typo must never become a Docker Hub lookup.
+TEST_F(CliTest, LocalPathsAreReadByContentOrRefused) {
+  Demo();
+  // A layout and archives named without their transport are read by content.
+  const std::string layout = DemoLayout().substr(4);  // "oci:" dropped
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", "oci-archive:" + Path("b.tar")});
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0-docker",
+               "docker-archive:" + Path("d.bin") + ":plugins/hello:1"});
+  for (const std::string& bare : {layout + ":hello-world:1.0.0", Path("b.tar"), Path("d.bin")}) {
+    RunResult r = Plugctl({"inspect", "--no-gateway", bare});
+    if (bare.starts_with(layout)) {
+      // "DIR:TAG" is not a path on disk: only a transport says where the tag starts.
+      EXPECT_NE(r.exit_code, 0) << r.Summary();
+      continue;
+    }
+    EXPECT_TRUE(r.ok()) << bare << ": " << r.Summary();
+  }
+  RunResult plain = Plugctl({"inspect", "--no-gateway", layout});
+  EXPECT_FALSE(plain.ok()) << plain.Summary();  // two images: which one
+  EXPECT_NE(plain.err.find("holds 2 images"), std::string::npos) << plain.err;
+
+  // Missing paths, lists and foreign transports.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"pull", "plugins.tar", "-o", Path("o")}, "no such file or directory"},
+      {{"mirror", "plugin.properties", "--to", "oci:" + Path("m")}, "no such file or directory"},
+      {{"copy", "./layout", "oci:" + Path("x")}, "no such file or directory"},
+      {{"copy", "dir:/x", "oci:" + Path("x")}, "unknown transport"},
+      {{"copy", "containers-storage:x", "oci:" + Path("x")}, "unknown transport"},
+  };
+  for (const auto& [args, needle] : cases) {
+    RunResult r = Plugctl(args);
+    EXPECT_NE(r.exit_code, 0) << r.Summary();
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.Summary();
+    EXPECT_EQ(r.err.find("docker.io"), std::string::npos) << r.Summary();
+  }
+  WriteFile(Path("plugins.properties"), "basic-auth=oci://reg.invalid/plugins/basic-auth:1.0.0\n");
+  RunResult list = Plugctl({"pull", Path("plugins.properties"), "-o", Path("o")});
+  EXPECT_NE(list.exit_code, 0);
+  EXPECT_NE(list.err.find("plugctl mirror"), std::string::npos) << list.Summary();
+}
+
 TEST_F(CliTest, FailuresExitOneWithOneLine) {
   RunResult r = Plugctl({"inspect", "oci:" + Path("missing")});
   EXPECT_EQ(r.exit_code, 1) << r.Summary();

@@ -74,6 +74,25 @@ TEST_F(RegistryTest, TagsTagResolveAndCatalog) {
   RunResult missing = Plugctl({"resolve", Ref("plugins/a:nope")});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+
+  // HOST/PREFIX lists one namespace ("plugins", not "plugins-old" or "other").
+  PlugctlJson({"copy", src, Ref("plugins-old/d:1")});
+  nlohmann::json ns = PlugctlJson({"catalog", registry_->host() + "/plugins"});
+  EXPECT_EQ(ns["repositories"], nlohmann::json::array({"plugins/a", "plugins/b"}));
+  RunResult ns_text = Plugctl({"catalog", registry_->host() + "/other/"});
+  EXPECT_EQ(ns_text.out, "other/c\n") << ns_text.Summary();
+
+  // inspect says which tag it resolved: the one named, or "latest" when none is.
+  nlohmann::json inspected = PlugctlJson({"inspect", "--no-gateway", Ref("plugins/a")});
+  EXPECT_EQ(inspected["tags"], nlohmann::json::array({"latest"}));
+  RunResult inspected_text = Plugctl({"inspect", "--no-gateway", Ref("plugins/a:1.0")});
+  EXPECT_NE(inspected_text.out.find("Tag:         1.0\n"), std::string::npos)
+      << inspected_text.Summary();
+
+  // An image without referrers says so.
+  RunResult none = Plugctl({"referrers", Ref("plugins/a:1.0")});
+  EXPECT_TRUE(none.ok()) << none.Summary();
+  EXPECT_NE(none.out.find("no referrers"), std::string::npos) << none.out;
 }
 
 TEST_F(RegistryTest, CopyBetweenRepositoriesMountsBlobs) {

@@ -41,6 +41,10 @@ enum class ErrorCode {
   kInternal,            // a bug or an unexpected OS failure
 };
 
+// The code's stable name for scripts ("INVALID_ARGUMENT", "NOT_FOUND", …: the spelling of
+// gRPC and abseil status codes).
+std::string_view ErrorCodeName(ErrorCode code);
+
 // An error value. Thread-compatible value type.
 class Error {
  public:

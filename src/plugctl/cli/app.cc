@@ -1,8 +1,11 @@
 #include "plugctl/cli/app.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include "plugctl/base/cleanup.h"
 #include "plugctl/base/file.h"
@@ -10,6 +13,58 @@
 #include "plugctl/cli/output.h"
 
 namespace plugctl::cli {
+namespace {
+
+// Whether the command line asks for JSON output, read from argv itself so that usage errors
+// (found before CLI11 has stored any value) are reported in the format the script expects.
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--format=json" ||
+        (arg == "--format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void PrintJsonError(std::string_view code, const std::string& message) {
+  PrintJson({{"error", {{"code", code}, {"message", message}}}});
+}
+
+// The first argument that is neither an option nor an option's value: the command the user
+// meant. CLI11 alone answers "A subcommand is required" for a misspelt or unknown one.
+std::optional<std::string_view> CommandWord(const CLI::App& app, int argc, char** argv) {
+  std::set<std::string, std::less<>> takes_value;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_items_expected_max() == 0) continue;  // a flag
+    for (const std::string& name : opt->get_lnames()) takes_value.insert("--" + name);
+    for (const std::string& name : opt->get_snames()) takes_value.insert("-" + name);
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return std::nullopt;
+    if (!arg.starts_with("-") || arg == "-") return arg;
+    if (arg.find('=') == std::string_view::npos && takes_value.contains(arg)) ++i;
+  }
+  return std::nullopt;
+}
+
+// Subcommands' --help lists only their own options; global ones work after the command too
+// (fallthrough), so they are listed in every command's help as well.
+std::string GlobalOptionsFooter(const CLI::App& app) {
+  std::string out = "\nGlobal options (before or after the command):\n";
+  for (const CLI::Option* opt : app.get_options()) {
+    std::string names = opt->get_name(false, true);
+    if (names.find("help") != std::string::npos) continue;
+    if (opt->get_items_expected_max() != 0) names += " " + opt->get_type_name();
+    out += fmt::format("  {:<30} {}\n", names, opt->get_description());
+  }
+  return out;
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   // Before any thread starts: SIGINT/SIGTERM remove the temp files and staging directories of
@@ -26,9 +81,10 @@ int RunCli(int argc, char** argv) {
   SetTempRoot(globals.env.Get("TMPDIR"));
   std::map<std::string, OutputFormat> formats{{"text", OutputFormat::kText},
                                               {"json", OutputFormat::kJson}};
-  app.add_option("--format", globals.format, "Output format: text or json")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
-      ->default_str("text");
+  // The transformer's own description would print the enum values it maps to.
+  app.add_option("--format", globals.format, "Output format: text (default) or json")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""))
+      ->type_name("text|json");
   app.add_option("--concurrency", globals.concurrency, "Parallel blob transfers")
       ->check(CLI::Range(1, 64))
       ->default_str("3");
@@ -65,9 +121,22 @@ int RunCli(int argc, char** argv) {
       ->default_str("300");
 
   std::map<CLI::App*, Action> actions;
+  const std::string footer = GlobalOptionsFooter(app);
   for (const CommandSpec& spec : Commands()) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
     actions[sub] = spec.define(*sub, globals);
+    sub->footer(sub->get_footer() + footer);
+  }
+
+  const bool json_errors = WantsJson(argc, argv);
+  auto word = CommandWord(app, argc, argv);
+  if (word && std::none_of(Commands().begin(), Commands().end(),
+                           [&](const CommandSpec& spec) { return *word == spec.name; })) {
+    std::string message = fmt::format("unknown command \"{}\" (run plugctl --help for the list)",
+                                      PrintableForMessage(*word, 100));
+    if (json_errors) PrintJsonError("USAGE", message);
+    Print(std::cerr, "plugctl: {}\n", message);
+    return kExitUsage;
   }
 
   try {
@@ -79,6 +148,7 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --version and the like
     // CLI11 quotes the offending argument, which may come from a script's untrusted data.
+    if (json_errors) PrintJsonError("USAGE", e.what());
     Print(std::cerr, "{}\nRun with --help for more information.\n", std::string(e.what()));
     return kExitUsage;
   }
@@ -88,6 +158,9 @@ int RunCli(int argc, char** argv) {
     Status status = action();
     if (!status) {
       // Messages quote untrusted input (names, tags, registry replies): one escaped line.
+      if (json_errors && !JsonPrinted()) {
+        PrintJsonError(ErrorCodeName(status.error().code()), status.error().message());
+      }
       Print(std::cerr, "plugctl {}: {}\n", sub->get_name(), status.error().message());
       return kExitFailure;
     }

@@ -125,10 +125,9 @@ Status RunBuild(const BuildArgs& args, const GlobalOptions& globals) {
     return OkStatus();
   }
 
-  Print(std::cout, "Built {} {} ({}, {} layers, created {})\n",
-        image.name.empty() ? args.dir : image.name,
+  Print(std::cout, "Built {} {} ({}, {}, created {})\n", image.name.empty() ? args.dir : image.name,
         image.version.empty() ? "(no version)" : image.version,
-        plugin::BuildVariantName(image.variant), image.files.size(), created_text);
+        plugin::BuildVariantName(image.variant), Count(image.files.size(), "layer"), created_text);
   Print(std::cout, "  manifest     {}\n  plugin.wasm  sha256:{}  ({})\n",
         image.manifest.digest.ToString(), image.wasm_sha256.hex(), HumanBytes(image.wasm_size));
   for (const Written& w : written) {

@@ -202,14 +202,44 @@ nlohmann::ordered_json DescriptorJson(const oci::Descriptor& d) {
   return j;
 }
 
+// The tags `inspect` resolved: the one the location names (a registry location without one
+// means "latest"), or, for a local image named by digest or as the only image, every tag of
+// the target that points at it. Empty when the image has none or was named by digest in a
+// registry (listing a registry's tags could be thousands of requests).
+Result<std::vector<std::string>> ResolvedTags(const transfer::Location& loc, store::Target& target,
+                                              const oci::Descriptor& root) {
+  if (!loc.ref.empty() && !loc.ref_is_digest() &&
+      !(loc.kind == transfer::LocationKind::kRegistry && loc.reference.digest)) {
+    return std::vector<std::string>{loc.ResolveRef()};
+  }
+  if (loc.kind == transfer::LocationKind::kRegistry) {
+    if (loc.reference.digest) return std::vector<std::string>{};
+    return std::vector<std::string>{"latest"};
+  }
+  std::vector<std::string> out;
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> all, target.Tags());
+  for (const std::string& tag : all) {
+    auto desc = target.Resolve(tag);
+    if (desc && desc->digest == root.digest) out.push_back(tag);
+  }
+  return out;
+}
+
 Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
   std::error_code ec;
-  if (std::filesystem::is_regular_file(args.location, ec)) return InspectWasmFile(args, globals);
+  // A file on disk is a wasm module unless it is an archive (read as its image).
+  if (std::filesystem::is_regular_file(args.location, ec)) {
+    auto content = transfer::SniffLocalPath(args.location);
+    if (content && *content == transfer::LocalContent::kOtherFile) {
+      return InspectWasmFile(args, globals);
+    }
+  }
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, target->Resolve(loc.ResolveRef()));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, store::FetchManifest(*target, root));
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> tags, ResolvedTags(loc, *target, root));
 
   std::optional<nlohmann::ordered_json> config_content;
   if (manifest.config && manifest.config->size <= static_cast<int64_t>(kMaxShownConfig)) {
@@ -230,6 +260,7 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
     nlohmann::ordered_json out;
     out["location"] = target->Describe();
+    out["tags"] = tags;
     out["mediaType"] = manifest.media_type;
     out["digest"] = root.digest.ToString();
     out["size"] = root.size;
@@ -255,8 +286,14 @@ Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
     return OkStatus();
   }
 
-  Print(std::cout, "Location:    {}\nMedia type:  {}\nDigest:      {}\nSize:        {}\n",
-        target->Describe(), manifest.media_type, root.digest.ToString(), root.size);
+  Print(std::cout, "Location:    {}\n", target->Describe());
+  if (!tags.empty()) {
+    std::string shown;
+    for (const std::string& tag : tags) shown += (shown.empty() ? "" : ", ") + EscapeForText(tag);
+    Print(std::cout, "Tag:         {}\n", shown);
+  }
+  Print(std::cout, "Media type:  {}\nDigest:      {}\nSize:        {}\n", manifest.media_type,
+        root.digest.ToString(), root.size);
   if (!manifest.artifact_type.empty()) {
     Print(std::cout, "Artifact:    {}\n", manifest.artifact_type);
   }

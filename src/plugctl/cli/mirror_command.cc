@@ -45,12 +45,24 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
       continue;
     }
     std::error_code ec;
-    if (std::filesystem::is_regular_file(input, ec)) {
+    if (std::filesystem::exists(input, ec)) {
+      // A bundle named without its transport ("bundle.tar", "./layout") is read by content; any
+      // other file is a list.
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::LocalContent content, transfer::SniffLocalPath(input));
+      if (content != transfer::LocalContent::kOtherFile) {
+        PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
+        bundles.push_back(std::move(loc));
+        continue;
+      }
       PLUGCTL_ASSIGN_OR_RETURN(std::string text,
                                ReadFileBounded(input, transfer::kMaxMirrorListBytes));
       PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMirrorList(text, input));
       for (auto& s : parsed) sources.push_back(std::move(s));
       continue;
+    }
+    PLUGCTL_RETURN_IF_ERROR(transfer::RejectForeignTransport(input));
+    if (transfer::LooksLikeLocalPath(input)) {
+      return MakeError(ErrorCode::kNotFound, "{}: no such file or directory", input);
     }
     auto source = transfer::ParseMirrorReference(input, fmt::format("argument {}", i + 1));
     if (!source) {

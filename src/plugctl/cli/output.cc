@@ -3,9 +3,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 
 namespace plugctl::cli {
+
+std::string Count(uint64_t n, std::string_view singular, std::string_view plural) {
+  if (n == 1) return fmt::format("1 {}", singular);
+  if (plural.empty()) return fmt::format("{} {}s", n, singular);
+  return fmt::format("{} {}", n, plural);
+}
 
 std::string HumanBytes(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -23,9 +30,16 @@ std::string ShortDigest(const oci::Digest& digest) {
   return fmt::format("{}:{}", digest.algorithm_name(), digest.hex().substr(0, 12));
 }
 
+namespace {
+std::atomic<bool> json_printed{false};
+}  // namespace
+
 void PrintJson(const nlohmann::ordered_json& json) {
   std::cout << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  json_printed.store(true);
 }
+
+bool JsonPrinted() { return json_printed.load(); }
 
 namespace {
 

@@ -27,10 +27,18 @@ enum class OutputFormat { kText, kJson };
 
 // "1.5 MiB"
 std::string HumanBytes(uint64_t bytes);
+
+// "1 blob", "3 blobs", "0 blobs": a count with its noun in agreement. `plural` defaults to
+// `singular` + "s".
+std::string Count(uint64_t n, std::string_view singular, std::string_view plural = {});
 // "sha256:0123456789ab" (first 12 hex digits), for tables.
 std::string ShortDigest(const oci::Digest& digest);
 
 void PrintJson(const nlohmann::ordered_json& json);
+// Whether PrintJson has printed a document in this process: a command that reported its
+// results (mirror's per-image report) before failing carries its error inside that report, and
+// a second document would break scripts reading stdout as one JSON value.
+bool JsonPrinted();
 
 // Untrusted text (tags, media types, annotations, file names, spec strings, error messages)
 // made safe for a terminal and for line-oriented logs: C0 controls and DEL become C escapes

@@ -56,4 +56,12 @@ TEST(PrintTest, EscapeJoin) {
 }
 
 }  // namespace
+TEST(CountTest, NounAgreesWithNumber) {
+  EXPECT_EQ(Count(0, "blob"), "0 blobs");
+  EXPECT_EQ(Count(1, "blob"), "1 blob");
+  EXPECT_EQ(Count(2, "blob"), "2 blobs");
+  EXPECT_EQ(Count(1, "repository", "repositories"), "1 repository");
+  EXPECT_EQ(Count(5, "repository", "repositories"), "5 repositories");
+}
+
 }  // namespace plugctl::cli

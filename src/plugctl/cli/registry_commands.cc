@@ -239,6 +239,10 @@ Status RunReferrers(const ReferrersArgs& args, const GlobalOptions& globals) {
                {"referrers", std::move(list)}});
   } else {
     Print(std::cout, "{}@{}\n", loc.ToString(), desc.digest.ToString());
+    if (referrers.empty()) {
+      Print(std::cout, "  no referrers{}\n",
+            args.artifact_type.empty() ? "" : " of type " + EscapeForText(args.artifact_type));
+    }
     for (const auto& r : referrers) {
       Print(std::cout, "  {}  {}  {}\n", r.digest.ToString(),
             r.artifact_type.empty() ? r.media_type : r.artifact_type,
@@ -255,13 +259,32 @@ struct CatalogArgs {
 };
 
 Status RunCatalog(const CatalogArgs& args, const GlobalOptions& globals) {
-  PLUGCTL_ASSIGN_OR_RETURN(std::string host, ParseHost(args.host));
+  // HOST/PREFIX lists one namespace: the registry API has no filter, so the full catalog is
+  // read and cut here.
+  std::string_view text = args.host;
+  for (std::string_view scheme : {"https://", "http://", "oci://", "docker://"}) {
+    if (text.starts_with(scheme)) text.remove_prefix(scheme.size());
+  }
+  std::string prefix;
+  if (size_t slash = text.find('/'); slash != std::string_view::npos) {
+    prefix = std::string(text.substr(slash + 1));
+    while (prefix.ends_with("/")) prefix.pop_back();
+    text = text.substr(0, slash);
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(std::string host, ParseHost(text));
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto session, env.sessions().Get(ApiHost(host)));
-  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> repos,
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> all,
                            registry::Catalog(*session, args.page_size));
+  std::vector<std::string> repos;
+  for (std::string& r : all) {
+    if (prefix.empty() || r == prefix || r.starts_with(prefix + "/")) repos.push_back(std::move(r));
+  }
   if (globals.format == OutputFormat::kJson) {
-    PrintJson({{"registry", host}, {"repositories", repos}});
+    nlohmann::ordered_json out = {{"registry", host}};
+    if (!prefix.empty()) out["prefix"] = prefix;
+    out["repositories"] = repos;
+    PrintJson(out);
   } else {
     for (const auto& r : repos) Print(std::cout, "{}\n", r);
   }
@@ -321,7 +344,9 @@ Action DefineReferrers(CLI::App& app, const GlobalOptions& globals) {
 
 Action DefineCatalog(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<CatalogArgs>();
-  app.add_option("HOST", args->host, "Registry host[:port]")->required();
+  app.add_option("HOST", args->host,
+                 "Registry host[:port], optionally /PREFIX to list one namespace")
+      ->required();
   app.add_option("--page-size", args->page_size, "Repositories asked for per request")
       ->check(CLI::Range(1, 10000));
   return [args, &globals] { return RunCatalog(*args, globals); };

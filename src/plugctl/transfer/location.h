@@ -47,7 +47,41 @@ struct Location {
   std::string ToString() const;
 };
 
+// Parses a location argument. Text with a transport (oci:, oci-archive:, docker-archive:,
+// docker://, oci://) is read as written. Bare text is a registry reference unless it names
+// something on disk, because in an air gap a typo must never turn into a Docker Hub lookup:
+//   - an existing path is read by its content (SniffLocalPath): an OCI layout directory, an OCI
+//     archive or a docker archive becomes that location; a plugin directory, another directory
+//     or another file is kInvalidArgument with a hint naming the right command or transport;
+//   - a missing path that looks like one (LooksLikeLocalPath: "./x", "/x", "x.tar",
+//     "plugins.properties"…) is kNotFound;
+//   - another tool's transport (dir:, containers-storage:, docker-daemon:, http://…) is
+//     kInvalidArgument naming the transports plugctl reads.
+// "docker://NAME" always means the registry, even when NAME exists on disk.
 [[nodiscard]] Result<Location> ParseLocation(std::string_view text);
+
+// What a path on disk holds, judged by content, never by name.
+enum class LocalContent {
+  kOciLayout,        // a directory with an oci-layout file
+  kOciArchive,       // a tar (any compression) whose members include oci-layout
+  kDockerArchive,    // a tar whose members include manifest.json (docker save)
+  kPluginDirectory,  // a directory with spec.yaml or plugin.wasm
+  kOtherDirectory,
+  kOtherFile,  // not a tar, or a tar with neither marker
+};
+
+// Reads just enough of `path` to tell (tar member names up to the first marker). kNotFound when
+// the path does not exist.
+[[nodiscard]] Result<LocalContent> SniffLocalPath(const std::filesystem::path& path);
+
+// kInvalidArgument when `text` starts with a transport of another tool (dir:,
+// containers-storage:, docker-daemon:, ostree:, sif:, tarball:, file:, http:, https:).
+[[nodiscard]] Status RejectForeignTransport(std::string_view text);
+
+// Whether bare text is evidently meant as a path: absolute, "./", "../", "~", "." or "..",
+// or ending in a file extension no registry repository uses in practice (.tar, .tgz, .tar.gz,
+// .tar.zst, .properties, .list, .txt, .yaml, .yml, .json, .wasm).
+bool LooksLikeLocalPath(std::string_view text);
 
 // Whether `text` starts with a local transport (oci:, oci-archive:, docker-archive:), i.e.
 // ParseLocation reads it as a layout or archive. "oci://…" and "docker://…" are registry

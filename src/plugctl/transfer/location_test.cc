@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "plugctl/archive/tar.h"
+#include "plugctl/base/file.h"
+
 namespace plugctl::transfer {
 namespace {
 
@@ -83,6 +86,101 @@ TEST(ParseLocationTest, InvalidForms) {
     if (!loc) {
       EXPECT_EQ(loc.error().code(), ErrorCode::kInvalidArgument) << text;
     }
+  }
+}
+
+// A tar holding the given members (empty files), as docker save and skopeo write them.
+void WriteTar(const std::filesystem::path& path, std::initializer_list<std::string_view> members) {
+  auto out = AtomicFileWriter::Create(path);
+  ASSERT_TRUE(out.has_value());
+  auto tar = archive::TarWriter::Create(**out);
+  ASSERT_TRUE(tar.has_value());
+  for (std::string_view m : members) ASSERT_TRUE((*tar)->AddFile(m, "{}").has_value());
+  ASSERT_TRUE((*tar)->Finish().has_value());
+  ASSERT_TRUE((*out)->Commit().has_value());
+}
+
+class LocalPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = TempDir::Create("location-test");
+    ASSERT_TRUE(dir.has_value());
+    dir_ = std::move(*dir);
+  }
+  std::string P(std::string_view name) const { return (dir_->path() / name).string(); }
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(LocalPathTest, ExistingPathsAreReadByContent) {
+  std::filesystem::create_directories(P("layout"));
+  ASSERT_TRUE(WriteFileAtomic(P("layout/oci-layout"), "{}").has_value());
+  WriteTar(P("oci.tar"), {"oci-layout", "index.json", "blobs/sha256/x"});
+  WriteTar(P("docker.bin"), {"abc/layer.tar", "manifest.json", "repositories"});
+
+  auto layout = ParseLocation(P("layout"));
+  ASSERT_TRUE(layout.has_value()) << layout.error().message();
+  EXPECT_EQ(layout->kind, LocationKind::kOciLayout);
+  auto oci = ParseLocation(P("oci.tar"));
+  ASSERT_TRUE(oci.has_value()) << oci.error().message();
+  EXPECT_EQ(oci->kind, LocationKind::kOciArchive);
+  EXPECT_EQ(oci->ref, "");
+  // The name says nothing: content decides.
+  auto docker = ParseLocation(P("docker.bin"));
+  ASSERT_TRUE(docker.has_value()) << docker.error().message();
+  EXPECT_EQ(docker->kind, LocationKind::kDockerArchive);
+}
+
+TEST_F(LocalPathTest, ExistingPathsThatAreNotImagesAreRefusedWithAHint) {
+  std::filesystem::create_directories(P("plugin"));
+  ASSERT_TRUE(WriteFileAtomic(P("plugin/spec.yaml"), "apiVersion: 1.0.0\n").has_value());
+  std::filesystem::create_directories(P("empty"));
+  ASSERT_TRUE(WriteFileAtomic(P("plugins.properties"), "a=oci://x/y:1\n").has_value());
+  WriteTar(P("other.tar"), {"hello.txt"});
+
+  struct Case {
+    std::string text;
+    std::string_view needle;
+  };
+  for (const Case& c : {Case{P("plugin"), "plugctl build"}, Case{P("empty"), "oci:"},
+                        Case{P("plugins.properties"), "plugctl mirror"},
+                        Case{P("other.tar"), "neither an OCI archive nor a docker archive"}}) {
+    auto loc = ParseLocation(c.text);
+    ASSERT_FALSE(loc.has_value()) << c.text;
+    EXPECT_EQ(loc.error().code(), ErrorCode::kInvalidArgument) << c.text;
+    EXPECT_NE(loc.error().message().find(c.needle), std::string::npos) << loc.error().message();
+    EXPECT_NE(loc.error().message().find(c.text), std::string::npos) << loc.error().message();
+  }
+  // docker:// is the way to mean a registry even when a path of that name exists.
+  auto registry = ParseLocation("docker://" + std::string("reg.local/empty"));
+  ASSERT_TRUE(registry.has_value());
+  EXPECT_EQ(registry->kind, LocationKind::kRegistry);
+}
+
+TEST(ParseLocationTest, MissingPathsAreNotFoundNotDockerHub) {
+  for (const char* text : {"plugins.tar", "./layout", "/nonexistent/dir", "../x",
+                           "plugin.properties", "bundle.tar.gz", "list.txt", "~/x"}) {
+    auto loc = ParseLocation(text);
+    ASSERT_FALSE(loc.has_value()) << text << " parsed as " << loc->ToString();
+    EXPECT_EQ(loc.error().code(), ErrorCode::kNotFound) << text;
+    EXPECT_NE(loc.error().message().find("no such file or directory"), std::string::npos)
+        << loc.error().message();
+  }
+}
+
+TEST(ParseLocationTest, ForeignTransportsAreUsageErrors) {
+  for (const char* text : {"dir:/x", "containers-storage:x", "docker-daemon:x:latest",
+                           "http://reg/x", "https://reg/x", "file:///x"}) {
+    auto loc = ParseLocation(text);
+    ASSERT_FALSE(loc.has_value()) << text << " parsed as " << loc->ToString();
+    EXPECT_EQ(loc.error().code(), ErrorCode::kInvalidArgument) << text;
+    EXPECT_NE(loc.error().message().find("unknown transport"), std::string::npos)
+        << loc.error().message();
+  }
+  // Registry names that only look similar stay registry references.
+  for (const char* text : {"dir.example.com/x:1", "localhost:5000/dir:1", "reg/http:2"}) {
+    auto loc = ParseLocation(text);
+    ASSERT_TRUE(loc.has_value()) << text << ": " << loc.error().message();
+    EXPECT_EQ(loc->kind, LocationKind::kRegistry) << text;
   }
 }
 

@@ -208,7 +208,8 @@ Result<Location> DestinationFor(const oci::Reference& name, const MirrorDestinat
   } else {
     text += "@" + name.digest->ToString();
   }
-  auto loc = ParseLocation(text);
+  // docker:// so that a mapped name is never mistaken for a path on disk.
+  auto loc = ParseLocation("docker://" + text);
   if (!loc) {
     return tl::unexpected(loc.error().WithContext(fmt::format("map {}", name.ToString())));
   }
