@@ -16,7 +16,8 @@ PACKAGES=(
   # container engines as peers (engine_test.cc): a private dockerd and podman, vfs storage
   docker.io podman
   # the catalog page in a real browser (headless), and nginx as the downloads' benchmark peer
-  chromium nginx-light
+  # (a small CJK font, so the screenshots of Chinese descriptions show glyphs, not boxes)
+  chromium fonts-wqy-microhei nginx-light
 )
 
 missing=()
