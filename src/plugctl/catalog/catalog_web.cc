@@ -122,6 +122,8 @@ std::string ChooseReadme(const std::vector<std::string>& readmes, Lang lang) {
 CatalogWeb::CatalogWeb(PluginCatalog& catalog, CatalogAccess& access, CatalogWebOptions options)
     : catalog_(catalog), access_(access), options_(std::move(options)) {}
 
+bool CatalogWeb::IsSlow(const server::Exchange& /*exchange*/) { return catalog_.NeedsRefresh(); }
+
 server::Response CatalogWeb::Handle(server::Exchange& exchange) {
   const server::RequestHead& head = exchange.head();
   std::string_view target(head.target().data(), head.target().size());

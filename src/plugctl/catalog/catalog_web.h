@@ -54,6 +54,8 @@ class CatalogWeb : public server::Handler {
   CatalogWeb(PluginCatalog& catalog, CatalogAccess& access, CatalogWebOptions options);
   // Answers the routes above; 404 for other paths.
   server::Response Handle(server::Exchange& exchange) override;
+  // True while the catalog must refresh first (a refresh extracts newly pushed images).
+  bool IsSlow(const server::Exchange& exchange) override;
 
  private:
   PluginCatalog& catalog_;

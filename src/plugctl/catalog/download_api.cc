@@ -73,6 +73,8 @@ struct FileToSend {
 DownloadApi::DownloadApi(PluginCatalog& catalog, CatalogAccess& access)
     : catalog_(catalog), access_(access) {}
 
+bool DownloadApi::IsSlow(const server::Exchange& /*exchange*/) { return catalog_.NeedsRefresh(); }
+
 server::Response DownloadApi::Handle(server::Exchange& exchange) {
   const auto& head = exchange.head();
   std::string_view target(head.target().data(), head.target().size());

@@ -34,6 +34,8 @@ class DownloadApi : public server::Handler {
   DownloadApi(PluginCatalog& catalog, CatalogAccess& access);
   // Answers /plugins and below; 404 for other paths.
   server::Response Handle(server::Exchange& exchange) override;
+  // True while the catalog must refresh first (a refresh extracts newly pushed images).
+  bool IsSlow(const server::Exchange& exchange) override;
 
  private:
   PluginCatalog& catalog_;

@@ -383,6 +383,12 @@ std::shared_ptr<const CatalogSnapshot> PluginCatalog::Snapshot() {
   return fresh;
 }
 
+bool PluginCatalog::NeedsRefresh() {
+  uint64_t generation = impl_->store.Generation();
+  std::lock_guard lock(impl_->current_mu);
+  return impl_->generation != generation;
+}
+
 size_t PluginCatalog::PruneCache() {
   std::shared_ptr<const CatalogSnapshot> snapshot = Snapshot();
   std::lock_guard refresh(impl_->refresh_mu);

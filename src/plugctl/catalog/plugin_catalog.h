@@ -119,6 +119,10 @@ class PluginCatalog {
   // be read are listed with their error.
   std::shared_ptr<const CatalogSnapshot> Snapshot();
 
+  // Whether the next Snapshot() would refresh (and perhaps extract images) first: the store
+  // changed since the current view. Cheap; for servers deciding where to run a request.
+  bool NeedsRefresh();
+
   // Removes cache directories no current version uses. Returns how many.
   size_t PruneCache();
 

@@ -258,6 +258,12 @@ class SiteHandler : public server::Handler {
     if (path == "/plugins" || path.starts_with("/plugins/")) return downloads_.Handle(exchange);
     return web_.Handle(exchange);
   }
+  bool IsSlow(const server::Exchange& exchange) override {
+    std::string_view target(exchange.head().target().data(), exchange.head().target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/plugins" || path.starts_with("/plugins/")) return downloads_.IsSlow(exchange);
+    return web_.IsSlow(exchange);
+  }
 
  private:
   catalog::DownloadApi& downloads_;

@@ -1120,6 +1120,13 @@ struct HttpServer::Impl::Loop {
         std::optional<uint64_t> content_length;
         if (parser.content_length()) content_length = *parser.content_length();
         ExchangeImpl exchange(head, c.peer, body, nullptr, content_length, kNoSubject, false);
+        if (server.handler.IsSlow(exchange)) {
+          // The thread parses the request again from its first byte.
+          if (server.hooks.on_in_flight) server.hooks.on_in_flight(-1);
+          c.parser.reset();
+          Detach(c, std::nullopt);
+          return;
+        }
         response = server.handler.Handle(exchange);
         if (server.hooks.on_in_flight) server.hooks.on_in_flight(-1);
       }

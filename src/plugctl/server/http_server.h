@@ -118,6 +118,11 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual Response Handle(Exchange& exchange) = 0;
+  // Asked on an event loop before Handle (only there): true moves the connection to a thread of
+  // its own first, for a request whose answer needs slow work (the catalog extracting a newly
+  // pushed plugin image), so the loop's other connections do not wait for it. Must be cheap and
+  // must not read the body.
+  virtual bool IsSlow(const Exchange& /*exchange*/) { return false; }
 };
 
 // The base URL clients reach this server by: `public_url` when set, else "http(s)://<Host>"

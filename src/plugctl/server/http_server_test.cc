@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -54,6 +55,13 @@ class TestHandler : public Handler {
       r.body = "slow";
       return r;
     }
+    if (target == "/gate") {
+      // Blocks until the test opens the gate (bounded, so a failing test still ends).
+      std::unique_lock lock(mu);
+      gate_cv.wait_for(lock, seconds(5), [this] { return gate_open; });
+      r.body = "gate";
+      return r;
+    }
     if (target == "/big") {
       r.body = std::string(8 << 20, 'b') + "END";
       return r;
@@ -66,7 +74,15 @@ class TestHandler : public Handler {
     r.Set("X-Header", "a\r\nInjected: yes");
     return r;
   }
+  bool IsSlow(const Exchange& exchange) override { return exchange.head().target() == "/gate"; }
+  void OpenGate() {
+    std::lock_guard lock(mu);
+    gate_open = true;
+    gate_cv.notify_all();
+  }
   std::mutex mu;
+  std::condition_variable gate_cv;
+  bool gate_open = false;
   std::set<std::thread::id> threads;  // that served /thread
   uint64_t limit = 1 << 20;
   std::string file_path;
@@ -337,6 +353,27 @@ TEST_F(HttpServerTest, ManyKeepAliveRequestsShareTheEventLoops) {
   }
   ASSERT_EQ(logged.size(), 400u);
   EXPECT_EQ(logged[0], "GET /thread 200 " + std::to_string(kRequest.size()) + " 5");
+}
+
+// A request the handler calls slow leaves the event loop before it is handled, so the loop's
+// other connections are answered meanwhile.
+TEST_F(HttpServerTest, SlowRequestsDoNotHoldUpTheirLoop) {
+  Start();
+  Client gate(server_->port());
+  ASSERT_TRUE(gate.Send("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // More connections than loops: at least one shares a loop with /gate.
+  const unsigned loops = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<Client>> others;
+  for (unsigned i = 0; i < 2 * loops + 1; ++i) {
+    others.push_back(std::make_unique<Client>(server_->port()));
+    ASSERT_TRUE(others.back()->Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  for (auto& c : others) {
+    EXPECT_NE(c->ReadUntil("hello", milliseconds(3000)).find("hello"), std::string::npos);
+  }
+  EXPECT_EQ(gate.received().find("gate"), std::string::npos);  // still held
+  handler_.OpenGate();
+  EXPECT_NE(gate.ReadUntil("gate").find("200 OK"), std::string::npos) << gate.received();
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {

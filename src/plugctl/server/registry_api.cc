@@ -19,6 +19,12 @@ namespace http = boost::beast::http;
 
 namespace {
 
+// Paths the registry API leaves to RegistryApiOptions::fallback.
+bool IsFallbackPath(std::string_view path) {
+  return path != "/healthz" && path != "/metrics" && path != "/token" && path != "/v2" &&
+         !path.starts_with("/v2/");
+}
+
 constexpr std::string_view kApiVersionHeader = "Docker-Distribution-API-Version";
 constexpr std::string_view kJson = "application/json";
 
@@ -84,6 +90,13 @@ RegistryApi::RegistryApi(RegistryStore& store, Authorizer& auth, Metrics& metric
                          RegistryApiOptions options)
     : store_(store), auth_(auth), metrics_(metrics), options_(std::move(options)) {}
 
+bool RegistryApi::IsSlow(const Exchange& exchange) {
+  if (options_.fallback == nullptr) return false;
+  std::string_view target(exchange.head().target().data(), exchange.head().target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  return IsFallbackPath(path) && options_.fallback->IsSlow(exchange);
+}
+
 Response RegistryApi::Handle(Exchange& exchange) {
   const RequestHead& head = exchange.head();
   std::string_view target(head.target().data(), head.target().size());
@@ -105,8 +118,7 @@ Response RegistryApi::Handle(Exchange& exchange) {
     r.body = metrics_.Render(store_.Stats());
     return r;
   }
-  if (options_.fallback != nullptr && path != "/token" && path != "/v2" &&
-      !path.starts_with("/v2/")) {
+  if (options_.fallback != nullptr && IsFallbackPath(path)) {
     return options_.fallback->Handle(exchange);
   }
   std::string authorization(head[http::field::authorization]);

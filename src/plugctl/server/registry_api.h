@@ -35,6 +35,8 @@ class RegistryApi : public Handler {
  public:
   RegistryApi(RegistryStore& store, Authorizer& auth, Metrics& metrics, RegistryApiOptions options);
   Response Handle(Exchange& exchange) override;
+  // The fallback's answer for its paths; the registry API itself is never slow.
+  bool IsSlow(const Exchange& exchange) override;
 
  private:
   RegistryStore& store_;
