@@ -82,15 +82,18 @@ bool IsDocumentRelative(std::string_view url) {
   return end == std::string_view::npos || url[end] != ':';
 }
 
+// `url` under `relative_base` when it is document-relative ("./" steps dropped), else as is.
+std::string Rebased(std::string_view url, std::string_view relative_base) {
+  if (relative_base.empty() || !IsDocumentRelative(url)) return std::string(url);
+  while (url.starts_with("./")) url.remove_prefix(2);
+  return std::string(relative_base) + std::string(url);
+}
+
 // A link keeps its text; an unsafe one loses its target; a relative one is rebased.
 void CheckLink(cmark_node* node, std::string_view relative_base) {
   const char* url = cmark_node_get_url(node);
   if (url != nullptr && IsSafeUrl(url)) {
-    if (!relative_base.empty() && IsDocumentRelative(url)) {
-      std::string_view rest = url;
-      while (rest.starts_with("./")) rest.remove_prefix(2);
-      cmark_node_set_url(node, (std::string(relative_base) + std::string(rest)).c_str());
-    }
+    cmark_node_set_url(node, Rebased(url, relative_base).c_str());
     return;
   }
   MoveChildrenBefore(node, node);
@@ -105,13 +108,7 @@ void ImageToLink(cmark_node* node, std::string_view relative_base) {
   cmark_node* replacement;
   if (!target.empty() && IsSafeUrl(target)) {
     replacement = cmark_node_new(CMARK_NODE_LINK);
-    std::string href = target;
-    if (!relative_base.empty() && IsDocumentRelative(target)) {
-      std::string_view rest = target;
-      while (rest.starts_with("./")) rest.remove_prefix(2);
-      href = std::string(relative_base) + std::string(rest);
-    }
-    cmark_node_set_url(replacement, href.c_str());
+    cmark_node_set_url(replacement, Rebased(target, relative_base).c_str());
     const char* title = cmark_node_get_title(node);
     if (title != nullptr) cmark_node_set_title(replacement, title);
   } else {
