@@ -89,6 +89,15 @@ TEST_F(RegistryTest, TagsTagResolveAndCatalog) {
   EXPECT_NE(inspected_text.out.find("Tag:         1.0\n"), std::string::npos)
       << inspected_text.Summary();
 
+  // docker-style tag SRC DST: a full reference in the same repository tags, another
+  // repository gets a copy.
+  nlohmann::json tagged = PlugctlJson({"tag", Ref("plugins/a:1.0"), Ref("plugins/a:stable"),
+                                       Ref("mirror/a:1.0"), "plain"});
+  EXPECT_EQ(tagged["tags"], nlohmann::json::array({"stable", "plain"})) << tagged.dump(2);
+  EXPECT_EQ(tagged["copiedTo"].size(), 1u) << tagged.dump(2);
+  EXPECT_EQ(PlugctlJson({"resolve", Ref("mirror/a:1.0")})["digest"],
+            PlugctlJson({"resolve", Ref("plugins/a:stable")})["digest"]);
+
   // An image without referrers says so.
   RunResult none = Plugctl({"referrers", Ref("plugins/a:1.0")});
   EXPECT_TRUE(none.ok()) << none.Summary();

@@ -10,6 +10,7 @@
 #include "plugctl/oci/reference.h"
 #include "plugctl/registry/credentials.h"
 #include "plugctl/registry/repository.h"
+#include "plugctl/transfer/copy.h"
 
 namespace plugctl::cli {
 namespace {
@@ -156,15 +157,48 @@ Status RunTag(const ImageArgs& args, const GlobalOptions& globals) {
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kWrite));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
-  for (const std::string& tag : args.tags) PLUGCTL_RETURN_IF_ERROR(target->Tag(desc, tag));
+  // docker-style `tag SRC DST`: for a registry image, an argument with '/' is a full reference.
+  // The same repository gets the tag; another repository (or registry) gets the image copied
+  // (blobs mounted where the registry can) and tagged there. Local targets take ref names with
+  // '/' and ':' as they are (oci:DIR:reg/x:1 is a valid ref name).
+  std::vector<std::string> tags;
+  std::vector<std::string> copied_to;
+  for (const std::string& arg : args.tags) {
+    if (loc.kind != transfer::LocationKind::kRegistry || arg.find('/') == std::string::npos) {
+      tags.push_back(arg);
+      continue;
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::Location dst, transfer::ParseLocation("docker://" + arg));
+    if (dst.reference.digest) {
+      return MakeError(ErrorCode::kInvalidArgument, "{} names a digest; a tag needs a name", arg);
+    }
+    std::string tag = dst.reference.tag.empty() ? "latest" : dst.reference.tag;
+    if (dst.reference.registry == loc.reference.registry &&
+        dst.reference.repository == loc.reference.repository) {
+      tags.push_back(tag);
+      continue;
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(auto other, env.Open(dst, transfer::AccessMode::kWrite));
+    transfer::CopyOptions copy;
+    copy.concurrency = globals.concurrency;
+    copy.tags = {tag};
+    PLUGCTL_RETURN_IF_ERROR(transfer::CopyGraph(*target, desc, *other, copy));
+    PLUGCTL_RETURN_IF_ERROR(other->Commit());
+    copied_to.push_back(dst.reference.Name() + ":" + tag);
+  }
+  for (const std::string& tag : tags) PLUGCTL_RETURN_IF_ERROR(target->Tag(desc, tag));
   PLUGCTL_RETURN_IF_ERROR(target->Commit());
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"location", target->Describe()},
                {"digest", desc.digest.ToString()},
-               {"tags", args.tags}});
+               {"tags", tags},
+               {"copiedTo", copied_to}});
   } else {
-    for (const std::string& tag : args.tags) {
+    for (const std::string& tag : tags) {
       Print(std::cout, "Tagged {}:{} -> {}\n", target->Describe(), tag, desc.digest.ToString());
+    }
+    for (const std::string& ref : copied_to) {
+      Print(std::cout, "Tagged {} -> {} (copied there)\n", ref, desc.digest.ToString());
     }
   }
   return OkStatus();
