@@ -1,5 +1,6 @@
 // `plugctl pull IMAGE -o DIR`: extracts a plugin's files from an image of any shape (see
 // plugin/extract.h), from any location.
+#include <algorithm>
 #include <iostream>
 
 #include "plugctl/base/file.h"
@@ -259,15 +260,21 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
     return RunBulkPull(args, sources, {}, globals);
   }
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
-  // A bundle (a local location holding several images, none named): one directory per image.
+  // A bundle (a local location, no image named, holding several images, or several full
+  // references as mirror names them — two may name one image): one directory per name.
   if (loc.kind != transfer::LocationKind::kRegistry && loc.ref.empty() && !args.all) {
     TargetEnv probe_env(globals);
     PLUGCTL_ASSIGN_OR_RETURN(auto probe, probe_env.Open(loc, transfer::AccessMode::kRead));
     auto only = probe->Resolve("");
-    if (!only && only.error().code() == ErrorCode::kFailedPrecondition) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> tags, probe->Tags());
+    bool references = tags.size() > 1 && std::all_of(tags.begin(), tags.end(), [](const auto& t) {
+                        return t.find('/') != std::string::npos;
+                      });
+    if ((!only && only.error().code() == ErrorCode::kFailedPrecondition) || references) {
       return RunBulkPull(args, {}, {loc}, globals);
     }
   }
+
   plugin::ExtractOptions options;
   options.force = args.force;
   if (!args.platform.empty()) {
