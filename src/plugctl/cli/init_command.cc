@@ -17,9 +17,10 @@ struct InitArgs {
 Status RunInit(const InitArgs& args, const GlobalOptions& globals) {
   std::string name = args.name;
   if (name.empty()) {
-    name = std::filesystem::path(args.dir).lexically_normal().filename().string();
-    if (name.empty())
-      name = std::filesystem::path(args.dir).lexically_normal().parent_path().filename().string();
+    // "dir/" normalizes to "dir/" whose filename is empty: take the last component instead.
+    std::filesystem::path normal = std::filesystem::path(args.dir).lexically_normal();
+    if (normal.filename().empty()) normal = normal.parent_path();
+    name = normal.filename().string();
     if (!plugin::IsValidPluginName(name)) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "\"{}\" (the directory's name) is not a valid plugin name; pass --name "

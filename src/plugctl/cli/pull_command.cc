@@ -185,9 +185,9 @@ Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSourc
       transfer::ParseMirrorDestination(std::string(transfer::kPluginServerTransport) + args.out));
   TargetEnv env(globals);
   transfer::MirrorOptions plan_options;
-  PLUGCTL_ASSIGN_OR_RETURN(
-      transfer::MirrorPlan plan,
-      transfer::PlanMirror(sources, bundles, dest, plan_options, env.open_options()));
+  auto planned = transfer::PlanMirror(sources, bundles, dest, plan_options, env.open_options());
+  if (!planned) return tl::unexpected(planned.error().WithContext("planning the pull"));
+  transfer::MirrorPlan plan = std::move(*planned);
   if (plan.items.empty()) {
     return MakeError(ErrorCode::kNotFound, "{} names no images", args.location);
   }
