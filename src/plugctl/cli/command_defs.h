@@ -18,6 +18,9 @@ Action DefineConfig(CLI::App& app, const GlobalOptions& globals);
 Action DefinePull(CLI::App& app, const GlobalOptions& globals);
 Action DefineBuild(CLI::App& app, const GlobalOptions& globals);
 Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals);
+Action DefinePush(CLI::App& app, const GlobalOptions& globals);
+Action DefineAttach(CLI::App& app, const GlobalOptions& globals);
+Action DefineInit(CLI::App& app, const GlobalOptions& globals);
 
 Action DefineMirror(CLI::App& app, const GlobalOptions& globals);
 Action DefineServe(CLI::App& app, const GlobalOptions& globals);

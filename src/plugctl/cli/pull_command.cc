@@ -1,11 +1,17 @@
 // `plugctl pull IMAGE -o DIR`: extracts a plugin's files from an image of any shape (see
 // plugin/extract.h), from any location.
+#include <algorithm>
 #include <iostream>
 
+#include "plugctl/base/file.h"
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/registry_env.h"
 #include "plugctl/plugin/extract.h"
+#include "plugctl/store/content.h"
+#include "plugctl/transfer/artifact.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror.h"
+#include "plugctl/transfer/mirror_list.h"
 
 namespace plugctl::cli {
 namespace {
@@ -15,6 +21,7 @@ struct PullArgs {
   std::string out;
   std::string platform;
   bool force = false;
+  bool all = false;
 };
 
 // "yes (oci-compat, ./plugin.wasm)" / "no (why; why)".
@@ -103,8 +110,171 @@ void PrintResult(const PullArgs& args, const store::Target& target, const plugin
   for (const std::string& note : r.notes) Print(std::cout, "note: {}\n", note);
 }
 
+// `pull --all`: every titled layer as a file, as `oras pull` does.
+Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descriptor& root,
+                  const GlobalOptions& globals) {
+  transfer::PullAllOptions options{.force = args.force};
+  if (!args.platform.empty()) {
+    PLUGCTL_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::PullAllResult r,
+                           transfer::PullArtifactFiles(target, root, args.out, options));
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json out;
+    out["image"] = args.location;
+    out["source"] = target.Describe();
+    out["directory"] = args.out;
+    out["digest"] = r.root.digest.ToString();
+    out["manifestDigest"] = r.manifest.digest.ToString();
+    if (!r.artifact_type.empty()) out["artifactType"] = r.artifact_type;
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const transfer::PulledFile& f : r.files) {
+      files.push_back({{"name", f.title},
+                       {"size", f.layer.size},
+                       {"digest", f.layer.digest.ToString()},
+                       {"mediaType", f.layer.media_type},
+                       {"replaced", f.replaced}});
+    }
+    out["files"] = std::move(files);
+    out["untitledLayers"] = r.untitled;
+    PrintJson(out);
+    return OkStatus();
+  }
+  Print(std::cout, "Pulled {} -> {}\n", args.location, args.out);
+  for (const transfer::PulledFile& f : r.files) {
+    Print(std::cout, "  {:<24} {:>10}  {}{}\n", f.title,
+          HumanBytes(static_cast<uint64_t>(f.layer.size)), f.layer.media_type,
+          f.replaced ? "  (replaced)" : "");
+  }
+  if (r.untitled > 0) {
+    Print(std::cout, "Skipped {} untitled layer{} (no file name)\n", r.untitled,
+          r.untitled == 1 ? "" : "s");
+  }
+  Print(std::cout, "Manifest digest: {}\n", r.manifest.digest.ToString());
+  return OkStatus();
+}
+
+// For an image without plugin.wasm: whether it is an artifact of named files (pull --all).
+size_t TitledLayers(store::Target& target, const oci::Descriptor& root) {
+  auto manifest = store::FetchManifest(target, root);
+  if (!manifest || manifest->is_index()) return 0;
+  size_t n = 0;
+  for (const oci::Descriptor& layer : manifest->layers) n += layer.Title().empty() ? 0 : 1;
+  return n;
+}
+
+// One image of a bulk pull, written to DIR/<name>/<version>/.
+struct BulkItem {
+  std::string image;
+  std::filesystem::path directory;
+  plugin::ExtractResult result;
+};
+
+// `pull LIST -o DIR` and `pull BUNDLE -o DIR`: every image to its own <name>/<version>/ under DIR,
+// named by the rule of plugin-server trees (mirror_naming.h: the plugins.properties key, else the
+// repository's last component; the tag is the version). The plan is mirror's: two images landing
+// in one directory are refused before anything is written.
+Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSource>& sources,
+                   const std::vector<transfer::Location>& bundles, const GlobalOptions& globals) {
+  if (args.all) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--all writes one artifact's files; pull lists and bundles without it");
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(
+      transfer::MirrorDestination dest,
+      transfer::ParseMirrorDestination(std::string(transfer::kPluginServerTransport) + args.out));
+  TargetEnv env(globals);
+  transfer::MirrorOptions plan_options;
+  auto planned = transfer::PlanMirror(sources, bundles, dest, plan_options, env.open_options());
+  if (!planned) return tl::unexpected(planned.error().WithContext("planning the pull"));
+  transfer::MirrorPlan plan = std::move(*planned);
+  if (plan.items.empty()) {
+    return MakeError(ErrorCode::kNotFound, "{} names no images", args.location);
+  }
+  plugin::ExtractOptions options;
+  options.force = args.force;
+  if (!args.platform.empty()) {
+    PLUGCTL_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
+  }
+  std::vector<BulkItem> done;
+  for (const transfer::MirrorItem& item : plan.items) {
+    const std::string image = item.name.ToString();
+    std::unique_ptr<store::Target> owned;
+    store::Target* src = nullptr;
+    if (!item.bundle.empty()) {
+      src = plan.bundles.at(item.bundle).get();
+    } else {
+      PLUGCTL_ASSIGN_OR_RETURN(owned, env.Open(item.source, transfer::AccessMode::kRead));
+      src = owned.get();
+    }
+    const transfer::PluginServerPath& where = *item.plugin_server;
+    std::filesystem::path out = where.tree / where.name / where.version;
+    auto root = src->Resolve(item.source.ResolveRef());
+    if (!root) return tl::unexpected(root.error().WithContext(image));
+    auto result = plugin::ExtractPlugin(*src, *root, out, options);
+    if (!result) {
+      return tl::unexpected(result.error().WithContext(
+          fmt::format("{} ({} of {} pulled before it)", image, done.size(), plan.items.size())));
+    }
+    if (globals.format == OutputFormat::kText) {
+      Print(std::cout, "Pulled {} -> {}  plugin.wasm sha256 {}\n", image, out.string(),
+            result->wasm_sha256.hex());
+    }
+    done.push_back({image, out, std::move(*result)});
+  }
+  if (globals.format == OutputFormat::kJson) {
+    nlohmann::ordered_json images = nlohmann::ordered_json::array();
+    for (const BulkItem& b : done) {
+      nlohmann::ordered_json files = nlohmann::ordered_json::array();
+      for (const plugin::ExtractedFile& f : b.result.files) files.push_back(f.name);
+      images.push_back({{"image", b.image},
+                        {"directory", b.directory.string()},
+                        {"manifestDigest", b.result.manifest.digest.ToString()},
+                        {"wasmSha256", b.result.wasm_sha256.ToString()},
+                        {"files", std::move(files)},
+                        {"loadable", b.result.gateway ? b.result.gateway->loadable : false}});
+    }
+    PrintJson({{"source", args.location}, {"directory", args.out}, {"images", std::move(images)}});
+  } else {
+    Print(std::cout, "{} image{} pulled into {}\n", done.size(), done.size() == 1 ? "" : "s",
+          args.out);
+  }
+  return OkStatus();
+}
+
 Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
+  // A list file (plugins.properties, a mirror list): one directory per image.
+  std::error_code ec;
+  if (!transfer::IsLocalTransport(args.location) &&
+      std::filesystem::is_regular_file(args.location, ec)) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string text,
+                             ReadFileBounded(args.location, transfer::kMaxMirrorListBytes));
+    // A tar's header has "ustar" at offset 257: an archive, not a list.
+    if (text.size() > 262 && text.compare(257, 5, "ustar") == 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{} is a tar archive, not a list file: name it oci-archive:{} or "
+                       "docker-archive:{}",
+                       args.location, args.location, args.location);
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(auto sources, transfer::ParseMirrorList(text, args.location));
+    return RunBulkPull(args, sources, {}, globals);
+  }
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  // A bundle (a local location, no image named, holding several images, or several full
+  // references as mirror names them — two may name one image): one directory per name.
+  if (loc.kind != transfer::LocationKind::kRegistry && loc.ref.empty() && !args.all) {
+    TargetEnv probe_env(globals);
+    PLUGCTL_ASSIGN_OR_RETURN(auto probe, probe_env.Open(loc, transfer::AccessMode::kRead));
+    auto only = probe->Resolve("");
+    PLUGCTL_ASSIGN_OR_RETURN(std::vector<std::string> tags, probe->Tags());
+    bool references = tags.size() > 1 && std::all_of(tags.begin(), tags.end(), [](const auto& t) {
+                        return t.find('/') != std::string::npos;
+                      });
+    if ((!only && only.error().code() == ErrorCode::kFailedPrecondition) || references) {
+      return RunBulkPull(args, {}, {loc}, globals);
+    }
+  }
+
   plugin::ExtractOptions options;
   options.force = args.force;
   if (!args.platform.empty()) {
@@ -113,6 +283,7 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, target->Resolve(loc.ResolveRef()));
+  if (args.all) return RunPullAll(args, *target, root, globals);
 
   ProgressBar bar(
       fmt::format("pull {}", args.location),
@@ -133,7 +304,17 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
   }
   auto result = plugin::ExtractPlugin(*target, root, args.out, options);
   bar.Finish();
-  if (!result) return tl::unexpected(result.error());
+  if (!result) {
+    if (result.error().code() == ErrorCode::kNotFound) {
+      if (size_t titled = TitledLayers(*target, root); titled > 0) {
+        return MakeError(ErrorCode::kNotFound,
+                         "{} is not a plugin (no plugin.wasm) but an artifact of {} named file{}: "
+                         "use `plugctl pull --all {} -o DIR` to write them",
+                         args.location, titled, titled == 1 ? "" : "s", args.location);
+      }
+    }
+    return tl::unexpected(result.error());
+  }
   PrintResult(args, *target, *result, globals);
   return OkStatus();
 }
@@ -142,9 +323,11 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
 
 Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<PullArgs>();
-  app.add_option("IMAGE", args->location, "Image location (registry, oci:, oci-archive:, ...)")
+  app.add_option("IMAGE", args->location,
+                 "Image location (registry, oci:, oci-archive:, ...), a bundle of several "
+                 "images, or a list file (plugins.properties, mirror list)")
       ->required()
-      ->check(LocationCheck());
+      ->check(LocationCheck() | CLI::ExistingFile);
   app.add_option("--output,-o", args->out, "Directory to write the plugin's files to")->required();
   app.add_option("--platform", args->platform,
                  "Platform an index resolves to, os/arch[/variant] (default linux/amd64)")
@@ -155,13 +338,21 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
           },
           "OS/ARCH"));
   app.add_flag("--force,-f", args->force, "Replace files that already exist in the directory");
+  app.add_flag("--all", args->all,
+               "Write every titled layer as a file named by its title (any artifact, as `oras "
+               "pull` does; titles that are paths are refused)");
   app.footer(
       "Writes plugin.wasm and, when the image has them, spec.yaml, README.md, README_xx.md\n"
       "and icon.png, whatever the image's shape: Higress/ORAS artifacts, docker FROM scratch\n"
       "images (plugin.wasm in a tar.gz layer), the oci variant, raw wasm layers, wasm-to-oci,\n"
       "indexes. Every byte is verified; nothing is written unless everything verified.\n"
       "Prints the manifest digest, the sha256 of plugin.wasm and whether the gateway would\n"
-      "load the image.");
+      "load the image.\n"
+      "A list file (plugins.properties, a plain or YAML mirror list) or a bundle holding several\n"
+      "images (oci:DIR, oci-archive:FILE, docker-archive:FILE without a tag) writes each image to\n"
+      "DIR/<name>/<version>/: <name> is the plugins.properties key, else the repository's last\n"
+      "component (as `mirror --to plugin-server:` and `serve` name plugins); two images with one\n"
+      "name and version are refused before anything is written.");
   return [args, &globals] { return RunPull(*args, globals); };
 }
 

@@ -1,0 +1,415 @@
+#include "plugctl/transfer/artifact.h"
+
+#include <set>
+
+#include "plugctl/base/file.h"
+#include "plugctl/oci/json.h"
+#include "plugctl/oci/manifest.h"
+#include "plugctl/oci/media_types.h"
+#include "plugctl/oci/verifying_reader.h"
+#include "plugctl/plugin/builder.h"
+#include "plugctl/plugin/loadability.h"
+#include "plugctl/store/content.h"
+
+namespace plugctl::transfer {
+namespace {
+
+constexpr int kMaxIndexDepth = 4;
+
+// RFC 6838 restricted-name characters (plus '.', which it allows too).
+bool IsMediaTypeNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
+}
+
+// "type/subtype" with optional ";param=value" parts (no control characters, no ':').
+bool LooksLikeMediaType(std::string_view text) {
+  size_t semi = text.find(';');
+  std::string_view name = text.substr(0, semi);
+  size_t slash = name.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (i != slash && !IsMediaTypeNameChar(name[i])) return false;
+  }
+  if (semi == std::string_view::npos) return true;
+  for (char c : text.substr(semi)) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ':') return false;
+  }
+  return true;
+}
+
+// One blob the artifact's source holds: bytes in memory (manifest, config "{}") or a file.
+struct Blob {
+  std::string bytes;
+  std::filesystem::path file;  // empty: `bytes`
+};
+
+// The read-only target BuildArtifact hands to the copy engine. Fetch opens files anew, so the
+// engine's verification catches a file changed since it was hashed.
+class ArtifactSource : public store::Target {
+ public:
+  explicit ArtifactSource(std::map<oci::Digest, Blob> blobs) : blobs_(std::move(blobs)) {}
+
+  std::string Describe() const override { return "the files to push"; }
+  Result<oci::Descriptor> Resolve(std::string_view reference) override {
+    return MakeError(ErrorCode::kNotFound, "{}: nothing is tagged here", reference);
+  }
+  Result<std::unique_ptr<Reader>> Fetch(const oci::Descriptor& desc) override {
+    auto it = blobs_.find(desc.digest);
+    if (it == blobs_.end()) {
+      return MakeError(ErrorCode::kNotFound, "{} not found", desc.digest.ToString());
+    }
+    if (it->second.file.empty()) {
+      return std::unique_ptr<Reader>(std::make_unique<StringReader>(it->second.bytes));
+    }
+    return OpenFileReader(it->second.file);
+  }
+  Result<bool> Exists(const oci::Descriptor& desc) override { return blobs_.contains(desc.digest); }
+  Status Push(const oci::Descriptor& desc, Reader&) override {
+    return MakeError(ErrorCode::kUnimplemented, "{}: read-only", desc.digest.ToString());
+  }
+  Status Tag(const oci::Descriptor&, std::string_view tag) override {
+    return MakeError(ErrorCode::kUnimplemented, "tag {}: read-only", tag);
+  }
+  Result<std::vector<std::string>> Tags() override { return std::vector<std::string>{}; }
+  Status Commit() override { return OkStatus(); }
+
+ private:
+  std::map<oci::Digest, Blob> blobs_;
+};
+
+// Hashes a regular file (streaming) into a descriptor.
+Result<oci::Descriptor> DescribeFile(const ArtifactFile& file) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto reader, OpenFileReader(file.path));
+  oci::Hasher hasher;
+  std::string buffer(kCopyBufferSize, '\0');
+  int64_t size = 0;
+  for (;;) {
+    PLUGCTL_ASSIGN_OR_RETURN(size_t n, reader->Read(std::span<char>(buffer.data(), buffer.size())));
+    if (n == 0) break;
+    hasher.Update(std::string_view(buffer.data(), n));
+    size += static_cast<int64_t>(n);
+  }
+  oci::Descriptor desc;
+  desc.media_type = file.media_type;
+  desc.digest = hasher.Finish();
+  desc.size = size;
+  return desc;
+}
+
+// Refuses what is not a regular file, with the reason a user can act on.
+Status CheckRegularFile(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st)) {
+    return MakeError(ErrorCode::kNotFound, "{}: no such file", path.string());
+  }
+  if (std::filesystem::is_directory(st)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{} is a directory: push its files one by one, or tar it first (plugctl "
+                     "does not pack directories as ORAS does)",
+                     path.string());
+  }
+  if (!std::filesystem::is_regular_file(st)) {
+    return MakeError(ErrorCode::kInvalidArgument, "{} is not a regular file", path.string());
+  }
+  return OkStatus();
+}
+
+// A title that is a plain file name in any directory.
+Status CheckTitle(std::string_view title) {
+  if (title == "." || title == "..") {
+    return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}\" is not a file name", title);
+  }
+  for (char c : title) {
+    if (c == '/' || c == '\\') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "layer title \"{}\" is a path, not a file name: refusing to write outside "
+                       "the output directory",
+                       title);
+    }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}\" holds control characters",
+                       title);
+    }
+  }
+  if (title.size() > 255) {
+    return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}…\" is longer than 255 bytes",
+                     title.substr(0, 64));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<ArtifactFile> ParseArtifactFileArg(std::string_view arg,
+                                          std::string_view default_media_type) {
+  size_t colon = arg.find(':');
+  ArtifactFile out;
+  out.path = std::filesystem::path(std::string(arg.substr(0, colon)));
+  out.media_type = colon == std::string_view::npos ? std::string(default_media_type)
+                                                   : std::string(arg.substr(colon + 1));
+  if (out.path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "\"{}\": no file name before ':'", arg);
+  }
+  if (colon != std::string_view::npos && !LooksLikeMediaType(out.media_type)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "\"{}\": \"{}\" is not a media type (FILE[:TYPE/SUBTYPE]; a file whose name "
+                     "holds ':' cannot be named here: link or rename it)",
+                     arg, out.media_type);
+  }
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> ParseAnnotationArg(std::string_view arg) {
+  size_t eq = arg.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "annotation \"{}\" is not KEY=VALUE", arg);
+  }
+  return std::pair{std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1))};
+}
+
+Result<ArtifactAnnotations> ParseAnnotationFile(std::string_view json, std::string_view what) {
+  PLUGCTL_ASSIGN_OR_RETURN(nlohmann::json doc, oci::ParseJson(json, what));
+  if (!doc.is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: not a JSON object (want {{\"$manifest\": {{…}}, \"FILE\": {{…}}}})",
+                     what);
+  }
+  ArtifactAnnotations out;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& key = it.key();
+    std::string path = fmt::format("{}: \"{}\"", what, key.substr(0, 128));
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Annotations values, oci::AnnotationsFromJson(it.value(), path));
+    if (key == "$manifest") {
+      out.manifest = std::move(values);
+    } else if (key == "$config") {
+      out.config = std::move(values);
+    } else {
+      out.files[key] = std::move(values);
+    }
+  }
+  return out;
+}
+
+Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec) {
+  if (spec.files.empty() && !spec.config) {
+    return MakeError(ErrorCode::kInvalidArgument, "no files to push");
+  }
+  std::map<oci::Digest, Blob> blobs;
+  BuiltArtifact out;
+  std::set<std::string> titles;
+  for (const ArtifactFile& file : spec.files) {
+    PLUGCTL_RETURN_IF_ERROR(CheckRegularFile(file.path));
+    std::string title = file.path.filename().string();
+    if (title.empty() || title == "." || title == "..") {
+      return MakeError(ErrorCode::kInvalidArgument, "{}: not a file name", file.path.string());
+    }
+    if (!titles.insert(title).second) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "two files are named {}: layers are titled by file name, which must be "
+                       "unique",
+                       title);
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor layer, DescribeFile(file));
+    if (auto a = spec.annotations.files.find(title); a != spec.annotations.files.end()) {
+      layer.annotations = a->second;
+    }
+    layer.annotations[std::string(oci::kAnnotationTitle)] = title;
+    blobs[layer.digest] = Blob{.bytes = {}, .file = file.path};
+    out.layers.push_back(std::move(layer));
+  }
+  for (const auto& [title, values] : spec.annotations.files) {
+    if (!titles.contains(title)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the annotation file names \"{}\", which is not a file being pushed", title);
+    }
+  }
+
+  if (spec.config) {
+    PLUGCTL_RETURN_IF_ERROR(CheckRegularFile(spec.config->path));
+    PLUGCTL_ASSIGN_OR_RETURN(out.config, DescribeFile(*spec.config));
+    blobs[out.config.digest] = Blob{.bytes = {}, .file = spec.config->path};
+  } else {
+    out.config = oci::Descriptor::For(oci::kOciEmpty, "{}");
+    blobs[out.config.digest] = Blob{.bytes = "{}", .file = {}};
+  }
+  out.config.annotations = spec.annotations.config;
+  out.artifact_type = spec.artifact_type;
+  if (out.artifact_type.empty() && !spec.config) {
+    out.artifact_type = std::string(kUnknownArtifactType);
+  }
+
+  oci::Annotations annotations = spec.annotations.manifest;
+  if (spec.created && !annotations.contains(std::string(oci::kAnnotationCreated))) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string created, plugin::FormatCreatedTime(*spec.created));
+    annotations[std::string(oci::kAnnotationCreated)] = created;
+  }
+  out.manifest_raw = oci::BuildImageManifest({.media_type = std::string(oci::kOciManifest),
+                                              .artifact_type = out.artifact_type,
+                                              .config = out.config,
+                                              .layers = out.layers,
+                                              .subject = spec.subject,
+                                              .annotations = annotations});
+  out.manifest = oci::Descriptor::For(oci::kOciManifest, out.manifest_raw);
+  out.manifest.artifact_type = out.artifact_type;
+  blobs[out.manifest.digest] = Blob{.bytes = out.manifest_raw, .file = {}};
+  out.source = std::make_unique<ArtifactSource>(std::move(blobs));
+  return out;
+}
+
+// ---- pull --all ---------------------------------------------------------------------------
+
+namespace {
+
+// Creates the output directory when missing and removes what it created unless kept.
+class CreatedDir {
+ public:
+  ~CreatedDir() {
+    if (!created_.empty() && !keep_) {
+      std::error_code ec;
+      fs::remove_all(created_, ec);
+    }
+  }
+  Status Prepare(const fs::path& dir) {
+    std::error_code ec;
+    fs::file_status st = fs::status(dir, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st)) {
+        return MakeError(ErrorCode::kFailedPrecondition, "{} exists and is not a directory",
+                         dir.string());
+      }
+      return OkStatus();
+    }
+    fs::path abs = fs::absolute(dir, ec).lexically_normal();
+    if (ec) return MakeError(ErrorCode::kInternal, "{}: {}", dir.string(), ec.message());
+    if (abs.filename().empty()) abs = abs.parent_path();
+    fs::path top = abs;
+    for (fs::path p = abs.parent_path(); p != top && !fs::exists(p, ec); p = p.parent_path()) {
+      top = p;
+    }
+    PLUGCTL_RETURN_IF_ERROR(CreateDirectories(dir));
+    created_ = top;
+    return OkStatus();
+  }
+  void Keep() { keep_ = true; }
+
+ private:
+  fs::path created_;
+  bool keep_ = false;
+};
+
+Result<std::pair<oci::Manifest, oci::Descriptor>> ResolveManifest(store::Target& target,
+                                                                  const oci::Descriptor& root,
+                                                                  const oci::Platform& platform) {
+  oci::Descriptor desc = root;
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, store::FetchManifest(target, desc));
+  for (int depth = 0; manifest.is_index(); ++depth) {
+    if (depth == kMaxIndexDepth) {
+      return MakeError(ErrorCode::kInvalidArgument, "{}: indexes nested more than {} levels deep",
+                       root.digest.ToString(), kMaxIndexDepth);
+    }
+    const oci::Descriptor* child = nullptr;
+    for (const oci::Descriptor& d : manifest.manifests) {
+      if (plugin::EffectivePlatform(d).Matches(platform)) {
+        child = &d;
+        break;
+      }
+    }
+    if (child == nullptr) {
+      return MakeError(ErrorCode::kNotFound, "index {} has no manifest for {}",
+                       desc.digest.ToString(), platform.ToString());
+    }
+    desc = *child;
+    PLUGCTL_ASSIGN_OR_RETURN(manifest, store::FetchManifest(target, desc));
+  }
+  return std::pair{std::move(manifest), desc};
+}
+
+}  // namespace
+
+Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descriptor& root,
+                                        const fs::path& out_dir, const PullAllOptions& options) {
+  if (out_dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "no output directory");
+  PullAllResult result;
+  result.root = root;
+  PLUGCTL_ASSIGN_OR_RETURN(auto resolved, ResolveManifest(target, root, options.platform));
+  const oci::Manifest& manifest = resolved.first;
+  result.manifest = resolved.second;
+  result.artifact_type = manifest.artifact_type;
+
+  // Decide everything about names before writing a byte.
+  std::set<std::string> titles;
+  std::vector<size_t> wanted;
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    const oci::Descriptor& layer = manifest.layers[i];
+    std::string title = layer.Title();
+    if (title.empty()) {
+      ++result.untitled;
+      continue;
+    }
+    PLUGCTL_RETURN_IF_ERROR(CheckTitle(title));
+    if (!titles.insert(title).second) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "two layers are titled \"{}\": refusing to write one over the other", title);
+    }
+    if (auto it = layer.annotations.find(std::string(kOrasUnpackAnnotation));
+        it != layer.annotations.end() && it->second == "true") {
+      return MakeError(ErrorCode::kUnimplemented,
+                       "layer \"{}\" is a directory ORAS packed ({}): plugctl does not unpack "
+                       "directories; use oras pull",
+                       title, kOrasUnpackAnnotation);
+    }
+    wanted.push_back(i);
+  }
+  if (wanted.empty()) {
+    return MakeError(ErrorCode::kNotFound, "{} has no titled layers ({} layers, none named)",
+                     result.manifest.digest.ToString(), manifest.layers.size());
+  }
+  for (size_t i : wanted) {
+    fs::path path = out_dir / manifest.layers[i].Title();
+    std::error_code ec;
+    fs::file_status st = fs::symlink_status(path, ec);
+    if (!fs::exists(st)) continue;
+    if (fs::is_symlink(st) || !fs::is_regular_file(st)) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "{} exists and is not a regular file (a symlink or directory): refusing to "
+                       "write through it",
+                       path.string());
+    }
+    if (!options.force) {
+      return MakeError(ErrorCode::kAlreadyExists,
+                       "{} already exists: refusing to overwrite it (use --force)", path.string());
+    }
+  }
+
+  CreatedDir dir;
+  PLUGCTL_RETURN_IF_ERROR(dir.Prepare(out_dir));
+  std::vector<std::unique_ptr<AtomicFileWriter>> staged;
+  for (size_t i : wanted) {
+    const oci::Descriptor& layer = manifest.layers[i];
+    PulledFile file{.title = layer.Title(), .path = out_dir / layer.Title(), .layer = layer};
+    PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(file.path));
+    PLUGCTL_ASSIGN_OR_RETURN(auto reader, target.Fetch(layer));
+    oci::VerifyingReader verifying(*reader, layer, fmt::format("layers[{}] ({})", i, file.title));
+    auto copied = CopyStream(verifying, *writer, [](size_t) {});
+    if (!copied) return tl::unexpected(copied.error().WithContext(file.title));
+    if (!verifying.verified()) {
+      return MakeError(ErrorCode::kDataLoss, "{}: stream ended before its {} bytes", file.title,
+                       layer.size);
+    }
+    result.files.push_back(std::move(file));
+    staged.push_back(std::move(writer));
+  }
+  // Everything verified: rename into place. A symlink planted meanwhile is replaced by the
+  // rename itself, never followed.
+  for (size_t k = 0; k < staged.size(); ++k) {
+    std::error_code ec;
+    result.files[k].replaced = fs::exists(fs::symlink_status(result.files[k].path, ec));
+    PLUGCTL_RETURN_IF_ERROR(staged[k]->Commit());
+  }
+  dir.Keep();
+  return result;
+}
+
+}  // namespace plugctl::transfer
