@@ -182,6 +182,20 @@ TEST_P(DockerInteropTest, MirrorIntoADockerArchiveIsIncremental) {
   EXPECT_EQ(more["upToDate"], 1) << more.dump(2);
   EXPECT_EQ(LoadAlone(tar),
             (NameSet{"reg.example.com/plugins/a:1.0.0", "reg.example.com/plugins/b:1.0.0"}));
+
+  // Converting mirrors rebuild reproducibly: the second one finds every blob and tag in place
+  // and leaves the file alone.
+  const std::string plugins = "oci:" + Path("plugins");
+  PlugctlJson({"copy", HigressShaped(), plugins + ":reg.example.com/plugins/c:1.0.0"});
+  const std::string converted = Path("converted.tar");
+  PlugctlJson({"mirror", plugins, "--to", "docker-archive:" + converted, "--variant", "docker"});
+  ASSERT_EQ(::stat(converted.c_str(), &before), 0);
+  nlohmann::json reconverted = PlugctlJson(
+      {"mirror", plugins, "--to", "docker-archive:" + converted, "--variant", "docker"});
+  EXPECT_EQ(reconverted["bytesCopied"], 0) << reconverted.dump(2);
+  ASSERT_EQ(::stat(converted.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino) << "a reproducible conversion rewrote the archive";
+  EXPECT_EQ(LoadAlone(converted), NameSet{"reg.example.com/plugins/c:1.0.0"});
 }
 
 // The engine's own save: layers uncompressed, a legacy manifest.json (docker 20.10) or

@@ -485,7 +485,10 @@ class DockerArchiveWriter : public Target {
   }
   Result<bool> Exists(const oci::Descriptor& desc) override { return layout_->Exists(desc); }
 
+  // Content the archive already has changes nothing (and is not read).
   Status Push(const oci::Descriptor& desc, Reader& content) override {
+    PLUGCTL_ASSIGN_OR_RETURN(bool stored, layout_->Exists(desc));
+    if (stored) return OkStatus();
     PLUGCTL_RETURN_IF_ERROR(layout_->Push(desc, content));
     dirty_ = true;
     return OkStatus();
@@ -498,8 +501,8 @@ class DockerArchiveWriter : public Target {
     // Fail early when the image is already here; Commit checks again with every blob.
     PLUGCTL_ASSIGN_OR_RETURN(auto checked, CheckLoadable(desc, tag, /*require_blobs=*/false));
     (void)checked;
-    PLUGCTL_RETURN_IF_ERROR(PutEntry(desc, std::string(tag)));
-    dirty_ = true;
+    PLUGCTL_ASSIGN_OR_RETURN(bool changed, PutEntry(desc, std::string(tag)));
+    if (changed) dirty_ = true;
     return OkStatus();
   }
 
@@ -565,7 +568,8 @@ class DockerArchiveWriter : public Target {
   // Puts an index.json entry for `desc`: tagged, it replaces the entries of the same name (as
   // given or normalized) and carries io.containerd.image.name for docker's containerd image
   // store (when the tag normalizes); untagged, it is added only if no entry has the image yet.
-  Status PutEntry(const oci::Descriptor& desc, const std::optional<std::string>& tag) {
+  // Returns whether index.json changed (re-tagging an image with its own tag does not).
+  Result<bool> PutEntry(const oci::Descriptor& desc, const std::optional<std::string>& tag) {
     std::optional<std::string> normalized = tag ? NormalizedName(*tag) : std::nullopt;
     oci::Descriptor entry;
     entry.media_type = desc.media_type;
@@ -581,13 +585,35 @@ class DockerArchiveWriter : public Target {
       auto it = d.annotations.find(std::string(key));
       return it == d.annotations.end() ? "" : it->second;
     };
-    return layout_->EditEntries(
+    bool changed = true;
+    Status edited = layout_->EditEntries(
         [&](const std::vector<oci::Descriptor>& current) -> Result<OciLayoutTarget::EntryEdit> {
           OciLayoutTarget::EntryEdit edit;
+          if (tag) {
+            // Already so: exactly one entry of that name, this image, the same annotations.
+            size_t same = 0;
+            size_t named = 0;
+            for (const oci::Descriptor& e : current) {
+              const std::string ref = annotation(e, oci::kAnnotationRefName);
+              const std::string name = annotation(e, oci::kAnnotationContainerdImageName);
+              if (ref == *tag ||
+                  (normalized && (name == *normalized || NormalizedName(ref) == normalized))) {
+                ++named;
+                if (e.digest == desc.digest && e.annotations == entry.annotations) ++same;
+              }
+            }
+            if (named == 1 && same == 1) {
+              changed = false;
+              return edit;
+            }
+          }
           for (size_t i = 0; i < current.size(); ++i) {
             const oci::Descriptor& e = current[i];
             if (!tag) {
-              if (e.digest == desc.digest) return edit;  // already listed
+              if (e.digest == desc.digest) {
+                changed = false;  // already listed
+                return edit;
+              }
               continue;
             }
             const std::string ref = annotation(e, oci::kAnnotationRefName);
@@ -599,9 +625,11 @@ class DockerArchiveWriter : public Target {
               edit.remove.push_back(i);  // an untagged entry of this image gets its name
             }
           }
-          edit.add.push_back(std::move(entry));
+          edit.add.push_back(entry);
           return edit;
         });
+    if (!edited) return tl::unexpected(edited.error());
+    return changed;
   }
 
   // The image manifest docker would load for `desc` (an index contributes its linux/amd64
