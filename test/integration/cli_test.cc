@@ -115,7 +115,7 @@ TEST_F(CliTest, LocalPathsAreReadByContentOrRefused) {
     EXPECT_EQ(r.err.find("docker.io"), std::string::npos) << r.Summary();
   }
   WriteFile(Path("plugins.properties"), "basic-auth=oci://reg.invalid/plugins/basic-auth:1.0.0\n");
-  RunResult list = Plugctl({"pull", Path("plugins.properties"), "-o", Path("o")});
+  RunResult list = Plugctl({"copy", Path("plugins.properties"), "oci:" + Path("o")});
   EXPECT_NE(list.exit_code, 0);
   EXPECT_NE(list.err.find("plugctl mirror"), std::string::npos) << list.Summary();
 }

@@ -96,7 +96,7 @@ TEST_F(HostileTest, DockerArchiveDestinationNeverReplacesAnUnrelatedFile) {
                        "not a docker archive");
   EXPECT_EQ(ReadAll(dir_ / "oci.tar"), oci_bytes);
 
-  // A docker archive (and an empty file) may be replaced.
+  // A docker archive may be added to (and an empty file replaced).
   ASSERT_TRUE(Run({"copy", src, "docker-archive:" + Path("d.tar") + ":x/y:1"}).ok());
   RunResult again = Run({"copy", src, "docker-archive:" + Path("d.tar") + ":x/y:2"});
   EXPECT_TRUE(again.ok()) << again.Summary();

@@ -15,6 +15,7 @@
 #include "plugctl/store/content.h"
 #include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/copy.h"
+#include "plugctl/transfer/copy_tag.h"
 #include "plugctl/transfer/location.h"
 #include "plugctl/wasm/wasm_module.h"
 
@@ -101,25 +102,25 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
   }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto src, env.Open(src_loc, transfer::AccessMode::kRead));
-  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
 
   transfer::CopyOptions options;
   options.concurrency = globals.concurrency;
-  // With no destination tag, keep the source's tag (a digest-only source stays untagged).
-  std::string dst_tag = dst_loc.ResolveRef();
-  if (dst_tag.empty() && !src_loc.ref_is_digest() &&
-      !(src_loc.kind == transfer::LocationKind::kRegistry && src_loc.reference.digest)) {
-    dst_tag =
-        src_loc.kind == transfer::LocationKind::kRegistry ? src_loc.reference.tag : src_loc.ref;
-    if (dst_tag.empty() && src_loc.kind == transfer::LocationKind::kRegistry) dst_tag = "latest";
-    // docker load needs NAME:TAG; the source's own name is what `docker pull` would have given.
-    if (dst_loc.kind == transfer::LocationKind::kDockerArchive &&
-        src_loc.kind == transfer::LocationKind::kRegistry) {
-      dst_tag = fmt::format("{}:{}", src_loc.reference.Name(), dst_tag);
-    }
+  // Without a destination tag, the source's (or one derived from it: transfer/copy_tag.h); a
+  // copy nobody could find is refused unless --tag names it.
+  Result<std::string> dst_tag = transfer::ChooseCopyTag(*src, src_loc, dst_loc);
+  if (!dst_tag &&
+      (args.extra_tags.empty() || dst_tag.error().code() != ErrorCode::kFailedPrecondition)) {
+    return tl::unexpected(dst_tag.error());
   }
-  if (!dst_tag.empty()) options.tags.push_back(dst_tag);
+  if (dst_tag && !dst_tag->empty()) options.tags.push_back(*dst_tag);
   for (const auto& tag : args.extra_tags) options.tags.push_back(tag);
+  if (!args.variant.empty() && options.tags.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a rebuilt image has a digest of its own and needs a tag; name one: {}:TAG",
+                     dst_loc.ToString());
+  }
+  // Opened once the tag is settled: a refused copy leaves no new, empty layout behind.
+  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
 
   ProgressBar bar(fmt::format("copy {}", args.src), !globals.no_progress &&
                                                         globals.format == OutputFormat::kText &&

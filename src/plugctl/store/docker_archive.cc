@@ -253,6 +253,13 @@ class DockerArchiveReader : public Target {
 
   Status Commit() override { return OkStatus(); }
 
+  // One per manifest.json entry, in file order: the image and its RepoTags (maybe none).
+  struct SavedImage {
+    oci::Descriptor desc;
+    std::vector<std::string> repo_tags;
+  };
+  const std::vector<SavedImage>& saved() const { return saved_; }
+
  private:
   std::vector<std::string> TagList() const {
     std::vector<std::string> out;
@@ -266,6 +273,7 @@ class DockerArchiveReader : public Target {
 
   void AddImage(const oci::Descriptor& desc, const ManifestJsonEntry& entry) {
     images_.push_back(desc);
+    saved_.push_back({desc, entry.repo_tags});
     // A later manifest.json entry claiming the same tag wins, as with docker load.
     for (const std::string& tag : entry.repo_tags) tags_[tag] = desc;
   }
@@ -380,7 +388,44 @@ class DockerArchiveReader : public Target {
   std::map<oci::Digest, fs::path> blobs_;         // synthesized mode: member files by digest
   std::map<std::string, oci::Descriptor> tags_;   // RepoTags
   std::vector<oci::Descriptor> images_;           // one per manifest.json entry
+  std::vector<SavedImage> saved_;                 // the same, with their RepoTags
 };
+
+Result<std::unique_ptr<DockerArchiveReader>> OpenReader(const fs::path& file,
+                                                        const std::string& describe) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto staging, TempDir::Create("plugctl-docker-archive"));
+  fs::path root = staging->path() / "root";
+  // docker save links duplicate layers and (25+) legacy "<id>/layer.tar" paths to blobs.
+  PLUGCTL_RETURN_IF_ERROR(
+      internal::ExtractArchiveFile(file, root, describe, {.resolve_links = true}));
+  auto reader = std::make_unique<DockerArchiveReader>(describe, std::move(staging), root);
+  PLUGCTL_RETURN_IF_ERROR(reader->Load());
+  return reader;
+}
+
+// Copies the manifest or index `desc` and every blob it reaches from `src` into `dst` (an index
+// child `src` lacks is skipped: docker saves only the platform it has).
+Status CopyImageInto(Target& src, const oci::Descriptor& desc, OciLayoutTarget& dst, int depth) {
+  if (depth > 2) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: indexes nested too deep at {}",
+                     src.Describe(), desc.digest.ToString());
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest m, FetchManifest(src, desc));
+  std::vector<oci::Descriptor> blobs = m.layers;
+  if (m.config) blobs.push_back(*m.config);
+  for (const oci::Descriptor& child : m.manifests) {
+    PLUGCTL_ASSIGN_OR_RETURN(bool present, src.Exists(child));
+    if (present) PLUGCTL_RETURN_IF_ERROR(CopyImageInto(src, child, dst, depth + 1));
+  }
+  for (const oci::Descriptor& blob : blobs) {
+    PLUGCTL_ASSIGN_OR_RETURN(bool stored, dst.Exists(blob));
+    if (stored) continue;
+    PLUGCTL_ASSIGN_OR_RETURN(auto reader, src.Fetch(blob));
+    PLUGCTL_RETURN_IF_ERROR(dst.Push(blob, *reader));
+  }
+  StringReader manifest(m.raw);
+  return dst.Push(desc, manifest);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Writing
@@ -404,14 +449,35 @@ Result<std::string> ValidateDockerTag(std::string_view tag, const std::string& d
 class DockerArchiveWriter : public Target {
  public:
   DockerArchiveWriter(fs::path file, std::string describe, std::unique_ptr<TempDir> staging,
-                      std::unique_ptr<OciLayoutTarget> layout)
+                      std::unique_ptr<OciLayoutTarget> layout, bool dirty)
       : file_(std::move(file)),
         describe_(std::move(describe)),
         staging_(std::move(staging)),
-        layout_(std::move(layout)) {}
+        layout_(std::move(layout)),
+        dirty_(dirty) {}
+
+  // Starts from what the existing archive holds, so that writing adds to it (as oci-archive
+  // does) and `tag` works in place: every image with its RepoTags, untagged ones included.
+  Status Import(DockerArchiveReader& existing) {
+    for (const DockerArchiveReader::SavedImage& image : existing.saved()) {
+      Status copied = CopyImageInto(existing, image.desc, *layout_, 0);
+      if (!copied) return tl::unexpected(copied.error().WithContext("existing content"));
+      if (image.repo_tags.empty()) PLUGCTL_RETURN_IF_ERROR(PutEntry(image.desc, std::nullopt));
+      for (const std::string& tag : image.repo_tags) {
+        PLUGCTL_RETURN_IF_ERROR(PutEntry(image.desc, tag));
+      }
+    }
+    return OkStatus();
+  }
 
   std::string Describe() const override { return describe_; }
   Result<oci::Descriptor> Resolve(std::string_view reference) override {
+    if (!reference.empty()) return layout_->Resolve(reference);
+    // "" is the only image, however many tags it has (the layout counts entries).
+    PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> entries, layout_->Entries());
+    std::set<oci::Digest> digests;
+    for (const oci::Descriptor& entry : entries) digests.insert(entry.digest);
+    if (digests.size() == 1) return entries.front();
     return layout_->Resolve(reference);
   }
   Result<std::unique_ptr<Reader>> Fetch(const oci::Descriptor& desc) override {
@@ -419,20 +485,24 @@ class DockerArchiveWriter : public Target {
   }
   Result<bool> Exists(const oci::Descriptor& desc) override { return layout_->Exists(desc); }
 
+  // Content the archive already has changes nothing (and is not read).
   Status Push(const oci::Descriptor& desc, Reader& content) override {
+    PLUGCTL_ASSIGN_OR_RETURN(bool stored, layout_->Exists(desc));
+    if (stored) return OkStatus();
     PLUGCTL_RETURN_IF_ERROR(layout_->Push(desc, content));
     dirty_ = true;
     return OkStatus();
   }
 
+  // A tag already in the archive (by name as given or normalized: "x:1" is
+  // "docker.io/library/x:1") moves to `desc`, as in an OCI archive.
   Status Tag(const oci::Descriptor& desc, std::string_view tag) override {
-    PLUGCTL_ASSIGN_OR_RETURN(std::string normalized, ValidateDockerTag(tag, describe_));
+    PLUGCTL_RETURN_IF_ERROR(ValidateDockerTag(tag, describe_));
     // Fail early when the image is already here; Commit checks again with every blob.
     PLUGCTL_ASSIGN_OR_RETURN(auto checked, CheckLoadable(desc, tag, /*require_blobs=*/false));
     (void)checked;
-    PLUGCTL_RETURN_IF_ERROR(layout_->TagWithAnnotations(
-        desc, tag, {{std::string(oci::kAnnotationContainerdImageName), normalized}}));
-    dirty_ = true;
+    PLUGCTL_ASSIGN_OR_RETURN(bool changed, PutEntry(desc, std::string(tag)));
+    if (changed) dirty_ = true;
     return OkStatus();
   }
 
@@ -450,28 +520,31 @@ class DockerArchiveWriter : public Target {
   Status Commit() override {
     if (!dirty_) return OkStatus();
     PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> entries, layout_->Entries());
-    // One manifest.json entry per image, with all its tags, in index.json order.
+    // One manifest.json entry per image, with all its tags (none for an untagged image kept
+    // from the existing archive), in index.json order.
     std::vector<std::pair<oci::Descriptor, std::vector<std::string>>> images;
     for (const oci::Descriptor& entry : entries) {
-      auto tag = entry.annotations.find(std::string(oci::kAnnotationRefName));
-      if (tag == entry.annotations.end()) continue;
       auto same = std::find_if(images.begin(), images.end(), [&](const auto& image) {
         return image.first.digest == entry.digest;
       });
       if (same == images.end()) {
-        images.emplace_back(entry, std::vector<std::string>{tag->second});
-      } else {
-        same->second.push_back(tag->second);
+        images.emplace_back(entry, std::vector<std::string>{});
+        same = images.end() - 1;
       }
+      auto tag = entry.annotations.find(std::string(oci::kAnnotationRefName));
+      if (tag != entry.annotations.end()) same->second.push_back(tag->second);
     }
     ordered_json manifest_json = ordered_json::array();
     for (auto& [desc, tags] : images) {
       std::sort(tags.begin(), tags.end());
-      PLUGCTL_ASSIGN_OR_RETURN(std::optional<oci::Manifest> image,
-                               CheckLoadable(desc, tags.front(), /*require_blobs=*/true));
+      PLUGCTL_ASSIGN_OR_RETURN(
+          std::optional<oci::Manifest> image,
+          CheckLoadable(desc, tags.empty() ? desc.digest.ToString() : tags.front(),
+                        /*require_blobs=*/true));
       ordered_json item = ordered_json::object();
       item["Config"] = BlobMemberName(image->config->digest);
-      item["RepoTags"] = tags;
+      // docker save writes null for an image without names; docker load accepts it.
+      item["RepoTags"] = tags.empty() ? ordered_json(nullptr) : ordered_json(tags);
       ordered_json layers = ordered_json::array();
       for (const oci::Descriptor& layer : image->layers) {
         layers.push_back(BlobMemberName(layer.digest));
@@ -492,6 +565,73 @@ class DockerArchiveWriter : public Target {
   }
 
  private:
+  // Puts an index.json entry for `desc`: tagged, it replaces the entries of the same name (as
+  // given or normalized) and carries io.containerd.image.name for docker's containerd image
+  // store (when the tag normalizes); untagged, it is added only if no entry has the image yet.
+  // Returns whether index.json changed (re-tagging an image with its own tag does not).
+  Result<bool> PutEntry(const oci::Descriptor& desc, const std::optional<std::string>& tag) {
+    std::optional<std::string> normalized = tag ? NormalizedName(*tag) : std::nullopt;
+    oci::Descriptor entry;
+    entry.media_type = desc.media_type;
+    entry.digest = desc.digest;
+    entry.size = desc.size;
+    entry.platform = desc.platform;
+    entry.artifact_type = desc.artifact_type;
+    if (tag) entry.annotations[std::string(oci::kAnnotationRefName)] = *tag;
+    if (normalized) {
+      entry.annotations[std::string(oci::kAnnotationContainerdImageName)] = *normalized;
+    }
+    auto annotation = [](const oci::Descriptor& d, std::string_view key) -> std::string {
+      auto it = d.annotations.find(std::string(key));
+      return it == d.annotations.end() ? "" : it->second;
+    };
+    bool changed = true;
+    Status edited = layout_->EditEntries(
+        [&](const std::vector<oci::Descriptor>& current) -> Result<OciLayoutTarget::EntryEdit> {
+          OciLayoutTarget::EntryEdit edit;
+          if (tag) {
+            // Already so: exactly one entry of that name, this image, the same annotations.
+            size_t same = 0;
+            size_t named = 0;
+            for (const oci::Descriptor& e : current) {
+              const std::string ref = annotation(e, oci::kAnnotationRefName);
+              const std::string name = annotation(e, oci::kAnnotationContainerdImageName);
+              if (ref == *tag ||
+                  (normalized && (name == *normalized || NormalizedName(ref) == normalized))) {
+                ++named;
+                if (e.digest == desc.digest && e.annotations == entry.annotations) ++same;
+              }
+            }
+            if (named == 1 && same == 1) {
+              changed = false;
+              return edit;
+            }
+          }
+          for (size_t i = 0; i < current.size(); ++i) {
+            const oci::Descriptor& e = current[i];
+            if (!tag) {
+              if (e.digest == desc.digest) {
+                changed = false;  // already listed
+                return edit;
+              }
+              continue;
+            }
+            const std::string ref = annotation(e, oci::kAnnotationRefName);
+            const std::string name = annotation(e, oci::kAnnotationContainerdImageName);
+            if (ref == *tag ||
+                (normalized && (name == *normalized || NormalizedName(ref) == normalized))) {
+              edit.remove.push_back(i);
+            } else if (ref.empty() && e.digest == desc.digest) {
+              edit.remove.push_back(i);  // an untagged entry of this image gets its name
+            }
+          }
+          edit.add.push_back(entry);
+          return edit;
+        });
+    if (!edited) return tl::unexpected(edited.error());
+    return changed;
+  }
+
   // The image manifest docker would load for `desc` (an index contributes its linux/amd64
   // image, else its first), after checking docker can load it. std::nullopt when a manifest
   // is not stored yet and !require_blobs.
@@ -566,8 +706,8 @@ class DockerArchiveWriter : public Target {
   std::string describe_;
   std::unique_ptr<TempDir> staging_;
   std::unique_ptr<OciLayoutTarget> layout_;
-  // A new file is written even if nothing was pushed.
-  std::atomic<bool> dirty_{true};
+  // A new file is written even if nothing was pushed; an existing one only when changed.
+  std::atomic<bool> dirty_;
 };
 
 }  // namespace
@@ -579,21 +719,22 @@ Result<std::unique_ptr<Target>> OpenDockerArchive(const fs::path& file, OpenMode
     PLUGCTL_RETURN_IF_ERROR(internal::CheckParentDirectory(file, describe));
     PLUGCTL_RETURN_IF_ERROR(
         internal::CheckReplaceableArchive(file, kManifestJson, "a docker archive", describe));
+    const bool has_content = fs::exists(file, ec) && fs::file_size(file, ec) > 0 && !ec;
     PLUGCTL_ASSIGN_OR_RETURN(auto staging, TempDir::Create("plugctl-docker-archive"));
     PLUGCTL_ASSIGN_OR_RETURN(auto layout,
                              OciLayoutTarget::Open(staging->path() / "layout",
                                                    {.create = true, .display_name = describe}));
-    return std::unique_ptr<Target>(std::make_unique<DockerArchiveWriter>(
-        file, describe, std::move(staging), std::move(layout)));
+    auto writer = std::make_unique<DockerArchiveWriter>(file, describe, std::move(staging),
+                                                        std::move(layout), !has_content);
+    if (has_content) {
+      PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<DockerArchiveReader> existing,
+                               OpenReader(file, describe));
+      PLUGCTL_RETURN_IF_ERROR(writer->Import(*existing));
+    }
+    return std::unique_ptr<Target>(std::move(writer));
   }
   if (!fs::exists(file, ec)) return MakeError(ErrorCode::kNotFound, "{}: file not found", describe);
-  PLUGCTL_ASSIGN_OR_RETURN(auto staging, TempDir::Create("plugctl-docker-archive"));
-  fs::path root = staging->path() / "root";
-  // docker save links duplicate layers and (25+) legacy "<id>/layer.tar" paths to blobs.
-  PLUGCTL_RETURN_IF_ERROR(
-      internal::ExtractArchiveFile(file, root, describe, {.resolve_links = true}));
-  auto reader = std::make_unique<DockerArchiveReader>(describe, std::move(staging), root);
-  PLUGCTL_RETURN_IF_ERROR(reader->Load());
+  PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<DockerArchiveReader> reader, OpenReader(file, describe));
   return std::unique_ptr<Target>(std::move(reader));
 }
 

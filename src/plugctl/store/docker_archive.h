@@ -18,20 +18,25 @@
 //    image. manifest.json paths are untrusted: they are sanitized and must name regular files of
 //    the archive.
 //
-// Writing stages an OCI layout (blobs and manifests exactly as pushed). Tag(desc, tag) requires
-// tag to be a tagged image name, "NAME:TAG" ("basic-auth:1.0", "reg.io/x/y:1.0"): `docker load`
-// rejects RepoTags without a tag and with digests, so bare tags fail with kInvalidArgument.
+// Writing stages an OCI layout (blobs and manifests exactly as pushed). An existing archive is
+// read first (every image, its RepoTags, untagged images too), so writing adds to it as with
+// oci-archive and `tag` works in place; an existing file is rewritten only when something
+// changed. Tag(desc, tag) requires tag to be a tagged image name, "NAME:TAG" ("basic-auth:1.0",
+// "reg.io/x/y:1.0"): `docker load` rejects RepoTags without a tag and with digests, so bare tags
+// fail with kInvalidArgument. A tag the archive already has, as given or normalized ("x:1" is
+// "docker.io/library/x:1"), moves to the new image; an image left without tags drops out of
+// manifest.json (its blobs go when the archive is next written). Resolve("") on a writer is
+// its only image, however many tags it has.
 // Commit() writes oci-layout, index.json (entries carry org.opencontainers.image.ref.name =
 // the tag as given and io.containerd.image.name = its normalized form, for docker's containerd
-// image store), manifest.json, and blobs/ sorted by digest, deterministically. In manifest.json
+// image store), manifest.json (untagged images with "RepoTags": null, as docker save writes
+// them), and blobs/ sorted by digest, deterministically. In manifest.json
 // a tagged index contributes its linux/amd64 image (else its first image); Config and Layers are
 // "blobs/sha256/<hex>". Images docker cannot load are refused with kFailedPrecondition (at Tag
 // when the manifest is already there, else at Commit): a config media type other than the
 // Docker or OCI image config (e.g. ORAS-style Wasm plugin images with
 // application/vnd.unknown.config.v1+json), missing blobs, or a config whose rootfs.diff_ids do
-// not match the layer count. gzip'd layers are fine: docker load decompresses them. A write
-// target always starts empty and replaces the file at Commit (it does not append to an
-// existing archive).
+// not match the layer count. gzip'd layers are fine: docker load decompresses them.
 //
 //   PLUGCTL_ASSIGN_OR_RETURN(auto src, OpenDockerArchive("saved.tar", OpenMode::kRead));
 //   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor image, src->Resolve("basic-auth:1.0"));
@@ -50,7 +55,9 @@ namespace plugctl::store {
 
 // Opens `file`. kRead: kNotFound if missing; kInvalidArgument when the tar has neither
 // manifest.json nor an OCI layout, or manifest.json is malformed or names files that are not
-// in the archive. kWrite: kNotFound if the parent directory is missing.
+// in the archive. kWrite: kNotFound if the parent directory is missing; kFailedPrecondition if
+// the file exists and is neither empty nor a docker archive; an existing archive that cannot be
+// read fails as kRead would (it is never silently replaced).
 [[nodiscard]] Result<std::unique_ptr<Target>> OpenDockerArchive(const std::filesystem::path& file,
                                                                 OpenMode mode);
 

@@ -1,8 +1,11 @@
 #include "plugctl/store/docker_archive.h"
 
+#include <optional>
+
 #include "support/raw_tar.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "plugctl/archive/tar.h"
 #include "plugctl/oci/manifest.h"
@@ -123,7 +126,7 @@ TEST_F(DockerArchiveTest, WriteRefusesToReplaceAnUnrelatedFile) {
         << out.error().message();
     EXPECT_EQ(*ReadFileBounded(file_, 1 << 20), content);
   }
-  // An existing docker archive and an empty file are replaced.
+  // An existing docker archive is added to, an empty file replaced.
   for (int i = 0; i < 2; ++i) {
     if (i == 0) {
       ASSERT_TRUE(RemoveAll(file_));
@@ -138,6 +141,123 @@ TEST_F(DockerArchiveTest, WriteRefusesToReplaceAnUnrelatedFile) {
     auto again = OpenDockerArchive(file_, OpenMode::kWrite);
     ASSERT_TRUE(again) << again.error().message();
   }
+}
+
+// Writing to an existing archive adds to it, as with oci-archive; an unchanged one is not
+// rewritten.
+TEST_F(DockerArchiveTest, WritingAddsToAnExistingArchive) {
+  TestImage a = MakeTestImage("acc-a", /*docker=*/true);
+  TestImage b = MakeTestImage("acc-b", /*docker=*/true);
+  for (const auto& [image, tag] : {std::pair{&a, "a:1"}, std::pair{&b, "reg.io/b/b:1"}}) {
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out) << out.error().message();
+    ASSERT_TRUE(PushImage(**out, *image));
+    ASSERT_TRUE((*out)->Tag(image->desc(), tag));
+    ASSERT_TRUE((*out)->Commit());
+  }
+  auto manifest_json = nlohmann::json::parse(Member(file_, "manifest.json"));
+  ASSERT_EQ(manifest_json.size(), 2u) << manifest_json.dump();
+  EXPECT_EQ(manifest_json[0]["RepoTags"], nlohmann::json::array({"a:1"}));
+  EXPECT_EQ(manifest_json[1]["RepoTags"], nlohmann::json::array({"reg.io/b/b:1"}));
+  auto in = OpenDockerArchive(file_, OpenMode::kRead);
+  ASSERT_TRUE(in) << in.error().message();
+  EXPECT_EQ((*in)->Resolve("a:1")->digest, a.desc().digest);
+  EXPECT_EQ((*in)->Resolve("reg.io/b/b:1")->digest, b.desc().digest);
+  EXPECT_EQ(*FetchAll(**in, a.layers[0].desc), a.layers[0].bytes);
+
+  struct stat before {};
+  ASSERT_EQ(::stat(file_.c_str(), &before), 0);
+  // Pushing what is there and tagging an image with its own tag change nothing.
+  auto again = OpenDockerArchive(file_, OpenMode::kWrite);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE(PushImage(**again, a));
+  ASSERT_TRUE((*again)->Tag(a.desc(), "a:1"));
+  ASSERT_TRUE((*again)->Commit());
+  auto untouched = OpenDockerArchive(file_, OpenMode::kWrite);
+  ASSERT_TRUE(untouched);
+  ASSERT_TRUE((*untouched)->Commit());
+  EXPECT_EQ(nlohmann::json::parse(Member(file_, "manifest.json")), manifest_json);
+  struct stat after {};
+  ASSERT_EQ(::stat(file_.c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino) << "rewritten without a change";
+}
+
+// A tag the archive has (as given or normalized) moves to the new image; the image it left
+// has no name any more and drops out of manifest.json.
+TEST_F(DockerArchiveTest, ExistingTagMovesToTheNewImage) {
+  TestImage a = MakeTestImage("move-a", /*docker=*/true);
+  TestImage b = MakeTestImage("move-b", /*docker=*/true);
+  {
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out);
+    ASSERT_TRUE(PushImage(**out, a));
+    ASSERT_TRUE((*out)->Tag(a.desc(), "x:1"));
+    ASSERT_TRUE((*out)->Tag(a.desc(), "x:keep"));
+    ASSERT_TRUE((*out)->Commit());
+  }
+  {
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out);
+    ASSERT_TRUE(PushImage(**out, b));
+    ASSERT_TRUE((*out)->Tag(b.desc(), "docker.io/library/x:1"));
+    ASSERT_TRUE((*out)->Commit());
+  }
+  auto manifest_json = nlohmann::json::parse(Member(file_, "manifest.json"));
+  ASSERT_EQ(manifest_json.size(), 2u) << manifest_json.dump();
+  // The moved tag keeps its place in index.json, so its image comes first now.
+  EXPECT_EQ(manifest_json[0]["RepoTags"], nlohmann::json::array({"docker.io/library/x:1"}));
+  EXPECT_EQ(manifest_json[0]["Config"], "blobs/sha256/" + b.config.desc.digest.hex());
+  EXPECT_EQ(manifest_json[1]["RepoTags"], nlohmann::json::array({"x:keep"}));
+  auto in = OpenDockerArchive(file_, OpenMode::kRead);
+  ASSERT_TRUE(in);
+  EXPECT_EQ((*in)->Resolve("x:1")->digest, b.desc().digest);
+  EXPECT_EQ((*in)->Resolve("x:keep")->digest, a.desc().digest);
+}
+
+// `plugctl tag` on a `docker save` archive: the writer reads the file, tags in place, and keeps
+// the layer bytes and an unnamed image it found.
+TEST_F(DockerArchiveTest, TagsALegacyArchiveInPlaceAndKeepsUnnamedImages) {
+  TestImage image = MakeTestImage("legacy-tag", /*docker=*/true, /*gzip=*/false);
+  ASSERT_TRUE(
+      WriteFileAtomic(file_, LegacyArchive(image, {"basic-auth:1.0"}, image.layers[0].bytes)));
+  std::optional<oci::Digest> digest;
+  {
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out) << out.error().message();
+    auto only = (*out)->Resolve("");
+    ASSERT_TRUE(only) << only.error().message();
+    digest = only->digest;
+    ASSERT_TRUE((*out)->Tag(*only, "reg.io/plugins/basic-auth:1.0"));
+    auto again = (*out)->Resolve("");  // still one image, now with two tags
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(again->digest, *digest);
+    ASSERT_TRUE((*out)->Commit());
+  }
+  auto in = OpenDockerArchive(file_, OpenMode::kRead);
+  ASSERT_TRUE(in) << in.error().message();
+  EXPECT_EQ(*(*in)->Tags(),
+            (std::vector<std::string>{"basic-auth:1.0", "reg.io/plugins/basic-auth:1.0"}));
+  auto m = ResolveManifest(**in, "reg.io/plugins/basic-auth:1.0");
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->digest, *digest);
+  EXPECT_EQ(*FetchAll(**in, m->layers[0]), image.layers[0].bytes);
+
+  // An unnamed image (RepoTags null) survives a write that adds another.
+  TestImage unnamed = MakeTestImage("unnamed", /*docker=*/true, /*gzip=*/false);
+  TestImage other = MakeTestImage("other", /*docker=*/true);
+  ASSERT_TRUE(WriteFileAtomic(file_, LegacyArchive(unnamed, {}, unnamed.layers[0].bytes)));
+  {
+    auto out = OpenDockerArchive(file_, OpenMode::kWrite);
+    ASSERT_TRUE(out) << out.error().message();
+    ASSERT_TRUE(PushImage(**out, other));
+    ASSERT_TRUE((*out)->Tag(other.desc(), "other:1"));
+    ASSERT_TRUE((*out)->Commit());
+  }
+  auto manifest_json = nlohmann::json::parse(Member(file_, "manifest.json"));
+  ASSERT_EQ(manifest_json.size(), 2u) << manifest_json.dump();
+  EXPECT_TRUE(manifest_json[0]["RepoTags"].is_null()) << manifest_json.dump();
+  EXPECT_EQ(manifest_json[0]["Config"], "blobs/sha256/" + unnamed.config.desc.digest.hex());
+  EXPECT_EQ(manifest_json[1]["RepoTags"], nlohmann::json::array({"other:1"}));
 }
 
 TEST_F(DockerArchiveTest, OutputIsDeterministic) {
