@@ -11,6 +11,7 @@
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
+#include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/mirror.h"
 #include "plugctl/transfer/mirror_list.h"
 
@@ -26,6 +27,7 @@ struct MirrorArgs {
   bool keep_going = false;
   int jobs = 4;
   bool no_gateway_check = false;
+  bool require_loadable = false;
   std::string variant;
 };
 
@@ -69,7 +71,11 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
       fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
                   EscapeForText(r.item.name.ToString()), EscapeForText(r.item.DestinationString()));
   if (r.source_root) line += "  " + ShortDigest(r.source_root->digest);
-  if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
+  if (r.converted) {
+    line += r.source_root && r.converted->digest == r.source_root->digest
+                ? std::string(" (already that variant: unchanged)")
+                : fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
+  }
   if (r.plugin_file) {
     if (r.state != State::kUpToDate) {
       line += fmt::format("  plugin.wasm {} {}", HumanBytes(r.plugin_file->size),
@@ -79,9 +85,11 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
     line += fmt::format("  {} blobs, {}", r.copy.blobs_copied + r.copy.blobs_mounted,
                         HumanBytes(r.copy.bytes_copied));
   }
-  if (r.gateway && !r.gateway->loadable) {
-    line += fmt::format("\n           ! the gateway will not load it: {}",
-                        EscapeForText(fmt::format("{}", fmt::join(r.gateway->reasons, "; "))));
+  if (r.gateway) {
+    line += fmt::format(
+        "\n           {}{}", r.gateway->loadable ? "" : "! ",
+        GatewayVerdict(*r.gateway, transfer::RebuildHint(*r.gateway, r.item.destination.kind),
+                       "             "));
   }
   return line;
 }
@@ -102,7 +110,10 @@ nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
   j["blobsSkipped"] = r.copy.blobs_skipped;
   j["blobsMounted"] = r.copy.blobs_mounted;
   j["bytesCopied"] = r.copy.bytes_copied;
-  if (r.gateway) j["gateway"] = GatewayJson(*r.gateway);
+  if (r.gateway) {
+    j["gateway"] =
+        GatewayVerdictJson(*r.gateway, transfer::RebuildHint(*r.gateway, r.item.destination.kind));
+  }
   if (r.plugin_file) {
     j["pluginWasm"] = {{"size", r.plugin_file->size},
                        {"sha256", r.plugin_file->sha256.ToString()},
@@ -130,6 +141,11 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
   options.dry_run = args.dry_run;
   options.keep_going = args.keep_going;
   options.check_gateway = !args.no_gateway_check;
+  options.require_loadable = args.require_loadable;
+  if (args.require_loadable && args.no_gateway_check) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--require-loadable needs the gateway check; drop --no-gateway-check");
+  }
   if (!args.variant.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
     PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
@@ -189,8 +205,8 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     }
     if (report->not_loadable > 0) {
       Print(std::cout,
-            "{} images will not load in the gateway (see above); `plugctl inspect` shows why, "
-            "--variant rebuilds them in a loadable shape\n",
+            "{} images will not load in the gateway (see above); --variant rebuilds them in a "
+            "loadable shape, --require-loadable refuses such lists before writing\n",
             report->not_loadable);
     }
     for (const auto& [origin, error] : report->source_failures) {
@@ -234,6 +250,9 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
       ->check(CLI::Range(1, 64));
   app.add_flag("--no-gateway-check", args->no_gateway_check,
                "Do not check that the gateway can load each copied image");
+  app.add_flag("--require-loadable", args->require_loadable,
+               "Check every image first and write nothing when the gateway would not load one "
+               "(the error names the --variant that fixes it)");
   app.add_option("--variant", args->variant,
                  "Rebuild every image as compat, oci or docker (changes digests)")
       ->check(CLI::IsMember({"compat", "oci", "docker"}));

@@ -293,6 +293,27 @@ TEST_F(MirrorBundleTest, FirstFailureStopsTheRunUnlessKeepGoing) {
   }
 }
 
+TEST_F(MirrorBundleTest, RequireLoadableWritesNothing) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  // Not gzip: the gateway cannot read the layer.
+  AddImage(**src, "reg.io/plugins/a:1.0.0", "not a gzip tar");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  options.require_loadable = true;
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_FALSE(report.has_value());
+  EXPECT_EQ(report.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(report.error().message().find("reg.io/plugins/a:1.0.0"), std::string::npos)
+      << report.error().message();
+  EXPECT_NE(report.error().message().find("nothing was written"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(Path("dst")));
+}
+
 TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {
   auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
   ASSERT_TRUE(src.has_value());
