@@ -1,9 +1,13 @@
-// copy and mirror as a careful user meets them (issue 13, items 2 and 3):
+// copy and mirror as a careful user meets them (issue 13, items 2, 3 and 6):
 //  - the gateway verdict for every image written, `--require-loadable` refusing `docker save`
 //    output (uncompressed layers) before anything is written, with the --variant that fixes it;
 //  - `--variant` carrying the image's metadata from any shape, and leaving an image already in
 //    the requested shape unchanged (same digest);
+//  - bundle names: `mirror --prefix/--map` into archives gives docker archives the private
+//    registry's RepoTags, and mirror loads bundles written by `copy` and `build` (plain tags).
+#include <algorithm>
 #include <map>
+#include <sstream>
 
 #include "fixture.h"
 #include "registry_fixture.h"
@@ -47,6 +51,15 @@ with tarfile.open(dst, "w") as t:
         t.addfile(info, io.BytesIO(data))
 )PY";
 
+// Prints the RepoTags of every image in a docker archive, one per line.
+constexpr const char* kRepoTagsScript = R"PY(
+import json, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for entry in json.loads(t.extractfile("manifest.json").read()):
+        for tag in entry.get("RepoTags") or []:
+            print(tag)
+)PY";
+
 class CopyGatewayTest : public CliTest {
  protected:
   void SetUp() override {
@@ -62,6 +75,16 @@ class CopyGatewayTest : public CliTest {
         {"python3", "-c", kDockerSaveScript, Path("demo/hello-world.docker.tar"), out, repotag});
     EXPECT_TRUE(r.ok()) << r.Summary();
     return "docker-archive:" + out;
+  }
+
+  std::vector<std::string> RepoTags(const std::string& file) {
+    RunResult r = RunProcess({"python3", "-c", kRepoTagsScript, file});
+    EXPECT_TRUE(r.ok()) << r.Summary();
+    std::vector<std::string> tags;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) tags.push_back(line);
+    std::sort(tags.begin(), tags.end());
+    return tags;
   }
 
   static fs::path Example() { return fs::path(PLUGCTL_BINARY_DIR) / "examples" / "add-header"; }
@@ -153,7 +176,7 @@ TEST_F(CopyGatewayRegistryTest, RegistryCopiesAndMirrorsRefuseUnloadableImagesFi
   nlohmann::json inspect = PlugctlJson({"inspect", Ref("fixed/hello:1.0.0")});
   EXPECT_TRUE(inspect["gateway"]["loadable"].get<bool>());
   RunResult good =
-      Plugctl({"copy", DemoLayout() + ":hello-world:1.0.0", Ref("good/hello-world:1.0.0")});
+      Plugctl({"mirror", DemoLayout() + ":hello-world:1.0.0", "--to", registry_->Ref("good")});
   ASSERT_TRUE(good.ok()) << good.Summary();
   EXPECT_NE(good.out.find("gateway: loads it (oci-compat)"), std::string::npos) << good.out;
 }
@@ -230,6 +253,64 @@ TEST_F(CopyGatewayTest, ConvertingIntoTheSameShapeKeepsTheDigest) {
                    "oci:" + Path("demo-same") + ":x"});
   EXPECT_TRUE(demo["unchanged"].get<bool>());
   EXPECT_EQ(demo["digest"], demo["sourceDigest"]);
+}
+
+TEST_F(CopyGatewayTest, MirrorIntoArchivesRenamesWithPrefixAndMap) {
+  // A bundle as copy writes it: plain NAME:TAG tags.
+  const std::string layout = "oci:" + Path("copied");
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", layout + ":hello-world:1.0.0"});
+  PlugctlJson({"copy", "--variant", "docker", DemoLayout() + ":hello-world:1.0.0",
+               layout + ":hello-docker:1.0.0"});
+
+  // (Only the docker-shaped image: docker cannot load the compat one.)
+  RunResult prefixed =
+      Plugctl({"mirror", layout + ":hello-docker:1.0.0", "--to", "docker-archive:" + Path("p.tar"),
+               "--prefix", "registry.local:5000/plugins"});
+  ASSERT_TRUE(prefixed.ok()) << prefixed.Summary();
+  EXPECT_EQ(RepoTags(Path("p.tar")),
+            (std::vector<std::string>{"registry.local:5000/plugins/hello-docker:1.0.0"}))
+      << prefixed.out;
+
+  RunResult both =
+      Plugctl({"mirror", layout, "--to", "oci-archive:" + Path("p.oci.tar"), "--prefix",
+               "registry.local:5000/plugins", "--map", "docker.io/library/hello-world=team/hw"});
+  ASSERT_TRUE(both.ok()) << both.Summary();
+  RunResult tags = Plugctl({"tags", "oci-archive:" + Path("p.oci.tar")});
+  ASSERT_TRUE(tags.ok()) << tags.Summary();
+  EXPECT_NE(tags.out.find("registry.local:5000/plugins/team/hw:1.0.0"), std::string::npos)
+      << tags.out;
+  EXPECT_NE(tags.out.find("registry.local:5000/plugins/hello-docker:1.0.0"), std::string::npos)
+      << tags.out;
+
+  // --map alone renames full names.
+  RunResult mapped =
+      Plugctl({"mirror", layout + ":hello-docker:1.0.0", "--to", "docker-archive:" + Path("m.tar"),
+               "--map", "docker.io/library=registry.local:5000/plugins"});
+  ASSERT_TRUE(mapped.ok()) << mapped.Summary();
+  EXPECT_EQ(RepoTags(Path("m.tar")),
+            (std::vector<std::string>{"registry.local:5000/plugins/hello-docker:1.0.0"}));
+}
+
+TEST_F(CopyGatewayRegistryTest, MirrorLoadsBundlesWrittenByCopyAndBuild) {
+  const std::string digest =
+      PlugctlJson({"resolve", DemoLayout() + ":hello-world:1.0.0"})["digest"];
+  PlugctlJson({"copy", DemoLayout() + ":hello-world:1.0.0", "oci-archive:" + Path("c.tar")});
+  RunResult loaded =
+      Plugctl({"mirror", "oci-archive:" + Path("c.tar"), "--to", registry_->Ref("plugins")});
+  ASSERT_TRUE(loaded.ok()) << loaded.Summary();
+  EXPECT_EQ(PlugctlJson({"resolve", Ref("plugins/hello-world:1.0.0")})["digest"], digest);
+
+  if (!HaveExample()) return;
+  PlugctlJson({"build", Example().string(), "-t", "oci-archive:" + Path("b.tar")});
+  RunResult built =
+      Plugctl({"mirror", "oci-archive:" + Path("b.tar"), "--to", registry_->Ref("plugins")});
+  ASSERT_TRUE(built.ok()) << built.Summary();
+  // Named from spec.yaml's info.name ("add-header/v1"), tagged with its version.
+  EXPECT_TRUE(Plugctl({"resolve", Ref("plugins/add-header:1.0.0")}).ok()) << built.out;
+  RunResult renamed = Plugctl({"mirror", "oci-archive:" + Path("b.tar"), "--to",
+                               registry_->Ref("plugins"), "--map", "1.0.0=header"});
+  ASSERT_TRUE(renamed.ok()) << renamed.Summary();
+  EXPECT_TRUE(Plugctl({"resolve", Ref("plugins/header:1.0.0")}).ok()) << renamed.out;
 }
 
 }  // namespace

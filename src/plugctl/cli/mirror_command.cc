@@ -23,6 +23,7 @@ struct MirrorArgs {
   std::string to;
   bool scoped = false;
   std::vector<std::string> maps;
+  std::string prefix;
   bool dry_run = false;
   bool keep_going = false;
   int jobs = 4;
@@ -136,6 +137,17 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     PLUGCTL_ASSIGN_OR_RETURN(auto rule, transfer::ParseMappingRule(m));
     options.mapping.rules.push_back(std::move(rule));
   }
+  if (!args.prefix.empty()) {
+    auto prefix = transfer::ParseMirrorDestination(args.prefix);
+    if (!prefix || !prefix->is_registry()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "invalid --prefix \"{}\": expected a registry prefix such as "
+                       "registry.local:5000/plugins",
+                       args.prefix);
+    }
+    options.mapping.bundle_registry = prefix->location.reference.registry;
+    options.mapping.bundle_path = prefix->prefix;
+  }
   options.jobs = args.jobs;
   options.copy.concurrency = globals.concurrency;
   options.dry_run = args.dry_run;
@@ -240,8 +252,14 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
                "Keep the source registry and whole path under the registry prefix");
   app.add_option("--map", args->maps,
                  "FROM=TO: put repositories whose name starts with FROM under TO instead "
-                 "(repeatable; the longest FROM wins). For plugin-server:DIR, FROM is a plugin "
-                 "name or a whole repository and TO the plugin name");
+                 "(repeatable; the longest FROM wins). For bundle destinations without --prefix, "
+                 "FROM and TO are full names (host/path). For plugin-server:DIR, FROM is a plugin "
+                 "name or a whole repository and TO the plugin name. For bundle sources whose "
+                 "tags are plain (as copy and build write them), TAG=NAME names that image");
+  app.add_option("--prefix", args->prefix,
+                 "Bundle destinations: name every image as `--to PREFIX` would place it "
+                 "(registry.local:5000/plugins/basic-auth:1.0.0), so `docker load` gives the "
+                 "private registry's names");
   app.add_flag("--dry-run,-n", args->dry_run, "Show what would be copied; write nothing");
   app.add_flag("--keep-going", args->keep_going,
                "Go on after a failed image; report every failure at the end");
@@ -259,8 +277,10 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
   app.footer(
       "Registry destinations get each image under the prefix by its last path component\n"
       "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"
-      "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference, so\n"
-      "`plugctl mirror oci-archive:bundle.tar --to registry.local:5000/plugins` loads one.\n"
+      "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference\n"
+      "(--prefix and --map rename them), so `plugctl mirror oci-archive:bundle.tar --to\n"
+      "registry.local:5000/plugins` loads one; bundles from copy/build (plain tags) are named\n"
+      "by the plugin name they record (or --map TAG=NAME).\n"
       "Digests are preserved (unless --variant); images already at the destination are skipped.\n"
       "plugin-server:DIR writes DIR/<name>/<version>/plugin.wasm and metadata.txt for nginx:\n"
       "<name> is the plugins.properties key the image was listed under (kept in bundles written\n"
