@@ -47,48 +47,82 @@ struct CopyArgs {
   std::string dst;
   std::vector<std::string> extra_tags;
   std::string variant;
+  bool require_loadable = false;
+  bool no_gateway_check = false;
 };
 
-// `copy --variant`: a rebuilt image, which has a digest of its own.
+// `copy --variant`: a rebuilt image, which has a digest of its own. The rebuild happens in
+// memory and is checked before the destination is opened, so a refused image writes nothing.
 Status RunConvert(const CopyArgs& args, store::Target& src, const transfer::Location& src_loc,
-                  store::Target& dst, const transfer::CopyOptions& copy, ProgressBar& bar,
+                  TargetEnv& env, const transfer::Location& dst_loc,
+                  const transfer::CopyOptions& copy, ProgressBar& bar,
                   const GlobalOptions& globals) {
   transfer::ConvertOptions options;
   PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
   PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
   options.copy = copy;
+  options.check_gateway = !args.no_gateway_check;
+  options.require_loadable = args.require_loadable;
   auto root = src.Resolve(src_loc.ResolveRef());
   if (!root) {
     return tl::unexpected(root.error().WithContext(
         fmt::format("resolve \"{}\" in {}", src_loc.ResolveRef(), src.Describe())));
   }
-  PLUGCTL_ASSIGN_OR_RETURN(transfer::ConvertResult result,
-                           transfer::ConvertImage(src, *root, dst, options));
-  PLUGCTL_RETURN_IF_ERROR(dst.Commit());
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::RebuiltImage rebuilt,
+                           transfer::RebuildImage(src, *root, options));
+  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
+  auto copied = transfer::CopyGraph(*rebuilt.content, rebuilt.manifest, *dst, copy);
+  if (!copied) {
+    return tl::unexpected(copied.error().WithContext(fmt::format(
+        "copy the rebuilt {} to {}", rebuilt.manifest.digest.ToString(), dst->Describe())));
+  }
+  PLUGCTL_RETURN_IF_ERROR(dst->Commit());
   bar.Finish();
-  const oci::Descriptor& built = result.image.manifest;
+  const oci::Descriptor& built = rebuilt.manifest;
+  const std::string hint =
+      rebuilt.gateway ? transfer::RebuildHint(*rebuilt.gateway, dst_loc.kind) : "";
   if (globals.format == OutputFormat::kJson) {
-    PrintJson({{"source", src.Describe()},
-               {"destination", dst.Describe()},
-               {"variant", plugin::BuildVariantName(options.variant)},
-               {"sourceDigest", root->digest.ToString()},
-               {"digest", built.digest.ToString()},
-               {"mediaType", built.media_type},
-               {"size", built.size},
-               {"tags", copy.tags},
-               {"wasmSha256", result.image.wasm_sha256.ToString()},
-               {"blobsCopied", result.copy.blobs_copied},
-               {"blobsSkipped", result.copy.blobs_skipped},
-               {"bytesCopied", result.copy.bytes_copied},
-               {"notes", result.notes}});
+    nlohmann::ordered_json out{{"source", src.Describe()},
+                               {"destination", dst->Describe()},
+                               {"variant", plugin::BuildVariantName(options.variant)},
+                               {"sourceDigest", root->digest.ToString()},
+                               {"digest", built.digest.ToString()},
+                               {"mediaType", built.media_type},
+                               {"size", built.size},
+                               {"tags", copy.tags},
+                               {"wasmSha256", rebuilt.wasm_sha256.ToString()},
+                               {"blobsCopied", copied->blobs_copied},
+                               {"blobsSkipped", copied->blobs_skipped},
+                               {"bytesCopied", copied->bytes_copied},
+                               {"unchanged", rebuilt.unchanged},
+                               {"notes", rebuilt.notes}};
+    if (!rebuilt.metadata.empty()) {
+      const plugin::ImageMetadata& m = rebuilt.metadata;
+      out["metadata"] = {{"name", m.name},
+                         {"title", m.title},
+                         {"version", m.version},
+                         {"description", m.description},
+                         {"created", m.created}};
+    }
+    if (rebuilt.gateway) out["gateway"] = GatewayVerdictJson(*rebuilt.gateway, hint);
+    PrintJson(out);
     return OkStatus();
   }
-  Print(std::cout,
-        "Rebuilt {} as the {} variant -> {}\n  digest {} (was {}: pinned sha256 values must be "
-        "regenerated)\n  plugin.wasm sha256 {} (unchanged)\n",
-        args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
-        root->digest.ToString(), result.image.wasm_sha256.hex());
-  for (const std::string& note : result.notes) Print(std::cout, "  note: {}\n", note);
+  if (rebuilt.unchanged) {
+    Print(std::cout,
+          "Copied {} -> {} unchanged (already the {} variant)\n  digest {}\n  plugin.wasm "
+          "sha256 {}\n",
+          args.src, args.dst, plugin::BuildVariantName(options.variant), built.digest.ToString(),
+          rebuilt.wasm_sha256.hex());
+  } else {
+    Print(std::cout,
+          "Rebuilt {} as the {} variant -> {}\n  digest {} (was {}: pinned sha256 values must be "
+          "regenerated)\n  plugin.wasm sha256 {} (unchanged)\n",
+          args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
+          root->digest.ToString(), rebuilt.wasm_sha256.hex());
+  }
+  if (rebuilt.gateway) std::cout << "  " << GatewayVerdict(*rebuilt.gateway, hint, "  ") << '\n';
+  for (const std::string& note : rebuilt.notes) Print(std::cout, "  note: {}\n", note);
   return OkStatus();
 }
 
@@ -99,6 +133,10 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
       (dst_loc.kind == transfer::LocationKind::kRegistry && dst_loc.reference.digest)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "destination {} names a digest; name a tag or nothing", args.dst);
+  }
+  if (args.require_loadable && args.no_gateway_check) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--require-loadable needs the gateway check; drop --no-gateway-check");
   }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto src, env.Open(src_loc, transfer::AccessMode::kRead));
@@ -119,36 +157,76 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
                      "a rebuilt image has a digest of its own and needs a tag; name one: {}:TAG",
                      dst_loc.ToString());
   }
-  // Opened once the tag is settled: a refused copy leaves no new, empty layout behind.
-  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
-
+  // The destination is opened (and created) only once the tag is settled and the gateway
+  // check passed: a refused copy leaves no new, empty layout behind.
   ProgressBar bar(fmt::format("copy {}", args.src), !globals.no_progress &&
                                                         globals.format == OutputFormat::kText &&
                                                         StderrIsTerminal());
   options.progress = bar.Callback();
-  if (!args.variant.empty()) return RunConvert(args, *src, src_loc, *dst, options, bar, globals);
+  if (!args.variant.empty()) {
+    return RunConvert(args, *src, src_loc, env, dst_loc, options, bar, globals);
+  }
+  auto root = src->Resolve(src_loc.ResolveRef());
+  if (!root) {
+    return tl::unexpected(root.error().WithContext(
+        fmt::format("resolve \"{}\" in {}", src_loc.ResolveRef(), src->Describe())));
+  }
+  // The copy keeps the digest, so the source's verdict is the destination's. It is decided
+  // before the copy when --require-loadable must refuse before the destination is opened (and
+  // created), or when the source is local (no transfer); otherwise after the copy from the
+  // destination, so a registry source is read once. Without --require-loadable a check that
+  // cannot run leaves the copy (and its own errors) as they were.
+  std::optional<plugin::LoadabilityReport> gateway;
+  std::optional<Error> gateway_error;
+  auto check = [&](store::Target& target, const oci::Descriptor& image) -> Status {
+    auto report = plugin::CheckGatewayLoadability(target, image);
+    if (!report) {
+      if (args.require_loadable) {
+        return tl::unexpected(report.error().WithContext("gateway check"));
+      }
+      gateway_error = report.error();
+      return OkStatus();
+    }
+    if (args.require_loadable && !report->loadable) {
+      return tl::unexpected(transfer::NotLoadableError(
+          fmt::format("{} (nothing was copied)", args.src), *report, dst_loc.kind));
+    }
+    gateway = std::move(*report);
+    return OkStatus();
+  };
+  const bool check_first =
+      args.require_loadable || src_loc.kind != transfer::LocationKind::kRegistry;
+  if (!args.no_gateway_check && check_first) PLUGCTL_RETURN_IF_ERROR(check(*src, *root));
+  PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
   PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
-                           transfer::CopyImage(*src, src_loc.ResolveRef(), *dst, options));
+                           transfer::CopyGraph(*src, *root, *dst, options));
+  if (!args.no_gateway_check && !check_first) PLUGCTL_RETURN_IF_ERROR(check(*dst, result.root));
   PLUGCTL_RETURN_IF_ERROR(dst->Commit());
   bar.Finish();
 
+  const std::string hint = gateway ? transfer::RebuildHint(*gateway, dst_loc.kind) : "";
   if (globals.format == OutputFormat::kJson) {
-    PrintJson({{"source", src->Describe()},
-               {"destination", dst->Describe()},
-               {"digest", result.root.digest.ToString()},
-               {"mediaType", result.root.media_type},
-               {"size", result.root.size},
-               {"tags", options.tags},
-               {"manifests", result.manifests},
-               {"blobsCopied", result.blobs_copied},
-               {"blobsSkipped", result.blobs_skipped},
-               {"blobsMounted", result.blobs_mounted},
-               {"bytesCopied", result.bytes_copied}});
+    nlohmann::ordered_json out{{"source", src->Describe()},
+                               {"destination", dst->Describe()},
+                               {"digest", result.root.digest.ToString()},
+                               {"mediaType", result.root.media_type},
+                               {"size", result.root.size},
+                               {"tags", options.tags},
+                               {"manifests", result.manifests},
+                               {"blobsCopied", result.blobs_copied},
+                               {"blobsSkipped", result.blobs_skipped},
+                               {"blobsMounted", result.blobs_mounted},
+                               {"bytesCopied", result.bytes_copied}};
+    if (gateway) out["gateway"] = GatewayVerdictJson(*gateway, hint);
+    if (gateway_error) out["gatewayError"] = gateway_error->message();
+    PrintJson(out);
   } else {
-    Print(std::cout, "Copied {} -> {}\n  digest {}\n  {} blobs copied ({}), {} already present{}\n",
-          args.src, args.dst, result.root.digest.ToString(), result.blobs_copied,
+    Print(std::cout, "Copied {} -> {}\n  digest {}\n  {} copied ({}), {} already present{}\n",
+          args.src, args.dst, result.root.digest.ToString(), Count(result.blobs_copied, "blob"),
           HumanBytes(result.bytes_copied), result.blobs_skipped,
           result.blobs_mounted > 0 ? fmt::format(", {} mounted", result.blobs_mounted) : "");
+    if (gateway) std::cout << "  " << GatewayVerdict(*gateway, hint, "  ") << '\n';
+    if (gateway_error) Print(std::cout, "  gateway: not checked: {}\n", gateway_error->message());
   }
   return OkStatus();
 }
@@ -162,6 +240,12 @@ Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
                  "Rebuild the plugin in this shape instead of copying it: compat, oci or docker "
                  "(the digest changes)")
       ->check(CLI::IsMember({"compat", "oci", "docker"}));
+  app.add_flag("--require-loadable", args->require_loadable,
+               "Refuse, before writing anything, an image the gateway would not load (the error "
+               "names the --variant that fixes it)");
+  app.add_flag("--no-gateway-check", args->no_gateway_check,
+               "Do not check whether the gateway would load the image (skips reading its wasm "
+               "layer)");
   app.footer(
       "Locations: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG],\n"
       "           [docker://|oci://]HOST[:PORT]/REPO[:TAG|@DIGEST].\n"

@@ -11,6 +11,7 @@
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/plugin_report.h"
 #include "plugctl/cli/registry_env.h"
+#include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/mirror.h"
 #include "plugctl/transfer/mirror_list.h"
 
@@ -22,10 +23,12 @@ struct MirrorArgs {
   std::string to;
   bool scoped = false;
   std::vector<std::string> maps;
+  std::string prefix;
   bool dry_run = false;
   bool keep_going = false;
   int jobs = 4;
   bool no_gateway_check = false;
+  bool require_loadable = false;
   std::string variant;
 };
 
@@ -81,19 +84,25 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
       fmt::format("{:<10} {} -> {}", transfer::MirrorStateName(r.state),
                   EscapeForText(r.item.name.ToString()), EscapeForText(r.item.DestinationString()));
   if (r.source_root) line += "  " + ShortDigest(r.source_root->digest);
-  if (r.converted) line += fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
+  if (r.converted) {
+    line += r.source_root && r.converted->digest == r.source_root->digest
+                ? std::string(" (already that variant: unchanged)")
+                : fmt::format(" => {} (rebuilt)", ShortDigest(r.converted->digest));
+  }
   if (r.plugin_file) {
     if (r.state != State::kUpToDate) {
       line += fmt::format("  plugin.wasm {} {}", HumanBytes(r.plugin_file->size),
                           ShortDigest(r.plugin_file->sha256));
     }
   } else if (r.state == State::kCopied) {
-    line += fmt::format("  {} blobs, {}", r.copy.blobs_copied + r.copy.blobs_mounted,
+    line += fmt::format("  {}, {}", Count(r.copy.blobs_copied + r.copy.blobs_mounted, "blob"),
                         HumanBytes(r.copy.bytes_copied));
   }
-  if (r.gateway && !r.gateway->loadable) {
-    line += fmt::format("\n           ! the gateway will not load it: {}",
-                        EscapeForText(fmt::format("{}", fmt::join(r.gateway->reasons, "; "))));
+  if (r.gateway) {
+    line += fmt::format(
+        "\n           {}{}", r.gateway->loadable ? "" : "! ",
+        GatewayVerdict(*r.gateway, transfer::RebuildHint(*r.gateway, r.item.destination.kind),
+                       "             "));
   }
   return line;
 }
@@ -114,7 +123,10 @@ nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
   j["blobsSkipped"] = r.copy.blobs_skipped;
   j["blobsMounted"] = r.copy.blobs_mounted;
   j["bytesCopied"] = r.copy.bytes_copied;
-  if (r.gateway) j["gateway"] = GatewayJson(*r.gateway);
+  if (r.gateway) {
+    j["gateway"] =
+        GatewayVerdictJson(*r.gateway, transfer::RebuildHint(*r.gateway, r.item.destination.kind));
+  }
   if (r.plugin_file) {
     j["pluginWasm"] = {{"size", r.plugin_file->size},
                        {"sha256", r.plugin_file->sha256.ToString()},
@@ -137,11 +149,27 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     PLUGCTL_ASSIGN_OR_RETURN(auto rule, transfer::ParseMappingRule(m));
     options.mapping.rules.push_back(std::move(rule));
   }
+  if (!args.prefix.empty()) {
+    auto prefix = transfer::ParseMirrorDestination(args.prefix);
+    if (!prefix || !prefix->is_registry()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "invalid --prefix \"{}\": expected a registry prefix such as "
+                       "registry.local:5000/plugins",
+                       args.prefix);
+    }
+    options.mapping.bundle_registry = prefix->location.reference.registry;
+    options.mapping.bundle_path = prefix->prefix;
+  }
   options.jobs = args.jobs;
   options.copy.concurrency = globals.concurrency;
   options.dry_run = args.dry_run;
   options.keep_going = args.keep_going;
   options.check_gateway = !args.no_gateway_check;
+  options.require_loadable = args.require_loadable;
+  if (args.require_loadable && args.no_gateway_check) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--require-loadable needs the gateway check; drop --no-gateway-check");
+  }
   if (!args.variant.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
     PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
@@ -192,7 +220,7 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
       if (r.state == transfer::MirrorItemResult::State::kWouldCopy) ++would;
     }
     if (args.dry_run) {
-      Print(std::cout, "Dry run: {} images would be copied, {} are up to date at {}\n", would,
+      Print(std::cout, "Dry run: {} would be copied, {} up to date at {}\n", Count(would, "image"),
             report->up_to_date, dest.ToString());
     } else {
       Print(std::cout, "Mirrored to {}: {} copied ({}), {} up to date, {} failed\n",
@@ -201,9 +229,9 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     }
     if (report->not_loadable > 0) {
       Print(std::cout,
-            "{} images will not load in the gateway (see above); `plugctl inspect` shows why, "
-            "--variant rebuilds them in a loadable shape\n",
-            report->not_loadable);
+            "{} will not load in the gateway (see above); --variant rebuilds such images in a "
+            "loadable shape, --require-loadable refuses such lists before writing\n",
+            Count(report->not_loadable, "image"));
     }
     for (const auto& [origin, error] : report->source_failures) {
       Print(std::cerr, "error: {}\n", error.message());
@@ -213,8 +241,8 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     }
   }
   if (report->failed > 0) {
-    return MakeError(ErrorCode::kUnavailable, "{} of {} images failed", report->failed,
-                     report->items.size() + report->source_failures.size());
+    return MakeError(ErrorCode::kUnavailable, "{} of {} failed", report->failed,
+                     Count(report->items.size() + report->source_failures.size(), "image"));
   }
   return OkStatus();
 }
@@ -236,8 +264,14 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
                "Keep the source registry and whole path under the registry prefix");
   app.add_option("--map", args->maps,
                  "FROM=TO: put repositories whose name starts with FROM under TO instead "
-                 "(repeatable; the longest FROM wins). For plugin-server:DIR, FROM is a plugin "
-                 "name or a whole repository and TO the plugin name");
+                 "(repeatable; the longest FROM wins). For bundle destinations without --prefix, "
+                 "FROM and TO are full names (host/path). For plugin-server:DIR, FROM is a plugin "
+                 "name or a whole repository and TO the plugin name. For bundle sources whose "
+                 "tags are plain (as copy and build write them), TAG=NAME names that image");
+  app.add_option("--prefix", args->prefix,
+                 "Bundle destinations: name every image as `--to PREFIX` would place it "
+                 "(registry.local:5000/plugins/basic-auth:1.0.0), so `docker load` gives the "
+                 "private registry's names");
   app.add_flag("--dry-run,-n", args->dry_run, "Show what would be copied; write nothing");
   app.add_flag("--keep-going", args->keep_going,
                "Go on after a failed image; report every failure at the end");
@@ -246,14 +280,19 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
       ->check(CLI::Range(1, 64));
   app.add_flag("--no-gateway-check", args->no_gateway_check,
                "Do not check that the gateway can load each copied image");
+  app.add_flag("--require-loadable", args->require_loadable,
+               "Check every image first and write nothing when the gateway would not load one "
+               "(the error names the --variant that fixes it)");
   app.add_option("--variant", args->variant,
                  "Rebuild every image as compat, oci or docker (changes digests)")
       ->check(CLI::IsMember({"compat", "oci", "docker"}));
   app.footer(
       "Registry destinations get each image under the prefix by its last path component\n"
       "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"
-      "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference, so\n"
-      "`plugctl mirror oci-archive:bundle.tar --to registry.local:5000/plugins` loads one.\n"
+      "bundles (oci:, oci-archive:, docker-archive:) name each image by its full reference\n"
+      "(--prefix and --map rename them), so `plugctl mirror oci-archive:bundle.tar --to\n"
+      "registry.local:5000/plugins` loads one; bundles from copy/build (plain tags) are named\n"
+      "by the plugin name they record (or --map TAG=NAME).\n"
       "Digests are preserved (unless --variant); images already at the destination are skipped.\n"
       "plugin-server:DIR writes DIR/<name>/<version>/plugin.wasm and metadata.txt for nginx:\n"
       "<name> is the plugins.properties key the image was listed under (kept in bundles written\n"

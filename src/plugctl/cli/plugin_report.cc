@@ -146,4 +146,23 @@ void PrintGateway(const plugin::LoadabilityReport& r, bool with_findings) {
   }
 }
 
+std::string GatewayVerdict(const plugin::LoadabilityReport& r, std::string_view hint,
+                           std::string_view indent) {
+  if (r.loadable) {
+    return fmt::format("gateway: loads it ({}{})", plugin::LoadPathName(r.path),
+                       r.platform ? ", platform " + EscapeForText(r.platform->ToString()) : "");
+  }
+  std::string out = fmt::format("gateway: will NOT load it: {}",
+                                EscapeForText(fmt::format("{}", fmt::join(r.reasons, "; "))));
+  if (!hint.empty()) out += fmt::format("\n{}fix: {}", indent, hint);
+  return out;
+}
+
+nlohmann::ordered_json GatewayVerdictJson(const plugin::LoadabilityReport& r,
+                                          std::string_view hint) {
+  nlohmann::ordered_json j = GatewayJson(r);
+  if (!hint.empty()) j["fix"] = hint;
+  return j;
+}
+
 }  // namespace plugctl::cli

@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,5 +29,14 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& report);
 // `with_findings`: also list the report's findings (callers that print a
 // merged list of findings pass false).
 void PrintGateway(const plugin::LoadabilityReport& report, bool with_findings = true);
+
+// The verdict copy and mirror print for each image they write, already escaped: "gateway: loads
+// it (oci-compat)", or "gateway: will NOT load it: REASONS" and, when `hint` is set,
+// "\n<indent>fix: HINT" (transfer::RebuildHint).
+std::string GatewayVerdict(const plugin::LoadabilityReport& report, std::string_view hint,
+                           std::string_view indent);
+// GatewayJson plus "fix": hint when there is one.
+nlohmann::ordered_json GatewayVerdictJson(const plugin::LoadabilityReport& report,
+                                          std::string_view hint);
 
 }  // namespace plugctl::cli

@@ -11,6 +11,7 @@
 #include "plugctl/base/file.h"
 #include "plugctl/oci/manifest.h"
 #include "plugctl/oci/media_types.h"
+#include "plugctl/plugin/plugin_server.h"
 #include "plugctl/spec/spec.h"
 
 namespace plugctl::plugin {
@@ -182,6 +183,12 @@ Result<BuildVariant> ParseBuildVariant(std::string_view text) {
                    "unknown image variant \"{}\" (compat, oci or docker)", text.substr(0, 64));
 }
 
+bool IsRfc3339Time(std::string_view text) {
+  // ParseRfc3339 also takes a space for the 'T' (RFC 3339 §5.6 allows it); Go's time.RFC3339,
+  // which docker parses a config's "created" with, does not.
+  return text.size() <= 64 && ParseRfc3339(text).has_value() && text[10] != ' ';
+}
+
 Result<std::string> FormatCreatedTime(int64_t seconds) {
   constexpr int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
   if (seconds < 0 || seconds > kMax) {
@@ -204,6 +211,14 @@ Result<BuiltImage> BuildPluginImage(const fs::path& dir, const BuildOptions& opt
     return MakeError(ErrorCode::kNotFound, "plugin directory {} does not exist", dir.string());
   }
   PLUGCTL_ASSIGN_OR_RETURN(std::string created, FormatCreatedTime(options.created));
+  if (!options.metadata.created.empty()) {
+    if (!IsRfc3339Time(options.metadata.created)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "created time \"{}\" is not an RFC 3339 date-time",
+                       options.metadata.created.substr(0, 64));
+    }
+    created = options.metadata.created;
+  }
   BuiltImage image;
   image.variant = options.variant;
 
@@ -250,6 +265,11 @@ Result<BuiltImage> BuildPluginImage(const fs::path& dir, const BuildOptions& opt
                      (dir / kSpecFile).string());
   }
   image.findings.insert(image.findings.end(), wasm_findings.begin(), wasm_findings.end());
+  const ImageMetadata& given = options.metadata;
+  if (!given.name.empty()) image.name = given.name;
+  if (!given.title.empty()) image.title = given.title;
+  if (!given.version.empty()) image.version = given.version;
+  if (!given.description.empty()) description = given.description;
 
   std::vector<SourceFile> docs;  // compat only: every layer but the last, in order
   if (options.variant == BuildVariant::kCompat) {

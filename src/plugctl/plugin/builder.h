@@ -86,6 +86,27 @@ inline constexpr std::string_view kAnnotationPluginName = "io.higress.plugin.nam
 // wasm::kMaxWasmModuleBytes).
 inline constexpr size_t kMaxPluginDocBytes = 16 * 1024 * 1024;
 
+// The metadata an image records (see the banner): what conversions carry from a source image
+// whose files do not include spec.yaml (docker and oci variants hold only plugin.wasm).
+struct ImageMetadata {
+  std::string name;         // io.higress.plugin.name
+  std::string title;        // org.opencontainers.image.title
+  std::string version;      // org.opencontainers.image.version
+  std::string description;  // org.opencontainers.image.description
+  // org.opencontainers.image.created (docker: the config's "created"), RFC 3339 as recorded.
+  std::string created;
+
+  bool empty() const {
+    return name.empty() && title.empty() && version.empty() && description.empty() &&
+           created.empty();
+  }
+  bool operator==(const ImageMetadata&) const = default;
+};
+
+// True for RFC 3339 date-times as images record them ("2024-05-01T10:00:00Z",
+// "2024-05-01T10:00:00.123456789+08:00"): what docker parses in a config's "created".
+bool IsRfc3339Time(std::string_view text);
+
 struct BuildOptions {
   BuildVariant variant = BuildVariant::kCompat;
   // Build without spec.yaml and/or README.md (the image then carries no name/version/title).
@@ -95,6 +116,10 @@ struct BuildOptions {
   int64_t created = 0;
   // spec.yaml warnings become errors.
   bool strict = false;
+  // Recorded instead of spec.yaml's values and `created` where its fields are non-empty
+  // (conversions pass the source image's metadata here). `created` must be IsRfc3339Time
+  // (kInvalidArgument otherwise); other fields are recorded as given.
+  ImageMetadata metadata;
 };
 
 // One file of the plugin directory that went into the image.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -370,6 +371,48 @@ TEST(BuilderFormatTest, CreatedTime) {
   EXPECT_EQ(*FormatCreatedTime(253402300799), "9999-12-31T23:59:59Z");
   EXPECT_FALSE(FormatCreatedTime(-1));
   EXPECT_FALSE(FormatCreatedTime(253402300800));
+}
+
+TEST(BuilderFormatTest, Rfc3339Times) {
+  for (const char* good : {"2023-11-14T22:13:20Z", "2024-05-01T10:00:00.123456789Z",
+                           "2024-05-01T10:00:00+08:00", "2024-05-01t10:00:00-00:30"}) {
+    EXPECT_TRUE(IsRfc3339Time(good)) << good;
+  }
+  for (const char* bad :
+       {"", "2023-11-14", "2023-11-14T22:13:20", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20.Z",
+        "2023-11-14T22:13:20+0800", "2023-11-14T22:13:20Zjunk", "yesterday"}) {
+    EXPECT_FALSE(IsRfc3339Time(bad)) << bad;
+  }
+}
+
+TEST_F(BuilderTest, GivenMetadataWinsOverSpecYaml) {
+  const ImageMetadata given{.name = "other",
+                            .title = "Other",
+                            .version = "9.9.9",
+                            .description = "carried",
+                            .created = "2024-05-01T10:00:00.5+08:00"};
+  for (BuildVariant v : {BuildVariant::kCompat, BuildVariant::kOci, BuildVariant::kDocker}) {
+    SCOPED_TRACE(BuildVariantName(v));
+    store::MemoryTarget mem;
+    BuiltImage image = Build({.variant = v, .metadata = given}, mem);
+    oci::Manifest m = ManifestOf(image, mem);
+    std::map<std::string, std::string> recorded = m.annotations;
+    if (v == BuildVariant::kDocker) {
+      auto config = nlohmann::json::parse(*store::FetchBlob(mem, *m.config, 1 << 20));
+      EXPECT_EQ(config["created"], given.created);
+      recorded = config["config"]["Labels"].get<std::map<std::string, std::string>>();
+    } else {
+      EXPECT_EQ(recorded[std::string(oci::kAnnotationCreated)], given.created);
+    }
+    EXPECT_EQ(recorded[std::string(kAnnotationPluginName)], "other");
+    EXPECT_EQ(recorded[std::string(oci::kAnnotationTitle)], "Other");
+    EXPECT_EQ(recorded[std::string(oci::kAnnotationVersion)], "9.9.9");
+    EXPECT_EQ(recorded[std::string(oci::kAnnotationDescription)], "carried");
+  }
+  store::MemoryTarget mem;
+  auto bad = BuildPluginImage(dir_, {.metadata = {.created = "yesterday"}}, mem);
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message(), HasSubstr("not an RFC 3339"));
 }
 
 TEST(BuilderFormatTest, Variants) {

@@ -222,6 +222,7 @@ void CheckWasmBytes(const std::string& bytes, const LoadOptions& options,
   report.wasm_sha256 = oci::Digest::Of(bytes);
   // The gateway's own check after download: at least the 8-byte header and the magic.
   if (bytes.size() < 8 || !wasm::HasWasmMagic(bytes)) {
+    report.wasm_rejected = true;
     report.reasons.push_back(
         fmt::format("plugin.wasm does not start with \\0asm (first bytes: {}): the gateway "
                     "rejects it as not a wasm binary",
@@ -231,12 +232,16 @@ void CheckWasmBytes(const std::string& bytes, const LoadOptions& options,
   if (!options.check_module) return;
   auto module = wasm::ParseWasmModule(bytes);
   if (!module) {
+    report.wasm_rejected = true;
     report.reasons.push_back(
         fmt::format("plugin.wasm is not a valid wasm module: {}", module.error().message()));
     return;
   }
   for (Finding& finding : wasm::CheckProxyWasm(*module, kPluginFileName)) {
-    if (finding.severity == Severity::kError) report.reasons.push_back(finding.message);
+    if (finding.severity == Severity::kError) {
+      report.wasm_rejected = true;
+      report.reasons.push_back(finding.message);
+    }
     report.findings.push_back(std::move(finding));
   }
   report.module = std::move(*module);

@@ -117,6 +117,10 @@ struct LoadabilityReport {
   std::optional<wasm::WasmModuleInfo> module;
   // Why it will not load (empty when loadable), most decisive first.
   std::vector<std::string> reasons;
+  // plugin.wasm was found where the gateway looks but its bytes are refused (no "\0asm", not a
+  // valid module, a proxy-wasm error). False when only the image's shape is at fault: then
+  // rebuilding the image in another shape (transfer::RebuildHint) makes it loadable.
+  bool wasm_rejected = false;
   // wasm::CheckProxyWasm findings about plugin.wasm (errors also appear in `reasons`) and notes
   // about the image (index resolution, oci-variant fallback, ORAS compatibility).
   std::vector<Finding> findings;

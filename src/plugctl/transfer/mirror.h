@@ -101,6 +101,11 @@ struct MirrorOptions {
   bool keep_going = false;
   // Check every image as the gateway would (reads its wasm layer; from a local side if any).
   bool check_gateway = true;
+  // Check every image before anything is written and fail the run (kFailedPrecondition, naming
+  // each image, its reasons and the --variant that fixes it) when the gateway would not load
+  // one. With a variant, each rebuilt image is checked in memory before it is copied instead.
+  // Implies check_gateway; does not apply to plugin-server destinations (they hold files).
+  bool require_loadable = false;
   // Rebuild every image in this shape (ConvertImage) instead of copying it unchanged.
   std::optional<plugin::BuildVariant> variant;
   // The created time of rebuilt images (BuildOptions::created).

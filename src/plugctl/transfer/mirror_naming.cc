@@ -41,6 +41,33 @@ std::string BundleName(const oci::Reference& name) {
   return fmt::format("{}/{}@{}", name.registry, name.repository, name.digest->ToString());
 }
 
+Result<oci::Reference> MapBundleName(const oci::Reference& name, const NameMapping& mapping) {
+  const std::string pin =
+      name.tag.empty() ? "@" + name.digest->ToString() : fmt::format(":{}", name.tag);
+  std::string text;
+  if (!mapping.bundle_registry.empty()) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string repository,
+                             MapRepository(name, mapping.bundle_path, mapping));
+    text = fmt::format("{}/{}{}", mapping.bundle_registry, repository, pin);
+  } else {
+    const std::string full = name.Name();
+    size_t best = 0;
+    for (const auto& [from, to] : mapping.rules) {
+      auto rest = MatchPrefix(full, from);
+      if (!rest || (!text.empty() && from.size() <= best)) continue;
+      best = from.size();
+      text = to + std::string(*rest) + pin;
+    }
+    if (text.empty()) return name;
+  }
+  auto mapped = oci::Reference::Parse(text);
+  if (!mapped) {
+    return tl::unexpected(mapped.error().WithContext(
+        fmt::format("{} renamed for the bundle is \"{}\"", name.ToString(), text.substr(0, 256))));
+  }
+  return *mapped;
+}
+
 Result<std::pair<std::string, std::string>> ParseMappingRule(std::string_view text) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) {
@@ -198,7 +225,8 @@ Result<Location> DestinationFor(const oci::Reference& name, const MirrorDestinat
                        "only a digest",
                        name.ToString());
     }
-    loc.ref = BundleName(name);
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Reference named, MapBundleName(name, mapping));
+    loc.ref = BundleName(named);
     return loc;
   }
   PLUGCTL_ASSIGN_OR_RETURN(std::string repository, MapRepository(name, dest.prefix, mapping));

@@ -34,6 +34,12 @@ struct NameMapping {
   // source exactly or as a prefix ending at a '/'; the longest match wins; the matched part is
   // replaced by TO.
   std::vector<std::pair<std::string, std::string>> rules;
+  // Local destinations (bundles) only: name every image as if mirrored into this registry
+  // prefix (`--prefix registry.local:5000/plugins`: host and path, by the rules above), so that
+  // `docker load` of the bundle yields the private registry's names. Empty: full source names,
+  // rewritten by `rules` matched against the whole "host/path" (TO is then a full name too).
+  std::string bundle_registry;
+  std::string bundle_path;
 };
 
 // Parses "FROM=TO" for NameMapping::rules (kInvalidArgument naming the text).
@@ -86,8 +92,15 @@ struct PluginServerPath {
 // one (a bundle's tags are what the user looks images up by). `name` has a tag or a digest.
 std::string BundleName(const oci::Reference& name);
 
+// `name` renamed for a local bundle by mapping.bundle_registry/bundle_path or mapping.rules
+// (see NameMapping); `name` itself when neither applies. kInvalidArgument when the result is
+// not a valid reference.
+[[nodiscard]] Result<oci::Reference> MapBundleName(const oci::Reference& name,
+                                                   const NameMapping& mapping);
+
 // Where `name` (with a tag or a digest) goes at `dest`: the mapped registry repository with the
-// same tag or digest, or the local destination with `ref` set to BundleName(name).
+// same tag or digest, or the local destination with `ref` set to
+// BundleName(MapBundleName(name)).
 // kInvalidArgument when the name cannot be mapped, or for a digest-only name going to a docker
 // archive (which names images by tag only).
 [[nodiscard]] Result<Location> DestinationFor(const oci::Reference& name,

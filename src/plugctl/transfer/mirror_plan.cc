@@ -2,6 +2,8 @@
 #include <set>
 
 #include "plugctl/oci/plugin_name.h"
+#include "plugctl/store/content.h"
+#include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/mirror.h"
 
 namespace plugctl::transfer {
@@ -48,8 +50,53 @@ Status ExpandSource(const MirrorSource& source, const OpenOptions& open,
   return OkStatus();
 }
 
-Status ExpandBundle(const Location& bundle, const OpenOptions& open, MirrorPlan& plan,
-                    std::vector<MirrorItem>& items) {
+// The name of a bundle image whose tag is not a full reference, as `copy` and `build` write
+// them ("1.0.0", "hello-world:1.0.0"): NAME:TAG names itself the way `docker load` reads it
+// (docker.io/library/NAME); a plain TAG takes a `--map TAG=NAME` rule, else the plugin name the
+// image records (io.higress.plugin.name, which `build` writes from spec.yaml's info.name; its
+// first segment, "basic-auth" for "basic-auth/v1").
+Result<oci::Reference> PlainTagName(store::Target& target, const std::string& key,
+                                    const std::string& tag, const oci::Descriptor& entry,
+                                    const NameMapping& mapping) {
+  if (tag.find(':') != std::string::npos) {
+    auto name = oci::Reference::Parse(tag);
+    if (name && !name->tag.empty()) return *name;
+  }
+  std::string plugin;
+  for (const auto& [from, to] : mapping.rules) {
+    if (from == tag) {
+      plugin = to;
+      break;
+    }
+  }
+  if (plugin.empty()) {
+    std::vector<std::string> notes;
+    auto manifest = store::FetchManifest(target, entry);
+    if (!manifest) {
+      return tl::unexpected(manifest.error().WithContext(fmt::format("{}: tag \"{}\"", key, tag)));
+    }
+    // Spec names may carry a version suffix ("basic-auth/v1"); the repository is the plugin,
+    // as `build` names docker archive images.
+    plugin = ImageMetadataOf(target, *manifest, notes).name;
+    plugin = plugin.substr(0, plugin.find('/'));
+  }
+  if (plugin.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: tag \"{}\" is not a full image reference and the image records no "
+                     "plugin name ({}); name it with --map {}=NAME",
+                     key, tag, plugin::kAnnotationPluginName, tag);
+  }
+  auto name = oci::Reference::Parse(fmt::format("{}:{}", plugin, tag));
+  if (!name) {
+    return tl::unexpected(name.error().WithContext(
+        fmt::format("{}: tag \"{}\" named \"{}\"; name it with --map {}=NAME", key, tag,
+                    plugin.substr(0, 128), tag)));
+  }
+  return *name;
+}
+
+Status ExpandBundle(const Location& bundle, const OpenOptions& open, const NameMapping& mapping,
+                    MirrorPlan& plan, std::vector<MirrorItem>& items) {
   Location key_loc = bundle;
   key_loc.ref.clear();
   const std::string key = key_loc.ToString();
@@ -74,22 +121,19 @@ Status ExpandBundle(const Location& bundle, const OpenOptions& open, MirrorPlan&
   for (const std::string& tag : tags) {
     // docker 25+ archives also list the containerd form of each name
     // ("docker.io/library/x:1"); a bundle names images by full reference.
+    auto entry = target->Resolve(tag);
+    if (!entry) return tl::unexpected(entry.error().WithContext(fmt::format("{}: {}", key, tag)));
     auto name = oci::Reference::Parse(tag);
     if (!name || tag.find('/') == std::string::npos || (name->tag.empty() && !name->digest)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "{}: tag \"{}\" is not a full image reference (host/repository:tag); "
-                       "mirror loads bundles whose images are named by reference, as `plugctl "
-                       "mirror --to oci-archive:…` writes them",
-                       key, tag);
+      // Not a mirror bundle's name: a tag as `copy` or `build` writes it.
+      PLUGCTL_ASSIGN_OR_RETURN(name, PlainTagName(*target, key, tag, *entry, mapping));
     }
     if (!seen.insert(BundleName(*name)).second) continue;
     MirrorItem item;
     // The key a previous mirror kept on the entry (docker archives have no entry annotations).
-    if (auto entry = target->Resolve(tag)) {
-      if (auto it = entry->annotations.find(std::string(oci::kAnnotationPluginName));
-          it != entry->annotations.end()) {
-        item.plugin_name = it->second;
-      }
+    if (auto it = entry->annotations.find(std::string(oci::kAnnotationPluginName));
+        it != entry->annotations.end()) {
+      item.plugin_name = it->second;
     }
     item.name = *name;
     item.origin = key;
@@ -114,11 +158,11 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                      "--variant does not apply to {}: it holds plugin.wasm itself, not an image",
                      destination.ToString());
   }
-  if (!destination.is_registry() && !destination.is_plugin_server() &&
-      !options.mapping.rules.empty()) {
+  if ((destination.is_registry() || destination.is_plugin_server()) &&
+      !options.mapping.bundle_registry.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "--map applies to registry destinations; {} names images by their full "
-                     "references",
+                     "--prefix names the images of a bundle (oci:, oci-archive:, docker-archive:); "
+                     "{} is named by --to itself",
                      destination.ToString());
   }
   std::vector<MirrorItem> items;
@@ -140,7 +184,7 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
     }
   }
   for (const Location& bundle : bundles) {
-    Status expanded = ExpandBundle(bundle, open, plan, items);
+    Status expanded = ExpandBundle(bundle, open, options.mapping, plan, items);
     if (!expanded) {
       if (!options.keep_going) return tl::unexpected(expanded.error());
       plan.failures.emplace_back(bundle.ToString(), expanded.error());

@@ -81,6 +81,9 @@ class MirrorRun {
 
   Result<MirrorReport> Run() {
     const MirrorDestination& dest = plan_.destination;
+    if (options_.require_loadable && !options_.variant && !dest.is_plugin_server()) {
+      PLUGCTL_RETURN_IF_ERROR(CheckAllLoadable());
+    }
     if (!dest.is_registry() && !dest.is_plugin_server()) {
       auto opened = OpenLocation(dest.location,
                                  options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_);
@@ -127,6 +130,50 @@ class MirrorRun {
   }
 
  private:
+  // require_loadable without a variant: every source image is checked before the destination
+  // is even opened, so a list with one unloadable image writes nothing at all.
+  Status CheckAllLoadable() {
+    checked_.resize(plan_.items.size());
+    std::vector<std::optional<Error>> errors(plan_.items.size());
+    Status run = RunParallel(plan_.items.size(), options_.jobs,
+                             [this, &errors](size_t i, const Cancellation&) -> Status {
+                               Status one = CheckOne(i);
+                               if (!one) errors[i] = one.error();
+                               return OkStatus();
+                             });
+    if (!run) return run;
+    std::vector<std::string> refused;
+    for (size_t i = 0; i < plan_.items.size(); ++i) {
+      const MirrorItem& item = plan_.items[i];
+      if (errors[i]) return tl::unexpected(*errors[i]);
+      if (!checked_[i] || checked_[i]->loadable) continue;
+      refused.push_back(
+          NotLoadableError(item.name.ToString(), *checked_[i], plan_.destination.location.kind)
+              .message());
+    }
+    if (refused.empty()) return OkStatus();
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "--require-loadable: {} of {} images would not load in the gateway; nothing "
+                     "was written: {}",
+                     refused.size(), plan_.items.size(), fmt::join(refused, " | "));
+  }
+
+  Status CheckOne(size_t i) {
+    const MirrorItem& item = plan_.items[i];
+    auto context = [&](const Error& e) {
+      return tl::unexpected(e.WithContext(fmt::format("check {}", item.name.ToString())));
+    };
+    std::unique_ptr<store::Target> src_owned;
+    auto src = SourceTarget(item, src_owned);
+    if (!src) return context(src.error());
+    auto root = LockedResolve(**src, item.source.ResolveRef(), locks_);
+    if (!root) return context(root.error());
+    auto report = plugin::CheckGatewayLoadability(**src, *root);
+    if (!report) return context(report.error().WithContext("gateway check"));
+    checked_[i] = std::move(*report);
+    return OkStatus();
+  }
+
   // Mirrors item i into its result; fails (stopping the run) only without keep_going.
   Status RunItem(size_t i) {
     MirrorItemResult& result = report_.items[i];
@@ -266,11 +313,14 @@ class MirrorRun {
       convert.created = options_.created;
       convert.copy = options_.copy;
       convert.copy.tags.clear();
+      convert.check_gateway = options_.check_gateway;
+      convert.require_loadable = options_.require_loadable;
       auto converted = ConvertImage(**src, *root, **dst, convert);
       if (!converted) return context(converted.error());
       result.copy = converted->copy;
-      result.converted = converted->image.manifest;
-      stored = converted->image.manifest;
+      result.converted = converted->manifest;
+      result.gateway = std::move(converted->gateway);
+      stored = converted->manifest;
     } else {
       CopyOptions copy = options_.copy;
       copy.tags.clear();
@@ -298,7 +348,11 @@ class MirrorRun {
     }
     result.state = MirrorItemResult::State::kCopied;
 
-    if (options_.check_gateway) {
+    const size_t index = static_cast<size_t>(&result - report_.items.data());
+    if (index < checked_.size() && checked_[index]) {
+      // Decided before the run from the source: a copy keeps the digest, and so the verdict.
+      result.gateway = checked_[index];
+    } else if (options_.check_gateway && !options_.variant) {
       // Read the wasm layer from a local side when there is one: it costs no network.
       store::Target* check = *dst;
       if (plan_.destination.is_registry() && !item.bundle.empty() && !options_.variant) {
@@ -328,6 +382,8 @@ class MirrorRun {
   TargetLocks locks_;
   LockTable<std::string> repository_locks_;
   MirrorReport report_;
+  // CheckAllLoadable's verdicts, by item (empty without require_loadable).
+  std::vector<std::optional<plugin::LoadabilityReport>> checked_;
   std::mutex on_item_mu_;  // on_item calls are serialized
 };
 

@@ -1,5 +1,6 @@
 #include "plugctl/transfer/mirror.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -82,6 +83,39 @@ TEST(DestinationForTest, RegistryDestinationsMapTheRepositoryAndKeepTheTag) {
   ASSERT_TRUE(loc.has_value());
   EXPECT_EQ(loc->kind, LocationKind::kRegistry);
   EXPECT_EQ(loc->reference.ToString(), "reg.local:5000/mirror/basic-auth:2.0");
+}
+
+TEST(MapBundleNameTest, PrefixAndFullNameRules) {
+  auto named = [](std::string_view source, const NameMapping& m) {
+    auto r = MapBundleName(Ref(source), m);
+    return r ? r->ToString() : "error: " + r.error().message();
+  };
+  EXPECT_EQ(named("reg.io/plugins/x:1.0", {}), "reg.io/plugins/x:1.0");
+  NameMapping prefix;
+  prefix.bundle_registry = "reg.local:5000";
+  prefix.bundle_path = "plugins";
+  EXPECT_EQ(named("reg.io/plugins/x:1.0", prefix), "reg.local:5000/plugins/x:1.0");
+  prefix.rules = {{"reg.io/team", "team"}};
+  EXPECT_EQ(named("reg.io/team/auth:2", prefix), "reg.local:5000/plugins/team/auth:2");
+  NameMapping rules;
+  rules.rules = {{"reg.io/plugins", "private.io/p"}, {"reg.io", "other.io"}};
+  EXPECT_EQ(named("reg.io/plugins/x:1.0", rules), "private.io/p/x:1.0");
+  EXPECT_EQ(named("reg.io/a/b:1", rules), "other.io/a/b:1");
+  EXPECT_EQ(named("docker.io/library/y:1", rules), "docker.io/library/y:1");
+  rules.rules = {{"reg.io/plugins", "Bad Name"}};
+  EXPECT_NE(named("reg.io/plugins/x:1", rules).find("error: "), std::string::npos);
+}
+
+TEST(DestinationForTest, BundlePrefixNamesLocalDestinations) {
+  auto docker = ParseMirrorDestination("docker-archive:/tmp/x.tar");
+  ASSERT_TRUE(docker.has_value());
+  NameMapping m;
+  m.bundle_registry = "reg.local:5000";
+  m.bundle_path = "plugins";
+  auto loc = DestinationFor(Ref("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/key-auth:1"),
+                            *docker, m);
+  ASSERT_TRUE(loc.has_value()) << loc.error().message();
+  EXPECT_EQ(loc->ref, "reg.local:5000/plugins/key-auth:1");
 }
 
 TEST(MapRepositoryTest, ParseMappingRule) {
@@ -178,9 +212,10 @@ class MirrorBundleTest : public ::testing::Test {
   std::string Path(std::string_view name) const { return (tmp_->path() / name).string(); }
 
   oci::Descriptor AddImage(store::OciLayoutTarget& layout, const std::string& name,
-                           const std::string& content) {
+                           const std::string& content, oci::Annotations annotations = {}) {
     store::MemoryTarget mem("mem");
     oci::ImageManifestSpec spec;
+    spec.annotations = std::move(annotations);
     spec.config = mem.Put(oci::kUnknownConfig, "{}");
     spec.layers.push_back(mem.Put(oci::kOciLayerTarGzip, content));
     oci::Descriptor manifest = mem.Put(oci::kOciManifest, oci::BuildImageManifest(spec));
@@ -291,6 +326,77 @@ TEST_F(MirrorBundleTest, FirstFailureStopsTheRunUnlessKeepGoing) {
       EXPECT_TRUE((*dst)->Resolve("reg.io/plugins/c:1").has_value());
     }
   }
+}
+
+TEST_F(MirrorBundleTest, PlainTagsAreNamedByTheirPluginNameOrMap) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "1.0.0", "named", {{"io.higress.plugin.name", "hello"}});
+  AddImage(**src, "hello-world:2.0.0", "docker-style");
+  AddImage(**src, "3.0.0", "nameless");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("reg.local:5000/plugins");
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  auto refused = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("--map 3.0.0=NAME"), std::string::npos)
+      << refused.error().message();
+  ASSERT_TRUE(ParseMappingRule("3.0.0=other").has_value());
+  options.mapping.rules.push_back(*ParseMappingRule("3.0.0=other"));
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  std::vector<std::string> names;
+  for (const MirrorItem& item : plan->items) names.push_back(item.destination.ToString());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"reg.local:5000/plugins/hello-world:2.0.0",
+                                             "reg.local:5000/plugins/hello:1.0.0",
+                                             "reg.local:5000/plugins/other:3.0.0"}));
+}
+
+TEST_F(MirrorBundleTest, PrefixRenamesBundleDestinations) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "reg.io/plugins/a:1.0.0", "aaaa");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  options.check_gateway = false;
+  options.mapping.bundle_registry = "reg.local:5000";
+  options.mapping.bundle_path = "plugins";
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  auto dst = store::OciLayoutTarget::Open(Path("dst"));
+  ASSERT_TRUE(dst.has_value());
+  EXPECT_TRUE((*dst)->Resolve("reg.local:5000/plugins/a:1.0.0").has_value());
+  // A registry destination is named by --to itself.
+  auto registry = ParseMirrorDestination("reg.local:5000/plugins");
+  ASSERT_TRUE(registry.has_value());
+  EXPECT_FALSE(PlanMirror({}, {*bundle}, *registry, options, {}).has_value());
+}
+
+TEST_F(MirrorBundleTest, RequireLoadableWritesNothing) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  // Not gzip: the gateway cannot read the layer.
+  AddImage(**src, "reg.io/plugins/a:1.0.0", "not a gzip tar");
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  options.require_loadable = true;
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_FALSE(report.has_value());
+  EXPECT_EQ(report.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(report.error().message().find("reg.io/plugins/a:1.0.0"), std::string::npos)
+      << report.error().message();
+  EXPECT_NE(report.error().message().find("nothing was written"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(Path("dst")));
 }
 
 TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {
