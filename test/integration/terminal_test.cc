@@ -83,13 +83,13 @@ TEST_F(TerminalTest, InspectEscapesMediaTypesAndAnnotations) {
 }
 
 TEST_F(TerminalTest, ErrorMessagesAreOneEscapedLine) {
-  // pull's error describes what the image holds, media types included.
+  // pull --all's error quotes the layer title it refuses.
   std::string layout = Layout();
-  RunResult r = Plugctl({"pull", layout + ":1.0", "-o", Path("pulled")});
+  RunResult r = Plugctl({"pull", "--all", layout + ":1.0", "-o", Path("pulled")});
   EXPECT_EQ(r.exit_code, 1) << r.Summary();
   EXPECT_EQ(RawControls(r.err), "") << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find("\\x1b[2J"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("plugin.wasm\\r\\nGateway:"), std::string::npos) << r.err;
 }
 
 TEST_F(TerminalTest, UsageErrorsEscapeTheArgumentTheyQuote) {
