@@ -478,8 +478,8 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
       "gateway loads (an index's linux/amd64 image); for http(s):// the sha256 of plugin.wasm.\n"
       "phase and priority come from spec.yaml. --config is checked against the plugin's\n"
       "schemas and the resource against the WasmPlugin CRD first; errors refuse.\n"
-      "Several images give a ----separated YAML stream; --format json gives one object, or a\n"
-      "v1 List for several. Two images with one metadata.name are refused.");
+      "Several images give YAML documents separated by ---; --format json gives one object,\n"
+      "or a v1 List for several. Two images with one metadata.name are refused.");
   return [args, &globals] { return RunWasmPlugin(*args, globals); };
 }
 
