@@ -1,7 +1,9 @@
 // Fuzzes configuration checking: the input is an OpenAPI schema document and a configuration
 // (YAML or JSON, plain or a WasmPlugin resource) separated by a line "%%". Beyond not crashing
 // or hanging (hostile patterns, $ref cycles, combinators, YAML bombs): every finding names the
-// file, and every violation's JSON pointer and display path describe the same place.
+// file, and every violation's JSON pointer and display path describe the same place. The same
+// configuration then goes through `plugctl wasmplugin`'s reader, resource builder and WasmPlugin
+// CRD check: a resource built without errors passes the CRD check.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,6 +13,8 @@
 #include "plugctl/spec/config_check.h"
 #include "plugctl/spec/schema.h"
 #include "plugctl/spec/spec.h"
+#include "plugctl/wasmplugin/crd_schema.h"
+#include "plugctl/wasmplugin/wasmplugin.h"
 
 namespace {
 
@@ -66,6 +70,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(f.file == "config.yaml");
       Check(!f.message.empty());
     }
+  }
+
+  plugctl::wasmplugin::WasmPluginConfig wp_config =
+      plugctl::wasmplugin::ReadWasmPluginConfig(&spec, config_text, "config.yaml");
+  for (const Finding& f : wp_config.findings) Check(!f.message.empty());
+  plugctl::wasmplugin::PluginPin pin{.url = "oci://r.local/p/x:1", .sha256 = "00", .tag = "1"};
+  auto made = plugctl::wasmplugin::MakeWasmPlugin({.name = "x", .pin = pin, .config = &wp_config});
+  Check(made.has_value());
+  if (!plugctl::HasErrors(made->findings)) {
+    Check(plugctl::wasmplugin::CheckWasmPluginCrd(made->resource).empty());
   }
 
   plugctl::Result<YamlDocument> config = ParseYamlDocument(config_text);

@@ -1,6 +1,10 @@
 // `plugctl wasmplugin`: WasmPlugin resources for the example plugin (built with `plugctl
-// build`) from local layouts and a real docker-registry, read back with yaml-cpp.
+// build`) from local layouts, bundles, list files and a real docker-registry, read back with
+// yaml-cpp. Every resource printed is checked against Higress's WasmPlugin CRD
+// (../shared/data/higress-crd/) by test/integration/crd_check.py, an independent structural-schema
+// checker.
 #include <fstream>
+#include <set>
 
 #include "fixture.h"
 #include "registry_fixture.h"
@@ -34,11 +38,37 @@ class WasmPluginTest : public CliTest {
     return Path(name);
   }
 
-  // Runs `plugctl wasmplugin ARGS`, expecting success, and parses every YAML document.
+  static fs::path Crd() {
+    return fs::path(PLUGCTL_SOURCE_DIR) / ".." / "shared" / "data" / "higress-crd" /
+           "wasmplugin-v1alpha1.openapiv3.json";
+  }
+
+  // What the API server would say about `text` (a YAML stream, a JSON object or a v1 List).
+  void ExpectCrdValid(const std::string& text) {
+    ASSERT_TRUE(fs::exists(Crd())) << "no WasmPlugin CRD at " << Crd();
+    RunResult r =
+        RunProcess({"python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/crd_check.py",
+                    Crd().string()},
+                   {.stdin_data = text});
+    EXPECT_TRUE(r.ok()) << r.Summary() << "\n" << text;
+  }
+
+  // `plugctl --format json wasmplugin ARGS`, expecting success and CRD-valid output.
+  nlohmann::json WasmPluginJson(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json", "wasmplugin"});
+    RunResult r = Plugctl(args);
+    EXPECT_TRUE(r.ok()) << r.Summary();
+    ExpectCrdValid(r.out);
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+
+  // Runs `plugctl wasmplugin ARGS`, expecting success, checks the output against the CRD and
+  // parses every YAML document.
   std::vector<YAML::Node> Resources(std::vector<std::string> args, RunResult* result = nullptr) {
     args.insert(args.begin(), "wasmplugin");
     RunResult r = Plugctl(args);
     EXPECT_TRUE(r.ok()) << r.Summary();
+    if (r.ok()) ExpectCrdValid(r.out);
     if (result != nullptr) *result = r;
     try {
       return YAML::LoadAll(r.out);
@@ -55,7 +85,8 @@ class WasmPluginTest : public CliTest {
 
 TEST_F(WasmPluginTest, OciPrefixPinsTheManifestDigestAndSpecFields) {
   RunResult run;
-  auto docs = Resources({layout_, "--url-prefix", "oci://registry.local:5000/plugins/"}, &run);
+  auto docs = Resources(
+      {layout_, "--url-prefix", "oci://registry.local:5000/plugins/", "--no-url-check"}, &run);
   ASSERT_EQ(docs.size(), 1u);
   const YAML::Node& wp = docs[0];
   EXPECT_EQ(wp["apiVersion"].as<std::string>(), "extensions.higress.io/v1alpha1");
@@ -107,8 +138,8 @@ matchRules:
   - domain: [example.com]
     config: {header: x-a, value: "true"}
 )");
-  RunResult r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--config",
-                         fragment, "-o", Path("out.yaml")});
+  RunResult r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--no-url-check",
+                         "--config", fragment, "-o", Path("out.yaml")});
   ASSERT_TRUE(r.ok()) << r.Summary();
   EXPECT_EQ(r.out, "");
   YAML::Node written = YAML::LoadFile(Path("out.yaml"));
@@ -120,27 +151,29 @@ matchRules:
 
 TEST_F(WasmPluginTest, InvalidConfigIsRefusedWithItsPath) {
   std::string bad = Write("bad.yaml", "header: \"not a token\"\nvalue: 1\n");
-  RunResult r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "-c", bad});
+  RunResult r = Plugctl(
+      {"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--no-url-check", "-c", bad});
   EXPECT_EQ(r.exit_code, 1) << r.Summary();
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("bad.yaml:1: header"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bad.yaml:2: value"), std::string::npos) << r.err;
 
   std::string no_target = Write("rule.yaml", "matchRules:\n  - config: {header: x}\n");
-  r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "-c", no_target});
+  r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--no-url-check", "-c",
+               no_target});
   EXPECT_EQ(r.exit_code, 1) << r.Summary();
   EXPECT_NE(r.err.find("matchRules[0]"), std::string::npos) << r.err;
 
   // -o is not written on failure.
-  r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "-c", bad, "-o",
-               Path("never.yaml")});
+  r = Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--no-url-check", "-c",
+               bad, "-o", Path("never.yaml")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_FALSE(fs::exists(dir_ / "never.yaml"));
 
-  EXPECT_EQ(
-      Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--name", "Bad_Name"})
-          .exit_code,
-      1);
+  EXPECT_EQ(Plugctl({"wasmplugin", layout_, "--url-prefix", "oci://r.local/p", "--no-url-check",
+                     "--name", "Bad_Name"})
+                .exit_code,
+            1);
 }
 
 TEST_F(WasmPluginTest, SpecFileForImagesWithoutOneAndJsonOutput) {
@@ -153,7 +186,8 @@ TEST_F(WasmPluginTest, SpecFileForImagesWithoutOneAndJsonOutput) {
   ASSERT_TRUE(built.ok()) << built.Summary();
 
   RunResult r;
-  auto docs = Resources({bare, "--url-prefix", "oci://r.local/p", "--name", "bare"}, &r);
+  auto docs =
+      Resources({bare, "--url-prefix", "oci://r.local/p", "--no-url-check", "--name", "bare"}, &r);
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_FALSE(docs[0]["spec"]["phase"]);
   EXPECT_FALSE(docs[0]["spec"]["priority"]);
@@ -162,7 +196,8 @@ TEST_F(WasmPluginTest, SpecFileForImagesWithoutOneAndJsonOutput) {
   // A plain tag and no spec: nothing names the repository.
   std::string plain = "oci:" + Path("bare-layout") + ":plain";
   ASSERT_TRUE(Plugctl({"tag", bare, "plain"}).ok());
-  RunResult unnamed = Plugctl({"wasmplugin", plain, "--url-prefix", "oci://r.local/p"});
+  RunResult unnamed =
+      Plugctl({"wasmplugin", plain, "--url-prefix", "oci://r.local/p", "--no-url-check"});
   EXPECT_EQ(unnamed.exit_code, 1) << unnamed.Summary();
   EXPECT_NE(unnamed.err.find("--spec"), std::string::npos) << unnamed.err;
 
@@ -185,31 +220,220 @@ spec:
         keys: {type: array, items: {type: string}}
 )");
   std::string config = Write("c.json", R"({"keys": ["x-api-key"]})");
-  nlohmann::json json = PlugctlJson({"wasmplugin", bare, layout_, "--url-prefix", "oci://r.local/p",
-                                     "--spec", spec, "-c", config});
-  ASSERT_TRUE(json.is_array()) << json.dump();
+  // One image: one object, which kubectl takes as it is.
+  nlohmann::json one = WasmPluginJson(
+      {bare, "--url-prefix", "oci://r.local/p", "--no-url-check", "--spec", spec, "-c", config});
+  EXPECT_EQ(one["kind"], "WasmPlugin") << one.dump();
+  EXPECT_EQ(one["metadata"]["name"], "key-auth");
+  // The url is where the image is (its repository, reg.example.com/team/bare, mirrored under
+  // the prefix), not the spec's name.
+  EXPECT_EQ(one["spec"]["url"], "oci://r.local/p/bare:2.0.0");
+  EXPECT_EQ(one["spec"]["phase"], "AUTHN");
+  EXPECT_EQ(one["spec"]["priority"], 310);
+  EXPECT_EQ(one["spec"]["defaultConfig"]["keys"][0], "x-api-key");
+
+  // Several: a v1 List.
+  nlohmann::json list =
+      WasmPluginJson({bare, layout_, "--url-prefix", "oci://r.local/p", "--no-url-check"});
+  ASSERT_EQ(list["kind"], "List") << list.dump();
+  EXPECT_EQ(list["apiVersion"], "v1");
+  const nlohmann::json& json = list["items"];
   ASSERT_EQ(json.size(), 2u);
-  EXPECT_EQ(json[0]["metadata"]["name"], "key-auth");
-  EXPECT_EQ(json[0]["spec"]["url"], "oci://r.local/p/key-auth:2.0.0");
-  EXPECT_EQ(json[0]["spec"]["phase"], "AUTHN");
-  EXPECT_EQ(json[0]["spec"]["priority"], 310);
-  EXPECT_EQ(json[0]["spec"]["defaultConfig"]["keys"][0], "x-api-key");
+  EXPECT_EQ(json[0]["metadata"]["name"], "bare");
+  EXPECT_EQ(json[1]["metadata"]["name"], "add-header");
   EXPECT_EQ(json[1]["spec"]["sha256"], manifest_.substr(7));
+
+  // One --spec for two images names both key-auth: refused, not emitted twice.
+  RunResult twice = Plugctl({"wasmplugin", bare, layout_, "--url-prefix", "oci://r.local/p",
+                             "--no-url-check", "--spec", spec});
+  EXPECT_EQ(twice.exit_code, 1) << twice.Summary();
+  EXPECT_EQ(twice.out, "");
+  EXPECT_NE(twice.err.find("both make the WasmPlugin \"key-auth\""), std::string::npos)
+      << twice.err;
 
   // A config the --spec rejects.
   std::string wrong = Write("wrong.yaml", "keys: x-api-key\n");
-  RunResult refused =
-      Plugctl({"wasmplugin", bare, "--url-prefix", "oci://r.local/p", "--spec", spec, "-c", wrong});
+  RunResult refused = Plugctl({"wasmplugin", bare, "--url-prefix", "oci://r.local/p",
+                               "--no-url-check", "--spec", spec, "-c", wrong});
   EXPECT_EQ(refused.exit_code, 1) << refused.Summary();
   EXPECT_NE(refused.err.find("wrong.yaml:1: keys"), std::string::npos) << refused.err;
 
   // Several images in YAML: separate documents.
-  docs = Resources({bare, layout_, "--url-prefix", "http://f/p", "--spec", spec});
+  docs = Resources({bare, layout_, "--url-prefix", "http://f/p"});
   ASSERT_EQ(docs.size(), 2u);
-  EXPECT_EQ(docs[1]["spec"]["url"].as<std::string>(), "http://f/p/key-auth/1.0.0/plugin.wasm");
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "http://f/p/bare/2.0.0/plugin.wasm");
+  EXPECT_EQ(docs[1]["spec"]["url"].as<std::string>(), "http://f/p/add-header/1.0.0/plugin.wasm");
   EXPECT_EQ(
       Plugctl({"wasmplugin", bare, layout_, "--url-prefix", "http://f/p", "--name", "x"}).exit_code,
       1);
+}
+
+// The checker the other tests rely on does catch what the API server would refuse or prune.
+TEST_F(WasmPluginTest, CrdCheckerCatchesWhatItMust) {
+  ASSERT_TRUE(fs::exists(Crd())) << "no WasmPlugin CRD at " << Crd();
+  RunResult r =
+      RunProcess({"python3", std::string(PLUGCTL_SOURCE_DIR) + "/test/integration/crd_check.py",
+                  Crd().string()},
+                 {.stdin_data = R"(apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: a}
+spec:
+  url: oci://r/p/a:1
+  priority: "1"
+  phase: LATE
+  matchRules:
+    - domains: [a.com]
+      configDisable: "yes"
+      config: {x: .inf}
+)"});
+  EXPECT_EQ(r.exit_code, 1) << r.Summary();
+  for (const char* expected : {"spec.priority: expected integer", "spec.phase: 'LATE' not in enum",
+                               "spec.matchRules[0].domains: unknown field",
+                               "spec.matchRules[0].configDisable: expected "
+                               "boolean",
+                               "spec.matchRules[0].config.x: inf is not a JSON number"}) {
+    EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
+  }
+}
+
+TEST_F(WasmPluginTest, WhatTheCrdRejectsIsRefusedWithItsPath) {
+  const std::vector<std::string> base = {"wasmplugin",      layout_,          "--url-prefix",
+                                         "oci://r.local/p", "--no-url-check", "-c"};
+  struct Case {
+    std::string file;
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"typo.yaml", "defaultConfig: {header: x-a, value: b}\nmatchRules:\n  - domains: [a.com]\n",
+       "typo.yaml:3: matchRules[0].domains: unknown match rule key (did you mean `domain`?)"},
+      {"disable.yaml",
+       "defaultConfig: {header: x-a, value: b}\nmatchRules:\n  - domain: [a.com]\n"
+       "    configDisable: \"yes\"\n",
+       "disable.yaml:4: matchRules[0].configDisable: must be true or false"},
+      {"route.yaml",
+       "defaultConfig: {header: x-a, value: b}\nmatchRules:\n  - domain: [a.com]\n"
+       "    routeType: TCP\n",
+       "route.yaml:4: matchRules[0].routeType: must be HTTP or GRPC"},
+      {"inf.yaml", "header: x-a\nvalue: b\nlimit: .inf\n",
+       "spec.defaultConfig.limit: WasmPlugin CRD: infinity is not a JSON number"},
+      {"nan.yaml",
+       "defaultConfig: {header: x-a, value: b}\nmatchRules:\n  - domain: [a.com]\n"
+       "    config: {header: x-b, value: c, n: .nan}\n",
+       "spec.matchRules[0].config.n: WasmPlugin CRD: .nan is not a JSON number"},
+      {"big.yaml", "header: x-a\nvalue: b\nbig: 123456789012345678901234567890\n",
+       "big.yaml:3: big: integer 123456789012345678901234567890 does not fit in 64 bits"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = base;
+    args.push_back(Write(c.file, c.text));
+    RunResult r = Plugctl(args);
+    EXPECT_EQ(r.exit_code, 1) << c.file << "\n" << r.Summary();
+    EXPECT_EQ(r.out, "") << c.file;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.file << "\n" << r.err;
+  }
+  // The corrected rule applies.
+  std::string fixed = Write("fixed.yaml",
+                            "defaultConfig: {header: x-a, value: b}\nmatchRules:\n"
+                            "  - domain: [a.com]\n    configDisable: true\n    routeType: GRPC\n");
+  auto docs =
+      Resources({layout_, "--url-prefix", "oci://r.local/p", "--no-url-check", "-c", fixed});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_TRUE(docs[0]["spec"]["matchRules"][0]["configDisable"].as<bool>());
+}
+
+TEST_F(WasmPluginTest, BundleGivesOneResourcePerImage) {
+  // A second, spec-less image in the same layout, named by a full reference as bundles do.
+  fs::create_directories(dir_ / "bare");
+  fs::copy_file(Example() / "plugin.wasm", dir_ / "bare" / "plugin.wasm");
+  RunResult built = Plugctl({"build", Path("bare"), "--allow-missing", "-t",
+                             "oci:" + Path("layout") + ":reg.example.com/team/bare:2.0.0"});
+  ASSERT_TRUE(built.ok()) << built.Summary();
+
+  std::string bundle = "oci:" + Path("layout");
+  auto docs = Resources({bundle, "--url-prefix", "http://f/p"});
+  ASSERT_EQ(docs.size(), 2u);
+  std::set<std::string> urls;
+  for (const auto& doc : docs) urls.insert(doc["spec"]["url"].as<std::string>());
+  EXPECT_EQ(urls, (std::set<std::string>{"http://f/p/add-header/1.0.0/plugin.wasm",
+                                         "http://f/p/bare/2.0.0/plugin.wasm"}));
+  nlohmann::json list =
+      WasmPluginJson({bundle, "--url-prefix", "oci://r.local/p", "--no-url-check"});
+  ASSERT_EQ(list["kind"], "List");
+  ASSERT_EQ(list["items"].size(), 2u);
+
+  // An archive of the layout reads the same.
+  ASSERT_TRUE(Plugctl({"copy", bundle + ":1.0.0", "oci-archive:" + Path("b.tar") + ":1.0.0"}).ok());
+  ASSERT_TRUE(Plugctl({"copy", bundle + ":reg.example.com/team/bare:2.0.0",
+                       "oci-archive:" + Path("b.tar") + ":reg.example.com/team/bare:2.0.0"})
+                  .ok());
+  docs = Resources({"oci-archive:" + Path("b.tar"), "--url-prefix", "http://f/p"});
+  EXPECT_EQ(docs.size(), 2u);
+
+  // --name cannot name several.
+  EXPECT_EQ(Plugctl({"wasmplugin", bundle, "--url-prefix", "http://f/p", "--name", "x"}).exit_code,
+            1);
+}
+
+// An index with a linux/amd64 and a linux/arm64 image whose spec.yaml differ in priority.
+TEST_F(WasmPluginTest, PlatformPicksOneImageForEverything) {
+  fs::copy(Example(), dir_ / "arm", fs::copy_options::recursive);
+  std::string spec_text = ReadAll(dir_ / "arm" / "spec.yaml");
+  size_t at = spec_text.find("priority: 100");
+  ASSERT_NE(at, std::string::npos);
+  spec_text.replace(at, 13, "priority: 200");
+  fs::remove(dir_ / "arm" / "spec.yaml");
+  Write("arm/spec.yaml", spec_text);
+  std::string layout = Path("layout");
+  ASSERT_TRUE(Plugctl({"build", Path("arm"), "-t", "oci:" + layout + ":arm"}).ok());
+
+  // Write the index by hand (plugctl has no command that makes one).
+  nlohmann::json index_json = nlohmann::json::parse(ReadAll(dir_ / "layout" / "index.json"));
+  nlohmann::json children = nlohmann::json::array();
+  for (const auto& [tag, arch] : {std::pair{"1.0.0", "amd64"}, std::pair{"arm", "arm64"}}) {
+    for (const auto& m : index_json["manifests"]) {
+      auto annotations = m.find("annotations");
+      if (annotations != m.end() &&
+          annotations->value("org.opencontainers.image.ref.name", "") == tag) {
+        children.push_back({{"mediaType", m["mediaType"]},
+                            {"digest", m["digest"]},
+                            {"size", m["size"]},
+                            {"platform", {{"os", "linux"}, {"architecture", arch}}}});
+      }
+    }
+  }
+  ASSERT_EQ(children.size(), 2u) << index_json.dump();
+  std::string index = nlohmann::json{
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.index.v1+json"},
+      {"manifests",
+       children}}.dump();
+  oci::Digest digest = oci::Digest::Of(index);
+  std::ofstream(dir_ / "layout" / "blobs" / "sha256" / digest.hex(), std::ios::binary) << index;
+  index_json["manifests"].push_back(
+      {{"mediaType", "application/vnd.oci.image.index.v1+json"},
+       {"digest", digest.ToString()},
+       {"size", index.size()},
+       {"annotations", {{"org.opencontainers.image.ref.name", "multi"}}}});
+  std::ofstream(dir_ / "layout" / "index.json", std::ios::trunc) << index_json.dump();
+  std::string multi = "oci:" + layout + ":multi";
+
+  // oci://: the gateway's linux/amd64 image, for sha256 and priority alike.
+  auto docs = Resources({multi, "--url-prefix", "oci://r.local/p", "--no-url-check"});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ("sha256:" + docs[0]["spec"]["sha256"].as<std::string>(), manifest_);
+  EXPECT_EQ(docs[0]["spec"]["priority"].as<int>(), 100);
+  // --platform asking for another image than the gateway loads from oci:// is refused.
+  RunResult mixed = Plugctl({"wasmplugin", multi, "--url-prefix", "oci://r.local/p",
+                             "--no-url-check", "--platform", "linux/arm64"});
+  EXPECT_EQ(mixed.exit_code, 1) << mixed.Summary();
+  EXPECT_EQ(mixed.out, "");
+  EXPECT_NE(mixed.err.find("--platform linux/arm64"), std::string::npos) << mixed.err;
+  // http(s)://: the chosen platform's plugin.wasm and its spec.
+  docs = Resources({multi, "--url-prefix", "http://f/p", "--platform", "linux/arm64"});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["spec"]["sha256"].as<std::string>(), wasm_hex_);
+  EXPECT_EQ(docs[0]["spec"]["priority"].as<int>(), 200);
 }
 
 using WasmPluginRegistryTest = WithRegistry<WasmPluginTest>;
@@ -237,6 +461,59 @@ TEST_F(WasmPluginRegistryTest, RegistryReferenceAndResolveAgree) {
   docs = Resources({by_digest});
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "oci://" + by_digest);
+}
+
+// A plugins.properties list whose key differs from the repository, as json-converter's does.
+TEST_F(WasmPluginRegistryTest, ListUrlsAreWhereMirrorPutsTheImages) {
+  std::string source = Ref("plugins/jsonrpc-converter:1.0.0");
+  ASSERT_TRUE(Plugctl({"copy", layout_, source}).ok());
+  std::string list = Write("plugins.properties", "json-converter=oci://" + source + "\n");
+
+  // http(s)://: the plugin-server name is the list's key.
+  auto docs = Resources({list, "--url-prefix", "http://f/p"});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(),
+            "http://f/p/json-converter/1.0.0/plugin.wasm");
+
+  // oci://: the repository mirror makes, checked in the registry, which does not have it yet.
+  std::string prefix = "oci://" + Ref("mirror");
+  RunResult missing = Plugctl({"wasmplugin", list, "--url-prefix", prefix});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Summary();
+  EXPECT_EQ(missing.out, "");
+  EXPECT_NE(missing.err.find("no manifest"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("--no-url-check"), std::string::npos) << missing.err;
+
+  RunResult mirrored = Plugctl({"mirror", list, "--to", Ref("mirror")});
+  ASSERT_TRUE(mirrored.ok()) << mirrored.Summary();
+  docs = Resources({list, "--url-prefix", prefix});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), prefix + "/jsonrpc-converter:1.0.0");
+  EXPECT_EQ("sha256:" + docs[0]["spec"]["sha256"].as<std::string>(), manifest_);
+  EXPECT_EQ(docs[0]["metadata"]["name"].as<std::string>(), "add-header");
+
+  // A bundle mirrored from the list names the same places.
+  std::string bundle = "oci-archive:" + Path("bundle.tar");
+  ASSERT_TRUE(Plugctl({"mirror", list, "--to", bundle}).ok());
+  docs = Resources({bundle, "--url-prefix", prefix});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), prefix + "/jsonrpc-converter:1.0.0");
+  docs = Resources({bundle, "--url-prefix", "http://f/p"});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(),
+            "http://f/p/json-converter/1.0.0/plugin.wasm");
+
+  // A tag moved to another image than the one pinned is refused: the gateway would resolve the
+  // tag and reject the digest.
+  fs::copy(Example(), dir_ / "other", fs::copy_options::recursive);
+  std::ofstream(dir_ / "other" / "README.md", std::ios::app) << "\nanother build\n";
+  ASSERT_TRUE(
+      Plugctl({"build", Path("other"), "-t", "oci:" + Path("other-layout") + ":1.0.0"}).ok());
+  ASSERT_TRUE(Plugctl({"copy", "oci:" + Path("other-layout") + ":1.0.0",
+                       Ref("mirror/jsonrpc-converter:1.0.0")})
+                  .ok());
+  RunResult moved = Plugctl({"wasmplugin", list, "--url-prefix", prefix});
+  EXPECT_EQ(moved.exit_code, 1) << moved.Summary();
+  EXPECT_NE(moved.err.find("the tag names"), std::string::npos) << moved.err;
 }
 
 }  // namespace

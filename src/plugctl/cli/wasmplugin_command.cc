@@ -1,6 +1,15 @@
-// `plugctl wasmplugin IMAGE...`: a Higress WasmPlugin resource per image, with the url and the
-// sha256 the gateway will check (see plugin/wasmplugin.h for the rules), ready for kubectl.
+// `plugctl wasmplugin IMAGE|LIST|BUNDLE...`: a Higress WasmPlugin resource per image, with the
+// url and the sha256 the gateway will check (see wasmplugin/wasmplugin.h for the rules), checked
+// against the WasmPlugin CRD (wasmplugin/crd_schema.h), ready for kubectl.
+//
+// An argument is a local location (oci:, oci-archive:, docker-archive:; without a REF every
+// image it holds, by tag), a list file when such a file exists (plugins.properties or a mirror
+// list, transfer/mirror_list.h: every image it names explicitly), and an image reference
+// otherwise.
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command_defs.h"
@@ -10,6 +19,8 @@
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror_list.h"
+#include "plugctl/transfer/mirror_naming.h"
 #include "plugctl/wasmplugin/wasmplugin.h"
 #include "plugctl/wasmplugin/yaml_emit.h"
 
@@ -28,6 +39,21 @@ struct WasmPluginArgs {
   std::string spec;
   std::string platform;
   std::string out;
+  // How `mirror --to` names repositories, for --url-prefix oci://.
+  bool scoped = false;
+  std::vector<std::string> maps;
+  bool no_url_check = false;
+};
+
+// One image to make a resource for.
+struct ImageEntry {
+  // How messages name it: the argument, "ARG (TAG)" for a bundle entry, or the list line.
+  std::string display;
+  transfer::Location location;
+  // The plugins.properties key the image was listed under ("" when not from such a list).
+  std::string listed_name;
+  // Local entries: the opened layout or archive, shared by the entries of one bundle.
+  std::shared_ptr<store::Target> target;
 };
 
 void Warn(const std::string& image, const std::string& message) {
@@ -57,18 +83,165 @@ Result<std::optional<spec::ParsedSpec>> ImageSpec(const std::string& image,
   return std::optional<spec::ParsedSpec>(std::move(*own));
 }
 
-Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPluginArgs& args,
+// The images an argument names (see the file comment).
+Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
+                      std::vector<ImageEntry>& out) {
+  if (transfer::IsLocalTransport(arg)) {
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(arg));
+    PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<store::Target> opened,
+                             env.Open(loc, transfer::AccessMode::kRead));
+    std::shared_ptr<store::Target> target = std::move(opened);
+    if (!loc.ref.empty()) {
+      out.push_back({.display = arg, .location = loc, .target = target});
+      return OkStatus();
+    }
+    // A bundle: every image it holds, by tag (how copy, build and mirror name them).
+    auto tags = target->Tags();
+    if (!tags) return tl::unexpected(tags.error().WithContext(arg));
+    if (tags->size() <= 1) {
+      // One image (or an untagged one the location resolves by itself).
+      if (tags->size() == 1) loc.ref = tags->front();
+      out.push_back({.display = arg, .location = loc, .target = target});
+      return OkStatus();
+    }
+    for (const std::string& tag : *tags) {
+      transfer::Location entry = loc;
+      entry.ref = tag;
+      out.push_back(
+          {.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target});
+    }
+    return OkStatus();
+  }
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(arg, ec)) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(arg, transfer::kMaxMirrorListBytes));
+    PLUGCTL_ASSIGN_OR_RETURN(auto sources, transfer::ParseMirrorList(text, arg));
+    for (const transfer::MirrorSource& source : sources) {
+      if (source.NeedsTagList()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "{}: tag patterns (tag-regex, semver, every tag) select images by "
+                         "listing a registry; wasmplugin takes lists that name each image (tags "
+                         "or digests)",
+                         source.origin);
+      }
+      for (const std::string& ref : source.refs) {
+        std::string text_ref =
+            source.repository.Name() + (ref.find(':') != std::string::npos ? "@" + ref : ":" + ref);
+        auto loc = transfer::ParseLocation(text_ref);
+        if (!loc) return tl::unexpected(loc.error().WithContext(source.origin));
+        out.push_back({.display = fmt::format("{} ({})", text_ref, source.origin),
+                       .location = std::move(*loc),
+                       .listed_name = source.name});
+      }
+    }
+    if (sources.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, "{}: the list names no image", arg);
+    }
+    return OkStatus();
+  }
+  auto loc = transfer::ParseLocation(arg);
+  if (!loc) {
+    return tl::unexpected(loc.error().WithContext(fmt::format(
+        "argument {}: \"{}\" is neither a local location, a list file nor an image reference",
+        index + 1, arg)));
+  }
+  out.push_back({.display = arg, .location = std::move(*loc)});
+  return OkStatus();
+}
+
+// The repository `mirror --to PREFIX` puts `source` in, with the same --map/--scoped rules:
+// "" when the prefix is not oci:// or there is no source reference to map.
+Result<std::string> MirroredRepository(const std::optional<oci::Reference>& source,
+                                       const WasmPluginArgs& args) {
+  std::string_view prefix = args.url_prefix;
+  if (!source || !prefix.starts_with("oci://")) return std::string();
+  prefix.remove_prefix(6);
+  while (prefix.ends_with('/')) prefix.remove_suffix(1);
+  size_t slash = prefix.find('/');
+  std::string_view path = slash == std::string_view::npos ? "" : prefix.substr(slash + 1);
+  transfer::NameMapping mapping{.scoped = args.scoped};
+  for (const std::string& rule : args.maps) {
+    PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMappingRule(rule));
+    mapping.rules.push_back(std::move(parsed));
+  }
+  return transfer::MapRepository(*source, path, mapping);
+}
+
+// The reference a local image's REF stands for when it is a full one (how bundles name images).
+std::optional<oci::Reference> FullReference(std::string_view ref) {
+  if (ref.empty() || ref.front() == '@' || ref.find('/') == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto parsed = oci::Reference::Parse(ref);
+  if (!parsed) return std::nullopt;
+  return *parsed;
+}
+
+// Is the image where `url` says, in the registry it names? The gateway resolves the tag (if
+// any) and compares the digest of the image it gets with sha256; both must hold.
+Status CheckUrl(const std::string& url, const oci::Digest& pinned, const oci::Digest& root,
+                TargetEnv& env) {
+  std::string_view text = url;
+  text.remove_prefix(6);  // oci://
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(text));
+  auto target = env.Open(loc, transfer::AccessMode::kRead);
+  auto hint = [&url](const Error& e) {
+    return e.WithContext(
+        fmt::format("cannot check {} (pass --no-url-check to write the "
+                    "resource unchecked)",
+                    url));
+  };
+  if (!target) return tl::unexpected(hint(target.error()));
+  auto by_digest = (*target)->Resolve(pinned.ToString());
+  if (!by_digest) {
+    if (by_digest.error().code() == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound,
+                       "{}: the registry has no manifest {}: copy or mirror the image there "
+                       "first (or pass --no-url-check)",
+                       url, pinned.ToString());
+    }
+    return tl::unexpected(hint(by_digest.error()));
+  }
+  if (loc.reference.tag.empty()) return OkStatus();
+  auto by_tag = (*target)->Resolve(loc.reference.tag);
+  if (!by_tag) {
+    if (by_tag.error().code() == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound,
+                       "{}: the registry has the image but no tag {}: copy or mirror it there "
+                       "first (or pass --no-url-check)",
+                       url, loc.reference.tag);
+    }
+    return tl::unexpected(hint(by_tag.error()));
+  }
+  if (by_tag->digest != pinned && by_tag->digest != root) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "{}: the tag names {}, not the image pinned ({}): the gateway would refuse "
+                     "it (or pass --no-url-check)",
+                     url, by_tag->digest.ToString(), pinned.ToString());
+  }
+  return OkStatus();
+}
+
+Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPluginArgs& args,
                                        const std::optional<spec::ParsedSpec>& given_spec,
                                        const std::optional<std::string>& config_text,
                                        TargetEnv& env) {
-  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(image));
+  const std::string& image = entry.display;
+  const transfer::Location& loc = entry.location;
   plugin::ExtractOptions options;
   if (!args.platform.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
   }
   options.check_gateway = true;
-  PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
-  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, target->Resolve(loc.ResolveRef()));
+  std::shared_ptr<store::Target> target = entry.target;
+  if (!target) {
+    PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<store::Target> opened,
+                             env.Open(loc, transfer::AccessMode::kRead));
+    target = std::move(opened);
+  }
+  auto resolved = target->Resolve(loc.ResolveRef());
+  if (!resolved) return tl::unexpected(resolved.error().WithContext(image));
+  const oci::Descriptor& root = *resolved;
   PLUGCTL_ASSIGN_OR_RETURN(auto temp, TempDir::Create("plugctl-wasmplugin"));
   const std::filesystem::path dir = temp->path() / "plugin";
   auto extracted = plugin::ExtractPlugin(*target, root, dir, options);
@@ -85,15 +258,13 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
   }
 
   wasmplugin::PinRequest pin_request;
+  std::optional<oci::Reference> source_reference;
   if (loc.kind == transfer::LocationKind::kRegistry) {
     pin_request.source.registry = loc.reference;
+    source_reference = loc.reference;
   } else {
     pin_request.source.local_ref = loc.ref;
-    // `docker-archive:saved.tar` names its only image; its one tag names it as well.
-    if (loc.ref.empty()) {
-      auto tags = target->Tags();
-      if (tags && tags->size() == 1) pin_request.source.local_ref = tags->front();
-    }
+    source_reference = FullReference(loc.ref);
   }
   pin_request.root_digest = r.root.digest;
   // The gateway resolves an index to linux/amd64 whatever --platform says.
@@ -105,14 +276,29 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
   pin_request.wasm_sha256 = r.wasm_sha256;
   pin_request.spec = spec;
   pin_request.url_prefix = args.url_prefix;
-  // A bundle mirrored from plugins.properties names the plugin by its key.
-  if (auto listed = r.root.annotations.find(std::string(oci::kAnnotationPluginName));
-      listed != r.root.annotations.end()) {
+  PLUGCTL_ASSIGN_OR_RETURN(pin_request.mirrored_repository,
+                           MirroredRepository(source_reference, args));
+  // The plugins.properties key: from the list the image came from, else the one a bundle
+  // mirrored from such a list keeps on its index.json entry.
+  pin_request.plugin_name = entry.listed_name;
+  if (auto listed = root.annotations.find(std::string(oci::kAnnotationPluginName));
+      pin_request.plugin_name.empty() && listed != root.annotations.end()) {
     pin_request.plugin_name = listed->second;
+  }
+  bool oci_prefix = std::string_view(args.url_prefix).starts_with("oci://");
+  bool oci_url = oci_prefix || args.url_prefix.empty();
+  // One image, one resource: an oci:// URL makes the gateway load the index's linux/amd64
+  // image, so name, phase and priority must come from that image too.
+  if (oci_url && r.platform && r.gateway && r.gateway->platform &&
+      r.platform->ToString() != r.gateway->platform->ToString()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: --platform {} chose an image the gateway does not load from an oci:// "
+                     "URL (it loads the index's {} image); leave --platform out, or serve that "
+                     "platform's plugin.wasm with --url-prefix http(s)://…",
+                     image, r.platform->ToString(), r.gateway->platform->ToString());
   }
   auto pin = wasmplugin::PinPlugin(pin_request);
   if (!pin) return tl::unexpected(pin.error().WithContext(image));
-  bool oci_url = pin->url.starts_with("oci://");
 
   if (r.gateway && !r.gateway->loadable) {
     std::string why = fmt::format("{}", fmt::join(r.gateway->reasons, "; "));
@@ -122,13 +308,6 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
       Warn(image, "the gateway could not load this image from a registry (" + why +
                       "); an http(s):// URL serves plugin.wasm itself, which is what counts");
     }
-  }
-  if (oci_url && r.platform && r.gateway && r.gateway->platform &&
-      r.platform->ToString() != r.gateway->platform->ToString()) {
-    Warn(image, fmt::format("the gateway loads the index's {} image, not the {} one --platform "
-                            "chose; sha256 is that of the {} image",
-                            r.gateway->platform->ToString(), r.platform->ToString(),
-                            r.gateway->platform->ToString()));
   }
 
   std::optional<wasmplugin::WasmPluginConfig> config;
@@ -158,18 +337,21 @@ Result<nlohmann::ordered_json> MakeOne(const std::string& image, const WasmPlugi
     PrintFindings(made->findings, std::cerr);
   }
   if (HasErrors(made->findings)) {
-    return MakeError(ErrorCode::kFailedPrecondition, "{} does not fit {}'s schemas: {}",
-                     args.config, image, CountFindings(made->findings));
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "{}: the WasmPlugin would be wrong ({}); nothing was written", image,
+                     CountFindings(made->findings));
+  }
+  // Where the image is (or must be, for a prefix): a registry reference was just resolved
+  // there, a prefix is checked.
+  if (oci_prefix && !args.no_url_check) {
+    auto pinned = oci::Digest::Parse("sha256:" + pin->sha256);
+    if (!pinned) return tl::unexpected(pinned.error());
+    PLUGCTL_RETURN_IF_ERROR(CheckUrl(pin->url, *pinned, r.root.digest, env));
   }
   return std::move(made->resource);
 }
 
 Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
-  if (!args.name.empty() && args.images.size() > 1) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "--name with {} images would give them all one name; name them one by one",
-                     args.images.size());
-  }
   std::optional<spec::ParsedSpec> given_spec;
   if (!args.spec.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(args.spec, 1 << 20));
@@ -189,22 +371,53 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   }
 
   TargetEnv env(globals);
+  std::vector<ImageEntry> entries;
+  for (size_t i = 0; i < args.images.size(); ++i) {
+    PLUGCTL_RETURN_IF_ERROR(ExpandArgument(args.images[i], i, env, entries));
+  }
+  if (!args.name.empty() && entries.size() > 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--name with {} images would give them all one name; name them one by one",
+                     entries.size());
+  }
   std::vector<nlohmann::ordered_json> resources;
-  for (const std::string& image : args.images) {
+  // metadata.name → the image that took it: the API server keeps one object per name, so a
+  // second one would silently replace the first.
+  std::map<std::string, std::string> names;
+  for (const ImageEntry& entry : entries) {
     PLUGCTL_ASSIGN_OR_RETURN(nlohmann::ordered_json resource,
-                             MakeOne(image, args, given_spec, config_text, env));
+                             MakeOne(entry, args, given_spec, config_text, env));
+    std::string name = resource["metadata"]["name"].get<std::string>();
+    auto [it, inserted] = names.emplace(name, entry.display);
+    if (!inserted) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{} and {} both make the WasmPlugin \"{}\" in {}: applied together one "
+                       "would replace the other; make them one at a time with --name",
+                       it->second, entry.display, name, args.ns);
+    }
     resources.push_back(std::move(resource));
   }
 
   std::string output;
   if (globals.format == OutputFormat::kJson) {
-    output = nlohmann::ordered_json(resources).dump(2) + "\n";
+    // kubectl takes one object, or several in a v1 List.
+    nlohmann::ordered_json json;
+    if (resources.size() == 1) {
+      json = std::move(resources.front());
+    } else {
+      json["apiVersion"] = "v1";
+      json["kind"] = "List";
+      json["items"] = std::move(resources);
+    }
+    output = json.dump(2) + "\n";
   } else {
+    // A YAML stream of documents, which kubectl apply takes as it is.
     for (size_t i = 0; i < resources.size(); ++i) {
       if (i > 0) output += "---\n";
       output += wasmplugin::EmitYaml(resources[i]);
     }
   }
+  size_t count = names.size();
   if (args.out.empty() || args.out == "-") {
     std::cout << output << std::flush;
     return OkStatus();
@@ -212,8 +425,8 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(args.out));
   PLUGCTL_RETURN_IF_ERROR(writer->Write(output));
   PLUGCTL_RETURN_IF_ERROR(writer->Commit());
-  Print(std::cerr, "Wrote {} WasmPlugin resource{} to {}\n", resources.size(),
-        resources.size() == 1 ? "" : "s", args.out);
+  Print(std::cerr, "Wrote {} WasmPlugin resource{} to {}\n", count, count == 1 ? "" : "s",
+        args.out);
   return OkStatus();
 }
 
@@ -221,9 +434,11 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
 
 Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<WasmPluginArgs>();
-  app.add_option("IMAGE", args->images, "Image locations (registry, oci:, oci-archive:, ...)")
-      ->required()
-      ->check(LocationCheck());
+  app.add_option("IMAGE", args->images,
+                 "Image locations (registry, oci:, oci-archive:, docker-archive:; a bundle "
+                 "without a REF gives every image it holds) or list files (plugins.properties, "
+                 "mirror lists)")
+      ->required();
   app.add_option("--config,-c", args->config,
                  "Plugin configuration (YAML/JSON), a {defaultConfig, matchRules} fragment or a "
                  "WasmPlugin resource")
@@ -234,11 +449,20 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("--url-prefix", args->url_prefix,
                  "oci://HOST[:PORT]/PATH (where the image is mirrored) or http(s)://HOST/PATH "
                  "(a plugin server); required for local images");
+  app.add_option("--map", args->maps,
+                 "FROM=TO repository rename under --url-prefix oci://, as `mirror --map` "
+                 "(repeatable)");
+  app.add_flag("--scoped", args->scoped,
+               "Under --url-prefix oci://, keep the source's registry and path, as `mirror "
+               "--scoped`");
+  app.add_flag("--no-url-check", args->no_url_check,
+               "Do not check that an --url-prefix oci:// URL's registry holds the image");
   app.add_option("--spec", args->spec,
                  "spec.yaml to use when the image carries none (official Higress images)")
       ->check(CLI::ExistingFile);
   app.add_option("--platform", args->platform,
-                 "Platform whose plugin.wasm an http(s):// URL pins (default linux/amd64)")
+                 "Platform whose plugin.wasm an http(s):// URL pins (default linux/amd64; an "
+                 "oci:// URL always pins the gateway's linux/amd64 image)")
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
             auto p = oci::Platform::Parse(value);
@@ -248,12 +472,14 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("--output,-o", args->out, "Write to FILE (atomically) instead of stdout");
   app.footer(
       "url: a registry image's own reference (oci://HOST/REPO:TAG); with --url-prefix\n"
-      "oci://R/P: R/P/NAME:TAG (where `plugctl mirror --to R/P` puts it); with --url-prefix\n"
-      "http(s)://H/P: H/P/NAME/VERSION/plugin.wasm (the Higress plugin-server layout).\n"
-      "sha256: for oci:// the digest of the image manifest the gateway loads (an index's\n"
-      "linux/amd64 image); for http(s):// the sha256 of plugin.wasm. phase and priority come\n"
-      "from spec.yaml. --config is checked against the plugin's schemas first; errors refuse.\n"
-      "Several images give several resources separated by ---; --format json gives an array.");
+      "oci://R/P: R/P/REPO:TAG where `plugctl mirror --to R/P` puts it (checked there unless\n"
+      "--no-url-check); with --url-prefix http(s)://H/P: H/P/NAME/VERSION/plugin.wasm (the\n"
+      "Higress plugin-server layout). sha256: for oci:// the digest of the image manifest the\n"
+      "gateway loads (an index's linux/amd64 image); for http(s):// the sha256 of plugin.wasm.\n"
+      "phase and priority come from spec.yaml. --config is checked against the plugin's\n"
+      "schemas and the resource against the WasmPlugin CRD first; errors refuse.\n"
+      "Several images give YAML documents separated by ---; --format json gives one object,\n"
+      "or a v1 List for several. Two images with one metadata.name are refused.");
   return [args, &globals] { return RunWasmPlugin(*args, globals); };
 }
 

@@ -1,9 +1,12 @@
 #include "plugctl/spec/config_check.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "plugctl/spec/schema_internal.h"
 
 namespace plugctl::spec {
 namespace {
@@ -131,13 +134,25 @@ std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann:
                    "a match rule must list at least one ingress, domain or service; the gateway "
                    "rejects a rule that matches nothing");
     }
+    // The CRD's structural schema declares exactly these keys: any other one is dropped by the
+    // API server (pruning), so the rule would silently lose it.
+    static const std::vector<std::string> kRuleKeys = {"ingress", "domain",        "service",
+                                                       "config",  "configDisable", "routeType"};
     for (const auto& [key, value] : rule.items()) {
-      if (key != "ingress" && key != "domain" && key != "service" && key != "config" &&
-          key != "configDisable") {
-        findings.Add(Severity::kWarning, AppendPath(rule_path, key),
-                     AppendPointer(rule_pointer, key),
-                     "unknown match rule key (expected ingress, domain, service, config, "
-                     "configDisable)");
+      std::string key_path = AppendPath(rule_path, key);
+      std::string key_pointer = AppendPointer(rule_pointer, key);
+      if (std::find(kRuleKeys.begin(), kRuleKeys.end(), key) == kRuleKeys.end()) {
+        findings.Add(Severity::kError, key_path, key_pointer,
+                     fmt::format("unknown match rule key{}: the WasmPlugin CRD has ingress, "
+                                 "domain, service, config, configDisable and routeType, and the "
+                                 "API server would drop it",
+                                 SuggestKey(key, kRuleKeys)));
+      } else if (key == "configDisable" && !value.is_boolean() && !value.is_null()) {
+        findings.Add(Severity::kError, key_path, key_pointer,
+                     fmt::format("must be true or false, got {}", DescribeValue(value)));
+      } else if (key == "routeType" && !value.is_null() && value != "HTTP" && value != "GRPC") {
+        findings.Add(Severity::kError, key_path, key_pointer,
+                     fmt::format("must be HTTP or GRPC, got {}", DescribeValue(value)));
       }
     }
     auto config = rule.find("config");
@@ -147,6 +162,12 @@ std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann:
     }
   }
   return out;
+}
+
+std::string SuggestKey(std::string_view key, const std::vector<std::string>& known) {
+  std::map<std::string, int> candidates;
+  for (const std::string& k : known) candidates.emplace(k, 0);
+  return schema_internal::DidYouMean(key, candidates);
 }
 
 bool IsWasmPluginResource(const nlohmann::json& value) {

@@ -21,6 +21,7 @@
 // Thread-safe: free functions over immutable inputs.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -54,10 +55,16 @@ std::vector<Finding> CheckConfigValue(const PluginSpec& spec, const nlohmann::js
 // Checks the spec of a Higress WasmPlugin (`body`, found at `path`/`pointer` of `file`: "spec"
 // and "/spec" for a resource, "" for a bare {defaultConfig, matchRules} fragment): phase,
 // defaultConfig (global), every matchRules[].config (rule level) and that every rule names an
-// ingress, domain or service. Other keys (url, sha256, priority…) are not looked at.
+// ingress, domain or service. A rule key the WasmPlugin CRD does not declare (the API server
+// would prune it; `domains` gets a "did you mean `domain`" hint), a non-boolean configDisable and
+// a routeType other than HTTP or GRPC are errors. Other keys (url, sha256, priority…) are not
+// looked at.
 std::vector<Finding> CheckWasmPluginSpec(const PluginSpec& spec, const nlohmann::json& body,
                                          std::string_view file, std::string_view path,
                                          std::string_view pointer, const LineMap* lines);
+
+// " (did you mean `x`?)" for the key of `known` within two edits of `key`, or "".
+std::string SuggestKey(std::string_view key, const std::vector<std::string>& known);
 
 // True if `value` looks like a WasmPlugin resource (kind WasmPlugin with an apiVersion).
 bool IsWasmPluginResource(const nlohmann::json& value);

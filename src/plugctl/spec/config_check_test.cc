@@ -183,8 +183,9 @@ spec:
                 "AUTHN, AUTHZ, STATS) (error)",
                 "wp.yaml:5: spec.defaultConfig.consumers: required property is missing (error)",
                 "wp.yaml:9: spec.matchRules[0].domain[0]: must be a non-empty name, got 5 (error)",
-                "wp.yaml:10: spec.matchRules[0].configs: unknown match rule key (expected ingress, "
-                "domain, service, config, configDisable) (warning)",
+                "wp.yaml:10: spec.matchRules[0].configs: unknown match rule key (did you mean "
+                "`config`?): the WasmPlugin CRD has ingress, domain, service, config, "
+                "configDisable and routeType, and the API server would drop it (error)",
                 "wp.yaml:16: spec.defaultConfig.consumers: expected array, got integer 5 (error)",
             }));
 }

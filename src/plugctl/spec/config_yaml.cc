@@ -359,7 +359,21 @@ class JsonBuilder final : public YAML::EventHandler {
   }
 
   void Note(const Slot& slot, std::string message) {
-    doc_.notes.push_back(YamlNote{slot.line, slot.pointer, slot.path, std::move(message)});
+    doc_.notes.push_back(YamlNote{slot.line, slot.pointer, slot.path, std::move(message), false});
+  }
+
+  // An integer too large for 64 bits is kept as the nearest float: a schema still sees an
+  // integer, but the value is no longer the one written, and JSON/Kubernetes readers (int64)
+  // cannot hold it. Consumers that must not change values treat the note as an error.
+  void NoteBeyond64Bits(std::string_view text, const nlohmann::json& value, const Slot& slot) {
+    if (!value.is_number_float()) return;
+    auto as_int = ParseCoreInt(text);
+    if (!as_int || !as_int->is_number_float()) return;
+    doc_.notes.push_back(
+        YamlNote{slot.line, slot.pointer, slot.path,
+                 fmt::format("integer {} does not fit in 64 bits; it is read as the float {}", text,
+                             value.dump()),
+                 /*changes_value=*/true});
   }
 
   void NoteYaml11(const std::string& text, const YAML::Mark& mark, bool is_key) {
@@ -381,7 +395,9 @@ class JsonBuilder final : public YAML::EventHandler {
                          const YAML::Mark& mark) {
     if (tag == "?") {
       NoteYaml11(text, mark, /*is_key=*/false);
-      return ResolvePlain(text);
+      nlohmann::json value = ResolvePlain(text);
+      NoteBeyond64Bits(text, value, slot);
+      return value;
     }
     if (tag == "!") return text;  // quoted or block scalar
     if (tag.rfind(kTagPrefix, 0) == 0) {
@@ -398,7 +414,10 @@ class JsonBuilder final : public YAML::EventHandler {
         throw bad("a boolean");
       }
       if (kind == "int") {
-        if (auto i = ParseCoreInt(text)) return *i;
+        if (auto i = ParseCoreInt(text)) {
+          NoteBeyond64Bits(text, *i, slot);
+          return *i;
+        }
         throw bad("an integer");
       }
       if (kind == "float") {

@@ -72,6 +72,9 @@ struct YamlNote {
   std::string pointer;  // JSON pointer of the value concerned
   std::string path;     // display path of the same value ("spec.configSchema.required")
   std::string message;
+  // The value read differs from the one written (an integer beyond 64 bits kept as a float):
+  // readers that pass values on unchanged (WasmPlugin generation) refuse it.
+  bool changes_value = false;
 
   bool operator==(const YamlNote&) const = default;
 };

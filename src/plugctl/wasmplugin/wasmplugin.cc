@@ -8,6 +8,7 @@
 #include "plugctl/oci/plugin_name.h"
 #include "plugctl/spec/config_check.h"
 #include "plugctl/spec/config_yaml.h"
+#include "plugctl/wasmplugin/crd_schema.h"
 
 namespace plugctl::wasmplugin {
 namespace {
@@ -89,17 +90,26 @@ Result<std::string> OciSha256(const PinRequest& request) {
 // PREFIX/NAME:TAG (or @DIGEST), checked by parsing it as a reference.
 Result<PluginPin> PinToOciPrefix(const PinRequest& request, const NameParts& parts,
                                  std::string_view prefix) {
-  // Where `plugctl mirror --to PREFIX` puts a registry image: its repository's last component.
-  // A local image has no repository, so its plugin name stands in.
-  std::string name = request.source.registry ? parts.repository_name : SpecBaseName(request.spec);
-  if (name.empty()) name = parts.repository_name;
-  if (name.empty()) {
+  // Where `plugctl mirror --to PREFIX` puts the image: the repository the caller mapped with
+  // mirror's rules, else (mirror's default) the source repository's last component — the
+  // repository the image was resolved from, or the one a bundle's full-reference tag names,
+  // never the spec's info.name, which may differ (json-converter lives in
+  // plugins/jsonrpc-converter). An image with no repository at all falls back to its plugin name.
+  std::string name = parts.repository_name;
+  if (name.empty()) name = SpecBaseName(request.spec);
+  if (name.empty() && request.mirrored_repository.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "cannot name the repository under --url-prefix {}: the image has no "
                      "spec.yaml (give one with --spec) and its tag is not a full reference",
                      prefix);
   }
   std::string text = fmt::format("{}/{}", prefix.substr(kOciScheme.size()), name);
+  if (!request.mirrored_repository.empty()) {
+    std::string_view host = prefix.substr(kOciScheme.size());
+    host = host.substr(0, host.find('/'));
+    text = fmt::format("{}/{}", host, request.mirrored_repository);
+    if (name.empty()) name = LastComponent(request.mirrored_repository);
+  }
   PluginPin pin;
   pin.tag = parts.tag;
   if (pin.tag.empty() && !parts.digest) {
@@ -310,11 +320,16 @@ WasmPluginConfig ReadWasmPluginConfig(const spec::PluginSpec* spec, std::string_
   spec::YamlDocument empty;
   spec::YamlDocument& doc = documents.empty() ? empty : *documents.front();
   for (const spec::YamlNote& note : doc.notes) {
-    out.findings.push_back({.severity = Severity::kWarning,
-                            .file = file,
-                            .path = note.path,
-                            .line = note.line,
-                            .message = note.message});
+    // The resource must carry the values as written: a changed one (an integer beyond 64 bits)
+    // is refused, not passed on.
+    out.findings.push_back(
+        {.severity = note.changes_value ? Severity::kError : Severity::kWarning,
+         .file = file,
+         .path = note.path,
+         .line = note.line,
+         .message = note.changes_value
+                        ? note.message + " (Kubernetes stores int64; quote it to keep a string)"
+                        : note.message});
   }
   // Without a spec the values cannot be validated, but the shape (rules naming a target) can.
   const spec::PluginSpec no_spec;
@@ -446,6 +461,14 @@ Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request) {
            .message = fmt::format("no --config: the plugin will run with an empty configuration, "
                                   "which its schema rejects ({}); give one with --config",
                                   first)});
+    }
+  }
+  // The last word is the API server's: a resource its CRD would reject or prune is not one to
+  // print. Configuration errors already explain themselves with their file and line.
+  if (!HasErrors(result.findings)) {
+    for (Finding& f : CheckWasmPluginCrd(r)) {
+      f.message = "WasmPlugin CRD: " + f.message;
+      result.findings.push_back(std::move(f));
     }
   }
   return result;

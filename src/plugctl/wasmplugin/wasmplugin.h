@@ -9,8 +9,10 @@
 //       - a registry image without --url-prefix: oci://HOST/REPO:TAG as given (normalized; a
 //         digest-only reference stays oci://HOST/REPO@sha256:…; no tag and no digest is :latest);
 //       - --url-prefix oci://HOST/PATH: PREFIX/NAME:TAG, where `plugctl mirror --to HOST/PATH`
-//         puts the image (NAME: the repository's last component; for local locations the
-//         spec's info.name, else the repository of a REF that is a full reference);
+//         puts the image (NAME: the last component of the repository the image was resolved
+//         from, or of the full reference a local REF is — never the spec's info.name, which may
+//         differ; only an image with no repository at all is named by its spec), or
+//         HOST/mirrored_repository:TAG when the caller mapped it with mirror's --map/--scoped;
 //       - --url-prefix http(s)://HOST/PATH: PREFIX/NAME/VERSION/plugin.wasm, the Higress
 //         plugin-server layout; NAME by oci/plugin_name.h (the plugins.properties key the image
 //         was listed under, else the repository's last component; an image with no repository:
@@ -93,6 +95,10 @@ struct PinRequest {
   const spec::PluginSpec* spec = nullptr;
   // "", "oci://HOST[:PORT]/PATH", "http://HOST/PATH" or "https://HOST/PATH".
   std::string url_prefix = {};
+  // For an oci:// prefix: the repository (path, without the host) `plugctl mirror --to PREFIX`
+  // puts the image in, as transfer::MapRepository names it (the CLI passes --map/--scoped);
+  // empty: PREFIX's path plus the source repository's last component (mirror's default).
+  std::string mirrored_repository = {};
   // The plugins.properties key the image was listed under, when known (a bundle entry's
   // oci::kAnnotationPluginName): the NAME of an http(s):// URL (oci/plugin_name.h).
   std::string plugin_name = {};
@@ -159,7 +165,10 @@ struct WasmPluginResult {
 };
 
 // Builds the resource. Errors: kInvalidArgument for a name or namespace Kubernetes refuses, an
-// empty url or sha256. Configuration problems are findings, never errors.
+// empty url or sha256. Configuration problems are findings, never errors; when the configuration
+// has none, the resource is checked against the WasmPlugin CRD (crd_schema.h) and what the API
+// server would reject or prune is an error finding too (e.g. a defaultConfig that is not a
+// mapping, .inf/.nan anywhere).
 [[nodiscard]] Result<WasmPluginResult> MakeWasmPlugin(const WasmPluginRequest& request);
 
 }  // namespace plugctl::wasmplugin

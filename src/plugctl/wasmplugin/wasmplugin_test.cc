@@ -150,6 +150,23 @@ TEST(WasmPluginTest, OciPrefixIsWhereMirrorPutsTheImage) {
   EXPECT_EQ(pin->url, "oci://registry.local:5000/plugins/cors:2.0");
   EXPECT_EQ(pin->name, "cors");
 
+  // A bundle entry whose spec names the plugin differently from its repository (json-converter
+  // lives in plugins/jsonrpc-converter): the repository decides, as mirror places it; the
+  // resource keeps the plugin's name.
+  pin = PinPlugin(Local("higress-registry.cn-hangzhou.cr.aliyuncs.com/plugins/other:1.0.0", &spec,
+                        "oci://registry.local:5000/plugins"));
+  ASSERT_TRUE(pin.has_value()) << pin.error().message();
+  EXPECT_EQ(pin->url, "oci://registry.local:5000/plugins/other:1.0.0");
+  EXPECT_EQ(pin->name, "key-auth");
+
+  // Mirror's --map/--scoped result, passed by the caller, wins.
+  PinRequest mapped = Local("reg.x:5000/team/cors:2.0", nullptr, "oci://registry.local:5000/p");
+  mapped.mirrored_repository = "p/reg.x-5000/team/cors";
+  pin = PinPlugin(mapped);
+  ASSERT_TRUE(pin.has_value()) << pin.error().message();
+  EXPECT_EQ(pin->url, "oci://registry.local:5000/p/reg.x-5000/team/cors:2.0");
+  EXPECT_EQ(pin->name, "cors");
+
   // Untagged local image: pinned by its own digest.
   pin = PinPlugin(Local("", &spec, "oci://registry.local:5000/plugins"));
   ASSERT_TRUE(pin.has_value()) << pin.error().message();
@@ -353,6 +370,69 @@ TEST(WasmPluginTest, ConfigWithoutSpecIsOnlyStructurallyChecked) {
 
   config = ReadWasmPluginConfig(nullptr, "matchRules: [{config: {a: 1}}]\n", "c.yaml");
   EXPECT_TRUE(HasErrors(config.findings));  // a rule naming no ingress/domain/service
+}
+
+std::vector<std::string> Errors(const std::vector<Finding>& findings) {
+  std::vector<std::string> out;
+  for (const Finding& f : findings) {
+    if (f.severity == Severity::kError) out.push_back(f.ToString());
+  }
+  return out;
+}
+
+TEST(WasmPluginTest, WhatTheCrdRejectsIsAnErrorWithItsPath) {
+  // Without a spec: only the structure is known, and that is enough for these.
+  WasmPluginConfig config = ReadWasmPluginConfig(nullptr, R"(matchRules:
+  - domains: [a.com]
+    config: {}
+  - domain: [b.com]
+    configDisable: "yes"
+    routeType: TCP
+)",
+                                                 "rules.yaml");
+  EXPECT_EQ(Errors(config.findings),
+            (std::vector<std::string>{
+                "rules.yaml:2: matchRules[0]: a match rule must list at least one ingress, domain "
+                "or service; the gateway rejects a rule that matches nothing (error)",
+                "rules.yaml:2: matchRules[0].domains: unknown match rule key (did you mean "
+                "`domain`?): the WasmPlugin CRD has ingress, domain, service, config, "
+                "configDisable and routeType, and the API server would drop it (error)",
+                "rules.yaml:5: matchRules[1].configDisable: must be true or false, got "
+                "\"yes\" (error)",
+                "rules.yaml:6: matchRules[1].routeType: must be HTTP or GRPC, got \"TCP\" "
+                "(error)",
+            }));
+
+  // An integer beyond 64 bits would reach the cluster as another number.
+  config = ReadWasmPluginConfig(nullptr, "a: 1\nbig: 123456789012345678901234567890\n", "n.yaml");
+  ASSERT_EQ(Errors(config.findings).size(), 1u);
+  EXPECT_NE(Errors(config.findings)[0].find("n.yaml:2: big: integer 123456789012345678901234567890 "
+                                            "does not fit in 64 bits"),
+            std::string::npos)
+      << Errors(config.findings)[0];
+
+  // .inf/.nan, and a defaultConfig that is not a mapping: the CRD check of the whole resource.
+  PluginPin pin{.url = "oci://r/p/x:1", .sha256 = kManifest.hex(), .tag = "1", .name = "x"};
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"limit: .inf\n", "spec.defaultConfig.limit: WasmPlugin CRD: infinity is not a JSON"},
+           {"matchRules: [{domain: [a], config: {r: .nan}}]\n",
+            "spec.matchRules[0].config.r: WasmPlugin CRD: .nan is not a JSON number"},
+           {"[1, 2]\n", "spec.defaultConfig: WasmPlugin CRD: expected a mapping, got a list"},
+       }) {
+    WasmPluginConfig c = ReadWasmPluginConfig(nullptr, text, "c.yaml");
+    ASSERT_FALSE(HasErrors(c.findings)) << text;
+    auto made = MakeWasmPlugin({.name = "x", .pin = pin, .config = &c});
+    ASSERT_TRUE(made.has_value()) << made.error().message();
+    std::vector<std::string> errors = Errors(made->findings);
+    ASSERT_EQ(errors.size(), 1u) << text << ::testing::PrintToString(errors);
+    EXPECT_NE(errors[0].find(expected), std::string::npos) << errors[0];
+  }
+  // The resource made from a valid configuration passes.
+  WasmPluginConfig fine = ReadWasmPluginConfig(
+      nullptr, "matchRules: [{domain: [a], configDisable: true, routeType: GRPC}]\n", "c.yaml");
+  auto made = MakeWasmPlugin({.name = "x", .pin = pin, .config = &fine});
+  ASSERT_TRUE(made.has_value());
+  EXPECT_EQ(Errors(made->findings), std::vector<std::string>{});
 }
 
 }  // namespace
