@@ -229,6 +229,36 @@ fs::path TempRoot() {
   return TempRootPath().empty() ? fs::path("/tmp") : TempRootPath();
 }
 
+CreatedDirectory::~CreatedDirectory() {
+  if (!created_.empty() && !keep_) {
+    std::error_code ec;
+    fs::remove_all(created_, ec);
+  }
+}
+
+Status CreatedDirectory::Prepare(const fs::path& dir) {
+  std::error_code ec;
+  fs::file_status st = fs::status(dir, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) {
+      return MakeError(ErrorCode::kFailedPrecondition, "{} exists and is not a directory",
+                       dir.string());
+    }
+    return OkStatus();
+  }
+  fs::path abs = fs::absolute(dir, ec);
+  if (ec) return MakeError(ErrorCode::kInternal, "{}: {}", dir.string(), ec.message());
+  abs = abs.lexically_normal();
+  if (abs.filename().empty()) abs = abs.parent_path();
+  fs::path top = abs;
+  for (fs::path p = abs.parent_path(); p != top && !fs::exists(p, ec); p = p.parent_path()) {
+    top = p;
+  }
+  PLUGCTL_RETURN_IF_ERROR(CreateDirectories(dir));
+  created_ = top;
+  return OkStatus();
+}
+
 Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix, const fs::path& parent) {
   const fs::path base = parent.empty() ? TempRoot() : parent;
   ReclaimStaleTempPathsOnce(base);

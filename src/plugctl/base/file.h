@@ -87,6 +87,26 @@ class FileLock {
 void SetTempRoot(fs::path root);
 fs::path TempRoot();
 
+// An output directory a command may have to create: Prepare(dir) creates `dir` and any missing
+// parents when absent, and the destructor removes what Prepare created (the topmost directory
+// that did not exist) unless Keep() was called, so a failed command leaves nothing behind. An
+// existing `dir` is used as it is and never removed.
+class CreatedDirectory {
+ public:
+  CreatedDirectory() = default;
+  ~CreatedDirectory();
+  CreatedDirectory(const CreatedDirectory&) = delete;
+  CreatedDirectory& operator=(const CreatedDirectory&) = delete;
+
+  // kFailedPrecondition when `dir` exists and is not a directory.
+  [[nodiscard]] Status Prepare(const fs::path& dir);
+  void Keep() { keep_ = true; }
+
+ private:
+  fs::path created_;
+  bool keep_ = false;
+};
+
 // A fresh directory (mkdtemp) removed recursively on destruction — and on SIGINT/SIGTERM
 // once the CLI installed base/cleanup.h's handler. Named "<prefix>-p<PID>-XXXXXX"; creating
 // one first removes stale ones of killed runs from the same parent (ReclaimStaleTempPaths).

@@ -304,46 +304,6 @@ class CachingTarget : public store::Target {
 
 // ---- the output directory ------------------------------------------------------------------
 
-// Creates `dir` when missing and removes what it created unless Keep() was called.
-class OutputDir {
- public:
-  ~OutputDir() {
-    if (!created_.empty() && !keep_) {
-      std::error_code ec;
-      fs::remove_all(created_, ec);
-    }
-  }
-
-  Status Prepare(const fs::path& dir) {
-    std::error_code ec;
-    fs::file_status st = fs::status(dir, ec);
-    if (fs::exists(st)) {
-      if (!fs::is_directory(st)) {
-        return MakeError(ErrorCode::kFailedPrecondition, "{} exists and is not a directory",
-                         dir.string());
-      }
-      return OkStatus();
-    }
-    fs::path abs = fs::absolute(dir, ec);
-    if (ec) return MakeError(ErrorCode::kInternal, "{}: {}", dir.string(), ec.message());
-    abs = abs.lexically_normal();
-    if (abs.filename().empty()) abs = abs.parent_path();
-    fs::path top = abs;
-    for (fs::path p = abs.parent_path(); p != top && !fs::exists(p, ec); p = p.parent_path()) {
-      top = p;
-    }
-    PLUGCTL_RETURN_IF_ERROR(CreateDirectories(dir));
-    created_ = top;
-    return OkStatus();
-  }
-
-  void Keep() { keep_ = true; }
-
- private:
-  fs::path created_;
-  bool keep_ = false;
-};
-
 bool PathExists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(fs::symlink_status(p, ec));
@@ -774,7 +734,7 @@ class Extractor {
   CachingTarget target_;
   fs::path out_dir_;
   const ExtractOptions& options_;
-  OutputDir dir_;
+  CreatedDirectory dir_;
   ExtractResult result_;
   std::map<std::string, Staged> staged_;
   // Why plugin.wasm candidates were not used.

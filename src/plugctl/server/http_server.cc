@@ -88,6 +88,8 @@ class Stream {
                         std::chrono::seconds io_timeout) = 0;
   // Bytes already decrypted and waiting (TLS), so a poll on the socket would miss them.
   virtual bool HasPending() const { return false; }
+  // Ends the stream's own protocol before the TCP FIN (TLS: close_notify); best effort.
+  virtual void Finish() {}
   virtual int fd() const = 0;
 };
 
@@ -201,6 +203,13 @@ class TlsStream : public Stream {
   }
   bool HasPending() const override { return SSL_pending(ssl_) > 0; }
   int fd() const override { return fd_; }
+  // One close_notify, not waiting for the peer's (RFC 8446 6.1 allows that): OpenSSL 3 clients
+  // report a bare FIN as "unexpected eof". Never after a fatal error, which OpenSSL forbids.
+  void Finish() override {
+    if (fatal_) return;
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_);
+  }
 
   std::string PeerSubject() const {
     X509* cert = SSL_get_peer_certificate(ssl_);
@@ -218,12 +227,17 @@ class TlsStream : public Stream {
         return WaitFd(fd_, POLLIN, deadline) == 1;
       case SSL_ERROR_WANT_WRITE:
         return WaitFd(fd_, POLLOUT, deadline) == 1;
+      case SSL_ERROR_SSL:
+      case SSL_ERROR_SYSCALL:
+        fatal_ = true;
+        return false;
       default:
         return false;
     }
   }
   int fd_;
   SSL* ssl_;
+  bool fatal_ = false;
 };
 
 // Beast's SyncReadStream/SyncWriteStream over a Stream, with the deadline of the current phase.
@@ -482,6 +496,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file->c_str());
       if (names != nullptr) SSL_CTX_set_client_CA_list(ctx.get(), names);
       SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+      // Clients resume sessions (curl does across its parallel connections); with peer
+      // verification on, OpenSSL refuses a resumption without a session id context by
+      // aborting the handshake with an "internal error" alert.
+      static constexpr unsigned char kSessionContext[] = "plugctl-serve";
+      SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
     }
     return ctx;
   }
@@ -854,7 +873,7 @@ void HttpServer::Impl::Serve(int fd, const std::string& peer, Carry carry) {
     }
     if (!ok || !keep_alive) break;
   }
-  // No TLS close_notify: the TCP FIN that follows is what clients act on.
+  stream->Finish();
   ::shutdown(fd, SHUT_WR);
 }
 

@@ -262,43 +262,6 @@ Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec) {
 
 namespace {
 
-// Creates the output directory when missing and removes what it created unless kept.
-class CreatedDir {
- public:
-  ~CreatedDir() {
-    if (!created_.empty() && !keep_) {
-      std::error_code ec;
-      fs::remove_all(created_, ec);
-    }
-  }
-  Status Prepare(const fs::path& dir) {
-    std::error_code ec;
-    fs::file_status st = fs::status(dir, ec);
-    if (fs::exists(st)) {
-      if (!fs::is_directory(st)) {
-        return MakeError(ErrorCode::kFailedPrecondition, "{} exists and is not a directory",
-                         dir.string());
-      }
-      return OkStatus();
-    }
-    fs::path abs = fs::absolute(dir, ec).lexically_normal();
-    if (ec) return MakeError(ErrorCode::kInternal, "{}: {}", dir.string(), ec.message());
-    if (abs.filename().empty()) abs = abs.parent_path();
-    fs::path top = abs;
-    for (fs::path p = abs.parent_path(); p != top && !fs::exists(p, ec); p = p.parent_path()) {
-      top = p;
-    }
-    PLUGCTL_RETURN_IF_ERROR(CreateDirectories(dir));
-    created_ = top;
-    return OkStatus();
-  }
-  void Keep() { keep_ = true; }
-
- private:
-  fs::path created_;
-  bool keep_ = false;
-};
-
 Result<std::pair<oci::Manifest, oci::Descriptor>> ResolveManifest(store::Target& target,
                                                                   const oci::Descriptor& root,
                                                                   const oci::Platform& platform) {
@@ -383,7 +346,7 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
     }
   }
 
-  CreatedDir dir;
+  CreatedDirectory dir;
   PLUGCTL_RETURN_IF_ERROR(dir.Prepare(out_dir));
   std::vector<std::unique_ptr<AtomicFileWriter>> staged;
   for (size_t i : wanted) {
