@@ -147,6 +147,14 @@ matchRules:
   EXPECT_EQ(written["spec"]["matchRules"][0]["domain"][0].as<std::string>(), "example.com");
   EXPECT_EQ(written["spec"]["matchRules"][0]["config"]["value"].as<std::string>(), "true");
   EXPECT_EQ(written["spec"]["matchRules"][0]["config"]["value"].Tag(), "!");
+
+  // A registry that does not answer (nothing listens on 127.0.0.1:1) cannot be asked: the
+  // resource is written with a warning that its url was not checked.
+  RunResult unreachable = Plugctl({"--plain-http", "wasmplugin", layout_, "--url-prefix",
+                                   "oci://127.0.0.1:1/p", "-o", Path("unchecked.yaml")});
+  EXPECT_TRUE(unreachable.ok()) << unreachable.Summary();
+  EXPECT_NE(unreachable.err.find("not checked"), std::string::npos) << unreachable.Summary();
+  EXPECT_TRUE(std::filesystem::exists(Path("unchecked.yaml")));
 }
 
 TEST_F(WasmPluginTest, InvalidConfigIsRefusedWithItsPath) {

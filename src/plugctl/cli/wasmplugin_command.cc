@@ -346,7 +346,16 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   if (oci_prefix && !args.no_url_check) {
     auto pinned = oci::Digest::Parse("sha256:" + pin->sha256);
     if (!pinned) return tl::unexpected(pinned.error());
-    PLUGCTL_RETURN_IF_ERROR(CheckUrl(pin->url, *pinned, r.root.digest, env));
+    // "Checked against a registry when one is reachable": an air-gapped workstation writing
+    // resources for a registry it cannot see gets them, with a warning, not a failure; an
+    // answer that the image is not there (or is another) fails.
+    Status checked = CheckUrl(pin->url, *pinned, r.root.digest, env);
+    if (!checked && checked.error().code() == ErrorCode::kUnavailable) {
+      Print(std::cerr, "warning: {} not checked, its registry did not answer: {}\n", pin->url,
+            checked.error().message());
+    } else if (!checked) {
+      return tl::unexpected(checked.error());
+    }
   }
   return std::move(made->resource);
 }
