@@ -140,13 +140,10 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--require-loadable needs the gateway check; drop --no-gateway-check");
   }
-  // One environment per side, so that per-side options (--src-creds…) never leak to the other
-  // side through a session pooled by host.
-  PLUGCTL_ASSIGN_OR_RETURN(SideConfig src_config, ApplySideOptions(globals, args.src_side, "src"));
-  PLUGCTL_ASSIGN_OR_RETURN(SideConfig dest_config,
-                           ApplySideOptions(globals, args.dest_side, "dest"));
-  TargetEnv src_env(src_config);
-  TargetEnv env(dest_config);
+  // Per-side options (--src-creds…) give each side sessions of its own (registry_env.h).
+  PLUGCTL_ASSIGN_OR_RETURN(SideEnvs envs, SideEnvs::Make(globals, args.src_side, args.dest_side));
+  TargetEnv& src_env = envs.source();
+  TargetEnv& env = envs.destination();
   PLUGCTL_ASSIGN_OR_RETURN(auto src, src_env.Open(src_loc, transfer::AccessMode::kRead));
 
   transfer::CopyOptions options;

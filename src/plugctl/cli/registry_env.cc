@@ -114,4 +114,14 @@ Result<std::unique_ptr<store::Target>> TargetEnv::Open(const transfer::Location&
   return target;
 }
 
+Result<SideEnvs> SideEnvs::Make(const GlobalOptions& globals, const SideOptions& src,
+                                const SideOptions& dest) {
+  PLUGCTL_ASSIGN_OR_RETURN(SideConfig src_config, ApplySideOptions(globals, src, "src"));
+  PLUGCTL_ASSIGN_OR_RETURN(SideConfig dest_config, ApplySideOptions(globals, dest, "dest"));
+  SideEnvs envs;
+  envs.source_ = std::make_unique<TargetEnv>(src_config);
+  if (!src.empty() || !dest.empty()) envs.destination_ = std::make_unique<TargetEnv>(dest_config);
+  return envs;
+}
+
 }  // namespace plugctl::cli

@@ -23,6 +23,11 @@ struct SideOptions {
   std::string registry_config;
   // "USER:PASS"; wins over the docker config for every registry of this side. Never printed.
   std::string creds;
+
+  bool empty() const {
+    return !plain_http && !insecure && !tls_verify && ca_file.empty() && registry_config.empty() &&
+           creds.empty();
+  }
 };
 
 // Declares the options of one side on `app`: side is "src" or "dest".
@@ -57,6 +62,21 @@ class TargetEnv {
  private:
   transfer::SessionPool pool_;
   transfer::OpenOptions open_;
+};
+
+// The environments of a copy or mirror: one per side when either side has options of its own,
+// else one for both, so that blobs moving within one registry are mounted, not copied (a mount
+// needs both repositories in one session).
+class SideEnvs {
+ public:
+  [[nodiscard]] static Result<SideEnvs> Make(const GlobalOptions& globals, const SideOptions& src,
+                                             const SideOptions& dest);
+  TargetEnv& source() { return *source_; }
+  TargetEnv& destination() { return destination_ ? *destination_ : *source_; }
+
+ private:
+  std::unique_ptr<TargetEnv> source_;
+  std::unique_ptr<TargetEnv> destination_;  // null: the source's
 };
 
 }  // namespace plugctl::cli
