@@ -90,5 +90,31 @@ TEST_F(SideOptionsTest, WrongCredentialsNameTheSideAndStaySecret) {
   EXPECT_EQ(malformed.err.find("only-a-user"), std::string::npos) << malformed.err;
 }
 
+TEST_F(SideOptionsTest, MirrorWithPerSideOptions) {
+  const std::string src = plain_->Ref("plugins/hello-world:1.0.0");
+  const std::vector<std::string> dest_opts = {"--dest-ca-file", secure_->ca_file(), "--dest-creds",
+                                              Creds(secure_->config().password)};
+  std::vector<std::string> args = {"mirror", "--src-plain-http", src, "--to",
+                                   secure_->host() + "/mirrored"};
+  args.insert(args.end(), dest_opts.begin(), dest_opts.end());
+  RunResult mirrored = Plugctl(Cmd(args));
+  ASSERT_TRUE(mirrored.ok()) << mirrored.Summary();
+
+  nlohmann::json check =
+      PlugctlJson(Cmd({"copy", "--src-ca-file", secure_->ca_file(), "--src-creds",
+                       Creds(secure_->config().password),
+                       secure_->Ref("mirrored/hello-world:1.0.0"), "oci:" + Path("check")}));
+  EXPECT_EQ(check["digest"], PlugctlJson(Cmd({"resolve", src}))["digest"]);
+
+  // Wrong destination credentials fail the run, naming the destination, never the secret.
+  const std::string secret = "wrong-pass-93c0";
+  RunResult bad = Plugctl(Cmd({"mirror", src, "--to", secure_->host() + "/other", "--dest-ca-file",
+                               secure_->ca_file(), "--dest-creds", Creds(secret)}));
+  EXPECT_NE(bad.exit_code, 0) << bad.Summary();
+  EXPECT_NE((bad.err + bad.out).find(secure_->host() + "/other"), std::string::npos)
+      << bad.Summary();
+  EXPECT_EQ((bad.err + bad.out).find(secret), std::string::npos) << bad.Summary();
+}
+
 }  // namespace
 }  // namespace plugctl::testing
