@@ -49,6 +49,8 @@ struct CopyArgs {
   std::string variant;
   bool require_loadable = false;
   bool no_gateway_check = false;
+  SideOptions src_side;
+  SideOptions dest_side;
 };
 
 // `copy --variant`: a rebuilt image, which has a digest of its own. The rebuild happens in
@@ -138,8 +140,11 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--require-loadable needs the gateway check; drop --no-gateway-check");
   }
-  TargetEnv env(globals);
-  PLUGCTL_ASSIGN_OR_RETURN(auto src, env.Open(src_loc, transfer::AccessMode::kRead));
+  // Per-side options (--src-creds…) give each side sessions of its own (registry_env.h).
+  PLUGCTL_ASSIGN_OR_RETURN(SideEnvs envs, SideEnvs::Make(globals, args.src_side, args.dest_side));
+  TargetEnv& src_env = envs.source();
+  TargetEnv& env = envs.destination();
+  PLUGCTL_ASSIGN_OR_RETURN(auto src, src_env.Open(src_loc, transfer::AccessMode::kRead));
 
   transfer::CopyOptions options;
   options.concurrency = globals.concurrency;
@@ -169,7 +174,7 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
   auto root = src->Resolve(src_loc.ResolveRef());
   if (!root) {
     return tl::unexpected(root.error().WithContext(
-        fmt::format("resolve \"{}\" in {}", src_loc.ResolveRef(), src->Describe())));
+        fmt::format("source: resolve \"{}\" in {}", src_loc.ResolveRef(), src->Describe())));
   }
   // The copy keeps the digest, so the source's verdict is the destination's. It is decided
   // before the copy when --require-loadable must refuse before the destination is opened (and
@@ -198,8 +203,17 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
       args.require_loadable || src_loc.kind != transfer::LocationKind::kRegistry;
   if (!args.no_gateway_check && check_first) PLUGCTL_RETURN_IF_ERROR(check(*src, *root));
   PLUGCTL_ASSIGN_OR_RETURN(auto dst, env.Open(dst_loc, transfer::AccessMode::kWrite));
-  PLUGCTL_ASSIGN_OR_RETURN(transfer::CopyResult result,
-                           transfer::CopyGraph(*src, *root, *dst, options));
+  auto copied = transfer::CopyGraph(*src, *root, *dst, options);
+  if (!copied) {
+    // The source was read (and its credentials accepted) by Resolve above, so a refusal of
+    // credentials now comes from the destination.
+    const ErrorCode code = copied.error().code();
+    if (code == ErrorCode::kUnauthenticated || code == ErrorCode::kPermissionDenied) {
+      return tl::unexpected(copied.error().WithContext("destination " + dst->Describe()));
+    }
+    return tl::unexpected(copied.error());
+  }
+  transfer::CopyResult result = std::move(*copied);
   if (!args.no_gateway_check && !check_first) PLUGCTL_RETURN_IF_ERROR(check(*dst, result.root));
   PLUGCTL_RETURN_IF_ERROR(dst->Commit());
   bar.Finish();
@@ -246,6 +260,8 @@ Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
   app.add_flag("--no-gateway-check", args->no_gateway_check,
                "Do not check whether the gateway would load the image (skips reading its wasm "
                "layer)");
+  AddSideOptions(app, args->src_side, "src");
+  AddSideOptions(app, args->dest_side, "dest");
   app.footer(
       "Locations: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG],\n"
       "           [docker://|oci://]HOST[:PORT]/REPO[:TAG|@DIGEST].\n"

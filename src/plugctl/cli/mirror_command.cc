@@ -30,6 +30,8 @@ struct MirrorArgs {
   bool no_gateway_check = false;
   bool require_loadable = false;
   std::string variant;
+  SideOptions src_side;
+  SideOptions dest_side;
 };
 
 Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& sources,
@@ -187,11 +189,14 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     };
   }
 
-  TargetEnv env(globals);
+  // Per-side options (--src-creds…) give each side sessions of its own (registry_env.h).
+  PLUGCTL_ASSIGN_OR_RETURN(SideEnvs envs, SideEnvs::Make(globals, args.src_side, args.dest_side));
+  TargetEnv& src_env = envs.source();
+  TargetEnv& dest_env = envs.destination();
   PLUGCTL_ASSIGN_OR_RETURN(
       transfer::MirrorPlan plan,
-      transfer::PlanMirror(sources, bundles, dest, options, env.open_options()));
-  auto report = transfer::RunMirror(plan, options, env.open_options());
+      transfer::PlanMirror(sources, bundles, dest, options, src_env.open_options()));
+  auto report = transfer::RunMirror(plan, options, src_env.open_options(), dest_env.open_options());
   bar.Finish();
   if (!report) return tl::unexpected(report.error());
 
@@ -286,6 +291,8 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("--variant", args->variant,
                  "Rebuild every image as compat, oci or docker (changes digests)")
       ->check(CLI::IsMember({"compat", "oci", "docker"}));
+  AddSideOptions(app, args->src_side, "src");
+  AddSideOptions(app, args->dest_side, "dest");
   app.footer(
       "Registry destinations get each image under the prefix by its last path component\n"
       "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"

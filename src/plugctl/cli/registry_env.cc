@@ -40,11 +40,88 @@ TargetEnv::TargetEnv(const GlobalOptions& globals) : pool_(SessionOptionsFor(glo
   open_.repository.chunk_size = globals.chunk_size;
 }
 
+namespace {
+
+registry::SessionOptions SideSessionOptions(const SideConfig& config) {
+  registry::SessionOptions options = TargetEnv::SessionOptionsFor(config.globals);
+  if (config.creds) {
+    options.credentials =
+        [creds = *config.creds](std::string_view) -> Result<registry::Credential> { return creds; };
+  }
+  return options;
+}
+
+}  // namespace
+
+TargetEnv::TargetEnv(const SideConfig& config) : pool_(SideSessionOptions(config)) {
+  open_.sessions = &pool_;
+  open_.repository.chunk_size = config.globals.chunk_size;
+}
+
+void AddSideOptions(CLI::App& app, SideOptions& side, const std::string& name) {
+  const std::string which = name == "src" ? "the source" : "the destination";
+  app.add_flag("--" + name + "-plain-http", side.plain_http,
+               "Talk plain HTTP to " + which + " registry");
+  app.add_flag("--" + name + "-insecure", side.insecure,
+               "Do not verify " + which + " registry's TLS certificate");
+  app.add_option("--" + name + "-tls-verify", side.tls_verify,
+                 "skopeo's spelling: --" + name + "-tls-verify=false is --" + name + "-insecure")
+      ->type_name("BOOL");
+  app.add_option("--" + name + "-ca-file", side.ca_file,
+                 "PEM bundle of CAs to trust for " + which + " registry")
+      ->check(CLI::ExistingFile);
+  app.add_option("--" + name + "-creds", side.creds,
+                 "USER:PASS for " + which + " registry (wins over the credentials file)")
+      ->type_name("USER:PASS");
+  app.add_option("--" + name + "-registry-config", side.registry_config,
+                 "Credentials file (docker config.json) for " + which)
+      ->check(CLI::ExistingFile);
+}
+
+Result<SideConfig> ApplySideOptions(const GlobalOptions& globals, const SideOptions& side,
+                                    const std::string& name) {
+  SideConfig config{globals, std::nullopt};
+  GlobalOptions& g = config.globals;
+  if (side.plain_http) g.plain_http = true;
+  if (side.insecure && side.tls_verify.value_or(false)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--{0}-insecure contradicts --{0}-tls-verify=true; give one of them", name);
+  }
+  if (side.insecure) g.insecure = true;
+  if (side.tls_verify) g.insecure = !*side.tls_verify;
+  if (!side.ca_file.empty()) g.ca_file = side.ca_file;
+  if (!side.registry_config.empty()) g.registry_config = side.registry_config;
+  if (!side.creds.empty()) {
+    // The message names the option, never the value: it may hold a password.
+    const size_t colon = side.creds.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == side.creds.size()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--{}-creds wants USER:PASS (a user name and a password, both non-empty)",
+                       name);
+    }
+    registry::Credential creds;
+    creds.username = side.creds.substr(0, colon);
+    creds.password = side.creds.substr(colon + 1);
+    config.creds = std::move(creds);
+  }
+  return config;
+}
+
 Result<std::unique_ptr<store::Target>> TargetEnv::Open(const transfer::Location& location,
                                                        transfer::AccessMode mode) {
   auto target = transfer::OpenLocation(location, mode, open_);
   if (!target) return tl::unexpected(target.error().WithContext(location.ToString()));
   return target;
+}
+
+Result<SideEnvs> SideEnvs::Make(const GlobalOptions& globals, const SideOptions& src,
+                                const SideOptions& dest) {
+  PLUGCTL_ASSIGN_OR_RETURN(SideConfig src_config, ApplySideOptions(globals, src, "src"));
+  PLUGCTL_ASSIGN_OR_RETURN(SideConfig dest_config, ApplySideOptions(globals, dest, "dest"));
+  SideEnvs envs;
+  envs.source_ = std::make_unique<TargetEnv>(src_config);
+  if (!src.empty() || !dest.empty()) envs.destination_ = std::make_unique<TargetEnv>(dest_config);
+  return envs;
 }
 
 }  // namespace plugctl::cli

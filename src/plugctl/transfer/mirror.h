@@ -172,5 +172,10 @@ struct MirrorPlan {
 // With keep_going the report is returned even when items failed (report.failed > 0).
 [[nodiscard]] Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
                                              const OpenOptions& open);
+// The same, opening sources with `source_open` and the destination with `destination_open`
+// (per-side registry options: sessions pooled by host must not cross sides).
+[[nodiscard]] Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
+                                             const OpenOptions& source_open,
+                                             const OpenOptions& destination_open);
 
 }  // namespace plugctl::transfer

@@ -76,8 +76,9 @@ namespace {
 
 class MirrorRun {
  public:
-  MirrorRun(const MirrorPlan& plan, const MirrorOptions& options, const OpenOptions& open)
-      : plan_(plan), options_(options), open_(open) {}
+  MirrorRun(const MirrorPlan& plan, const MirrorOptions& options, const OpenOptions& source_open,
+            const OpenOptions& destination_open)
+      : plan_(plan), options_(options), open_(source_open), dest_open_(destination_open) {}
 
   Result<MirrorReport> Run() {
     const MirrorDestination& dest = plan_.destination;
@@ -85,8 +86,8 @@ class MirrorRun {
       PLUGCTL_RETURN_IF_ERROR(CheckAllLoadable());
     }
     if (!dest.is_registry() && !dest.is_plugin_server()) {
-      auto opened = OpenLocation(dest.location,
-                                 options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_);
+      auto opened = OpenLocation(
+          dest.location, options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, dest_open_);
       if (opened) {
         shared_dest_ = std::move(*opened);
       } else if (!(options_.dry_run && opened.error().code() == ErrorCode::kNotFound)) {
@@ -203,7 +204,7 @@ class MirrorRun {
     if (!plan_.destination.is_registry()) return shared_dest_.get();  // null: dry run, no file
     PLUGCTL_ASSIGN_OR_RETURN(
         owned, OpenLocation(item.destination,
-                            options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, open_));
+                            options_.dry_run ? AccessMode::kRead : AccessMode::kWrite, dest_open_));
     return owned.get();
   }
 
@@ -377,7 +378,8 @@ class MirrorRun {
 
   const MirrorPlan& plan_;
   const MirrorOptions& options_;
-  const OpenOptions& open_;
+  const OpenOptions& open_;       // sources
+  const OpenOptions& dest_open_;  // the destination
   std::unique_ptr<store::Target> shared_dest_;
   TargetLocks locks_;
   LockTable<std::string> repository_locks_;
@@ -391,7 +393,13 @@ class MirrorRun {
 
 Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
                                const OpenOptions& open) {
-  MirrorRun run(plan, options, open);
+  return RunMirror(plan, options, open, open);
+}
+
+Result<MirrorReport> RunMirror(const MirrorPlan& plan, const MirrorOptions& options,
+                               const OpenOptions& source_open,
+                               const OpenOptions& destination_open) {
+  MirrorRun run(plan, options, source_open, destination_open);
   PLUGCTL_ASSIGN_OR_RETURN(MirrorReport report, run.Run());
   return report;
 }
