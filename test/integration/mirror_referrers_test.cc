@@ -1,6 +1,7 @@
 // `plugctl mirror` carries referrers (signatures, SBOMs, attached artifacts) with each image:
 // attached at a docker-registry (tag schema), mirrored to a second registry, where `plugctl
-// referrers` lists the same digests; a second run copies none again.
+// referrers` lists the same digests; a second run copies none again; and through an oci-archive
+// bundle into a third registry.
 #include <fstream>
 
 #include "fixture.h"
@@ -79,6 +80,34 @@ TEST_F(MirrorReferrersTest, RegistryToRegistryCarriesReferrersOnceWhenAskedFor) 
   RunResult text = Plugctl(
       {"mirror", "--with-referrers", "--no-referrers", image_, "--to", dest_->Ref("plugins")});
   EXPECT_FALSE(text.ok());
+}
+
+// Through the air gap: into an oci-archive bundle (referrers on by default; kept as untagged
+// index.json entries), then from the bundle into a third registry, where `plugctl referrers`
+// lists the same digests.
+TEST_F(MirrorReferrersTest, BundleCarriesReferrersIntoAThirdRegistry) {
+  const std::string bundle = "oci-archive:" + Path("bundle.tar");
+  nlohmann::json out = PlugctlJson({"mirror", image_, "--to", bundle});
+  EXPECT_EQ(out["referrersCopied"], 2) << out.dump(2);
+  EXPECT_EQ(Referrers(bundle + ":" + image_), std::vector<std::string>{signature_});
+  // The bundle still loads: only its tagged entries are images to mirror.
+  auto third = StartRegistryOrSkip(dir_ / "third");
+  if (!third) return;
+  nlohmann::json loaded = PlugctlJson({"mirror", bundle, "--to", third->Ref("plugins")});
+  ASSERT_EQ(loaded["images"].size(), 1u) << loaded.dump(2);
+  EXPECT_EQ(loaded["referrersCopied"], 2) << loaded.dump(2);
+  EXPECT_EQ(Referrers(third->Ref("plugins/hello-world:1.0.0")),
+            std::vector<std::string>{signature_});
+  EXPECT_EQ(Referrers(third->Ref("plugins/hello-world@") + signature_),
+            std::vector<std::string>{stamp_});
+  nlohmann::json again = PlugctlJson({"mirror", bundle, "--to", third->Ref("plugins")});
+  EXPECT_EQ(again["referrersCopied"], 0) << again.dump(2);
+
+  // A docker archive cannot hold them: a note, and the image still goes.
+  nlohmann::json docker = PlugctlJson(
+      {"mirror", "--variant", "docker", image_, "--to", "docker-archive:" + Path("d.tar")});
+  EXPECT_EQ(docker["copied"], 1) << docker.dump(2);
+  EXPECT_TRUE(docker.contains("referrersNote")) << docker.dump(2);
 }
 
 }  // namespace

@@ -377,10 +377,11 @@ class MirrorRun {
       return "referrers were not copied: --variant rebuilds images, so their subjects would name "
              "images that are not at the destination";
     }
-    if (dst == nullptr || !plan_.destination.is_registry()) {
+    if (dst == nullptr ||
+        (!plan_.destination.is_registry() && dst->referrer_recorder() == nullptr)) {
       return fmt::format(
-          "referrers were not copied: {} cannot hold them (only registry destinations list "
-          "referrers)",
+          "referrers were not copied: {} cannot hold them (registries, oci: and oci-archive: "
+          "can)",
           plan_.destination.ToString());
     }
     if (src.referrer_lister() == nullptr) {
@@ -434,6 +435,13 @@ class MirrorRun {
             }
             ++result.referrers_copied;
             result.copy.bytes_copied += copied->bytes_copied;
+          }
+          // A layout or archive has no referrers API: an untagged index.json entry keeps the
+          // referrer reachable (a registry indexed it when it stored it).
+          if (store::ReferrerRecorder* recorder = dst->referrer_recorder()) {
+            std::lock_guard lock(locks_.For(dst));
+            Status recorded = recorder->RecordReferrer(referrer);
+            if (!recorded) return recorded;
           }
           next.push_back(referrer.digest);
         }
