@@ -32,6 +32,8 @@ struct MirrorArgs {
   std::string variant;
   SideOptions src_side;
   SideOptions dest_side;
+  bool with_referrers = false;
+  bool no_referrers = false;
 };
 
 Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& sources,
@@ -100,6 +102,10 @@ std::string ItemLine(const transfer::MirrorItemResult& r) {
     line += fmt::format("  {}, {}", Count(r.copy.blobs_copied + r.copy.blobs_mounted, "blob"),
                         HumanBytes(r.copy.bytes_copied));
   }
+  if (r.referrers_copied + r.referrers_present > 0) {
+    line += fmt::format("  {} copied", Count(r.referrers_copied, "referrer"));
+    if (r.referrers_present > 0) line += fmt::format(" ({} already there)", r.referrers_present);
+  }
   if (r.gateway) {
     line += fmt::format(
         "\n           {}{}", r.gateway->loadable ? "" : "! ",
@@ -125,6 +131,8 @@ nlohmann::ordered_json ItemJson(const transfer::MirrorItemResult& r) {
   j["blobsSkipped"] = r.copy.blobs_skipped;
   j["blobsMounted"] = r.copy.blobs_mounted;
   j["bytesCopied"] = r.copy.bytes_copied;
+  j["referrersCopied"] = r.referrers_copied;
+  j["referrersPresent"] = r.referrers_present;
   if (r.gateway) {
     j["gateway"] =
         GatewayVerdictJson(*r.gateway, transfer::RebuildHint(*r.gateway, r.item.destination.kind));
@@ -172,6 +180,16 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--require-loadable needs the gateway check; drop --no-gateway-check");
   }
+  if (args.with_referrers && args.no_referrers) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--with-referrers and --no-referrers contradict each other");
+  }
+  // On by default where a bundle is involved (its point is to carry everything across an air
+  // gap); registry to registry it costs a listing per image, so it is asked for.
+  options.with_referrers =
+      args.with_referrers ||
+      (!args.no_referrers &&
+       (!bundles.empty() || (!dest.is_registry() && !dest.is_plugin_server())));
   if (!args.variant.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.variant, plugin::ParseBuildVariant(args.variant));
     PLUGCTL_ASSIGN_OR_RETURN(options.created, SourceDateEpoch());
@@ -218,6 +236,8 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     out["failed"] = report->failed;
     out["notLoadable"] = report->not_loadable;
     out["bytesCopied"] = report->bytes_copied;
+    out["referrersCopied"] = report->referrers_copied;
+    if (!report->referrers_note.empty()) out["referrersNote"] = report->referrers_note;
     PrintJson(out);
   } else {
     uint64_t would = 0;
@@ -232,6 +252,11 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
             dest.ToString(), report->copied, HumanBytes(report->bytes_copied), report->up_to_date,
             report->failed);
     }
+    if (report->referrers_copied > 0) {
+      Print(std::cout, "{} copied with their images\n",
+            Count(report->referrers_copied, "referrer"));
+    }
+    if (!report->referrers_note.empty()) Print(std::cout, "note: {}\n", report->referrers_note);
     if (report->not_loadable > 0) {
       Print(std::cout,
             "{} will not load in the gateway (see above); --variant rebuilds such images in a "
@@ -293,6 +318,10 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
       ->check(CLI::IsMember({"compat", "oci", "docker"}));
   AddSideOptions(app, args->src_side, "src");
   AddSideOptions(app, args->dest_side, "dest");
+  app.add_flag("--with-referrers", args->with_referrers,
+               "Also copy each image's referrers (signatures, SBOMs, attached artifacts) and "
+               "theirs, one level down; default on when a bundle is the source or destination");
+  app.add_flag("--no-referrers", args->no_referrers, "Do not copy referrers");
   app.footer(
       "Registry destinations get each image under the prefix by its last path component\n"
       "(oci://reg.io/plugins/basic-auth:1.0.0 -> registry.local:5000/plugins/basic-auth:1.0.0);\n"

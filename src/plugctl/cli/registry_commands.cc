@@ -253,14 +253,13 @@ struct ReferrersArgs {
 
 Status RunReferrers(const ReferrersArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
-  if (loc.kind != transfer::LocationKind::kRegistry) {
-    return MakeError(ErrorCode::kUnimplemented, "referrers works on registry images only");
-  }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
+  // Registries, OCI layouts and OCI archives (whose index.json entries are scanned).
   store::ReferrerLister* lister = target->referrer_lister();
   if (lister == nullptr) {
-    return MakeError(ErrorCode::kUnimplemented, "referrers works on registry images only");
+    return MakeError(ErrorCode::kUnimplemented,
+                     "referrers works on registry images, oci: and oci-archive: only");
   }
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));
   PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> referrers,

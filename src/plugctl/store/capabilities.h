@@ -77,6 +77,15 @@ class ReferrerLister {
       const oci::Digest& digest, std::string_view artifact_type) = 0;
 };
 
+// Keeps a stored manifest whose `subject` is set reachable on a target without a referrers API
+// or tags to spare (OCI layouts and archives: an untagged index.json entry, which the image
+// layout allows), so its ReferrerLister finds it. Idempotent; called from one thread at a time.
+class ReferrerRecorder {
+ public:
+  virtual ~ReferrerRecorder() = default;
+  [[nodiscard]] virtual Status RecordReferrer(const oci::Descriptor& desc) = 0;
+};
+
 // Tags with extra annotations on the tag's index entry (OCI layouts and OCI archives, whose
 // index.json entries carry annotations; a registry tag has nowhere to keep them). Same contract
 // as Target::Tag, which it replaces; called from one thread at a time, like Tag.

@@ -10,7 +10,7 @@
 namespace plugctl::store {
 namespace {
 
-class OciArchiveTarget : public Target, public TagAnnotator {
+class OciArchiveTarget : public Target, public TagAnnotator, public ReferrerRecorder {
  public:
   OciArchiveTarget(fs::path file, OpenMode mode, std::unique_ptr<TempDir> staging,
                    std::unique_ptr<OciLayoutTarget> layout, bool dirty)
@@ -52,6 +52,15 @@ class OciArchiveTarget : public Target, public TagAnnotator {
     return OkStatus();
   }
   TagAnnotator* tag_annotator() override { return this; }
+  ReferrerLister* referrer_lister() override { return layout_.get(); }
+  ReferrerRecorder* referrer_recorder() override {
+    return mode_ == OpenMode::kRead ? nullptr : this;
+  }
+  Status RecordReferrer(const oci::Descriptor& desc) override {
+    PLUGCTL_RETURN_IF_ERROR(layout_->RecordReferrer(desc));
+    dirty_ = true;
+    return OkStatus();
+  }
 
   Result<std::vector<std::string>> Tags() override { return layout_->Tags(); }
 

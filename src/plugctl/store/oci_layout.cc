@@ -13,6 +13,7 @@
 #include "plugctl/oci/media_types.h"
 #include "plugctl/oci/reference.h"
 #include "plugctl/oci/verifying_reader.h"
+#include "plugctl/store/content.h"
 
 namespace plugctl::store {
 namespace {
@@ -445,6 +446,47 @@ Status OciLayoutTarget::TagWithAnnotations(const oci::Descriptor& desc, std::str
                      kMaxIndexBytes);
   }
   return WriteFileAtomic(dir_ / kIndexFile, text);
+}
+
+Result<std::vector<oci::Descriptor>> OciLayoutTarget::Referrers(const oci::Digest& digest,
+                                                                std::string_view artifact_type) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::vector<oci::Descriptor> entries, Entries());
+  std::vector<oci::Descriptor> found;
+  for (const oci::Descriptor& entry : entries) {
+    if (!oci::IsManifestOrIndexType(entry.media_type) || entry.digest == digest) continue;
+    if (std::any_of(found.begin(), found.end(),
+                    [&](const oci::Descriptor& d) { return d.digest == entry.digest; })) {
+      continue;  // several tags on one referrer
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, FetchManifest(*this, entry));
+    if (!manifest.subject || manifest.subject->digest != digest) continue;
+    oci::Descriptor referrer;
+    referrer.media_type = entry.media_type;
+    referrer.digest = entry.digest;
+    referrer.size = entry.size;
+    referrer.artifact_type = !manifest.artifact_type.empty() ? manifest.artifact_type
+                             : manifest.config               ? manifest.config->media_type
+                                                             : std::string();
+    referrer.annotations = manifest.annotations;
+    if (!artifact_type.empty() && referrer.artifact_type != artifact_type) continue;
+    found.push_back(std::move(referrer));
+  }
+  return found;
+}
+
+Status OciLayoutTarget::RecordReferrer(const oci::Descriptor& desc) {
+  return EditEntries([&](const std::vector<oci::Descriptor>& current) -> Result<EntryEdit> {
+    EntryEdit edit;
+    for (const oci::Descriptor& entry : current) {
+      if (entry.digest == desc.digest) return edit;
+    }
+    oci::Descriptor entry;
+    entry.media_type = desc.media_type;
+    entry.digest = desc.digest;
+    entry.size = desc.size;
+    edit.add.push_back(std::move(entry));
+    return edit;
+  });
 }
 
 Status OciLayoutTarget::EditEntries(

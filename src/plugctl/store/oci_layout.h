@@ -59,7 +59,10 @@ struct OciLayoutOptions {
 // The name of the lock file beside index.json.
 inline constexpr std::string_view kOciLayoutLockFile = "index.json.lock";
 
-class OciLayoutTarget : public Target, public TagAnnotator {
+class OciLayoutTarget : public Target,
+                        public TagAnnotator,
+                        public ReferrerLister,
+                        public ReferrerRecorder {
  public:
   // Opens (or creates) a layout. Errors: kNotFound (no layout and !create), kInvalidArgument
   // (oci-layout unreadable or imageLayoutVersion not 1.x), kFailedPrecondition (see create).
@@ -88,6 +91,14 @@ class OciLayoutTarget : public Target, public TagAnnotator {
   [[nodiscard]] Status TagWithAnnotations(const oci::Descriptor& desc, std::string_view tag,
                                           const oci::Annotations& extra) override;
   TagAnnotator* tag_annotator() override { return this; }
+  // Referrers are the index.json entries (tagged or not) whose manifest has that subject; the
+  // layout has no other index of them. Each entry's manifest is read (4 MiB at most each).
+  [[nodiscard]] Result<std::vector<oci::Descriptor>> Referrers(
+      const oci::Digest& digest, std::string_view artifact_type) override;
+  ReferrerLister* referrer_lister() override { return this; }
+  // Adds `desc` (a stored manifest) as an untagged index.json entry unless an entry has it.
+  [[nodiscard]] Status RecordReferrer(const oci::Descriptor& desc) override;
+  ReferrerRecorder* referrer_recorder() override { return this; }
   // Ref names and containerd image names of the index.json entries, sorted, deduplicated.
   [[nodiscard]] Result<std::vector<std::string>> Tags() override;
   [[nodiscard]] Status Commit() override;

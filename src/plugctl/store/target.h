@@ -78,8 +78,9 @@ class Target {
   virtual TagPusher* tag_pusher() { return nullptr; }
   virtual Deleter* deleter() { return nullptr; }
   virtual ReferrerLister* referrer_lister() { return nullptr; }
-  // OCI layouts and OCI archives only.
+  // OCI layouts and OCI archives only (their ReferrerLister scans index.json).
   virtual TagAnnotator* tag_annotator() { return nullptr; }
+  virtual ReferrerRecorder* referrer_recorder() { return nullptr; }
 };
 
 }  // namespace plugctl::store

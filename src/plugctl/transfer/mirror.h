@@ -110,6 +110,17 @@ struct MirrorOptions {
   std::optional<plugin::BuildVariant> variant;
   // The created time of rebuilt images (BuildOptions::created).
   int64_t created = 0;
+  // Also copy each image's referrers (manifests whose subject is the image: signatures, SBOMs,
+  // attached artifacts) and theirs, `referrer_depth` levels deep, after the image. Needs a source
+  // that lists referrers (a registry: referrers API or "sha256-<hex>" tag schema) and a registry
+  // destination (which indexes them the same way when they are pushed); otherwise the run skips
+  // them and says why in MirrorReport::referrers_note. A referrer the destination already holds
+  // is not copied again. Not done for rebuilt images (--variant): their digest changes, so the
+  // referrers' subjects would name an image that is not there.
+  bool with_referrers = false;
+  int referrer_depth = 2;
+  // Referrers copied per image at most (a hostile source could list endless ones).
+  size_t max_referrers = 256;
   // Called on the calling thread's behalf (possibly from workers, serialized) as items finish.
   std::function<void(const struct MirrorItemResult&)> on_item;
 };
@@ -128,6 +139,9 @@ struct MirrorItemResult {
   std::optional<oci::Descriptor> source_root;
   std::optional<oci::Descriptor> converted;
   CopyResult copy;
+  // with_referrers: referrers (at any depth) copied now, and those the destination already had.
+  uint64_t referrers_copied = 0;
+  uint64_t referrers_present = 0;
   std::optional<plugin::LoadabilityReport> gateway;
   // Plugin-server destinations: the file written (or found unchanged).
   std::optional<plugin::PluginFileInfo> plugin_file;
@@ -147,6 +161,10 @@ struct MirrorReport {
   // Images the gateway would not load (their items carry the reasons).
   uint64_t not_loadable = 0;
   uint64_t bytes_copied = 0;
+  uint64_t referrers_copied = 0;
+  // with_referrers, but the source or destination cannot hold or list referrers: why they were
+  // skipped ("" when they were copied).
+  std::string referrers_note;
 };
 
 struct MirrorPlan {

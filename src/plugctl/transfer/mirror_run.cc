@@ -117,6 +117,7 @@ class MirrorRun {
       }
       if (r.gateway && !r.gateway->loadable) ++report_.not_loadable;
       report_.bytes_copied += r.copy.bytes_copied;
+      report_.referrers_copied += r.referrers_copied;
     }
     if (!run) {
       // What was copied is complete and stays (registries, layouts); an archive is written only
@@ -285,6 +286,9 @@ class MirrorRun {
       if (!existing) return context(existing.error());
       if (*existing && (*existing)->digest == root->digest && KeyKept(**existing, item, *dst)) {
         result.state = MirrorItemResult::State::kUpToDate;
+        // Signatures are often added after the image: an image in place may still lack some.
+        Status referrers = MirrorReferrers(**src, *dst, *root, result);
+        if (!referrers) return context(referrers.error());
         return OkStatus();
       }
     }
@@ -348,6 +352,8 @@ class MirrorRun {
       if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
     }
     result.state = MirrorItemResult::State::kCopied;
+    Status referrers = MirrorReferrers(**src, *dst, *root, result);
+    if (!referrers) return context(referrers.error());
 
     const size_t index = static_cast<size_t>(&result - report_.items.data());
     if (index < checked_.size() && checked_[index]) {
@@ -362,6 +368,86 @@ class MirrorRun {
       auto report = plugin::CheckGatewayLoadability(*check, stored);
       if (!report) return context(report.error().WithContext("gateway check"));
       result.gateway = std::move(*report);
+    }
+    return OkStatus();
+  }
+
+  // Why referrers cannot travel from src to dst in this run; "" when they can.
+  std::string ReferrersBlocked(store::Target& src, store::Target* dst) const {
+    if (options_.variant) {
+      return "referrers were not copied: --variant rebuilds images, so their subjects would name "
+             "images that are not at the destination";
+    }
+    if (dst == nullptr ||
+        (!plan_.destination.is_registry() && dst->referrer_recorder() == nullptr)) {
+      return fmt::format(
+          "referrers were not copied: {} cannot hold them (registries, oci: and oci-archive: "
+          "can)",
+          plan_.destination.ToString());
+    }
+    if (src.referrer_lister() == nullptr) {
+      return fmt::format("referrers were not copied from {}: it cannot list them", src.Describe());
+    }
+    return "";
+  }
+
+  // Copies the referrers of `root` and theirs (options_.referrer_depth levels) that dst lacks,
+  // each one after its subject, with the one copy engine. A registry destination indexes each
+  // pushed referrer under its subject (referrers API or tag schema) as it stores it.
+  Status MirrorReferrers(store::Target& src, store::Target* dst, const oci::Descriptor& root,
+                         MirrorItemResult& result) {
+    if (!options_.with_referrers || options_.dry_run) return OkStatus();
+    std::string blocked = ReferrersBlocked(src, dst);
+    if (!blocked.empty()) {
+      std::lock_guard lock(note_mu_);
+      if (report_.referrers_note.empty()) report_.referrers_note = std::move(blocked);
+      return OkStatus();
+    }
+    std::vector<oci::Digest> level = {root.digest};
+    size_t seen = 0;
+    for (int depth = 0; depth < options_.referrer_depth && !level.empty(); ++depth) {
+      std::vector<oci::Digest> next;
+      for (const oci::Digest& subject : level) {
+        Result<std::vector<oci::Descriptor>> listed;
+        {
+          std::lock_guard lock(locks_.For(&src));
+          listed = src.referrer_lister()->Referrers(subject, "");
+        }
+        if (!listed) {
+          return tl::unexpected(
+              listed.error().WithContext(fmt::format("list referrers of {}", subject.ToString())));
+        }
+        for (const oci::Descriptor& referrer : *listed) {
+          if (++seen > options_.max_referrers) {
+            return MakeError(ErrorCode::kResourceExhausted,
+                             "more than {} referrers below {}; refusing to copy them all",
+                             options_.max_referrers, root.digest.ToString());
+          }
+          PLUGCTL_ASSIGN_OR_RETURN(bool present, dst->Exists(referrer));
+          if (present) {
+            ++result.referrers_present;
+          } else {
+            CopyOptions copy = options_.copy;
+            copy.tags.clear();
+            auto copied = CopyGraph(src, referrer, *dst, copy);
+            if (!copied) {
+              return tl::unexpected(copied.error().WithContext(
+                  fmt::format("copy referrer {}", referrer.digest.ToString())));
+            }
+            ++result.referrers_copied;
+            result.copy.bytes_copied += copied->bytes_copied;
+          }
+          // A layout or archive has no referrers API: an untagged index.json entry keeps the
+          // referrer reachable (a registry indexed it when it stored it).
+          if (store::ReferrerRecorder* recorder = dst->referrer_recorder()) {
+            std::lock_guard lock(locks_.For(dst));
+            Status recorded = recorder->RecordReferrer(referrer);
+            if (!recorded) return recorded;
+          }
+          next.push_back(referrer.digest);
+        }
+      }
+      level = std::move(next);
     }
     return OkStatus();
   }
@@ -387,6 +473,7 @@ class MirrorRun {
   // CheckAllLoadable's verdicts, by item (empty without require_loadable).
   std::vector<std::optional<plugin::LoadabilityReport>> checked_;
   std::mutex on_item_mu_;  // on_item calls are serialized
+  std::mutex note_mu_;     // guards report_.referrers_note while items run
 };
 
 }  // namespace
