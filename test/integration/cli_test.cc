@@ -107,6 +107,7 @@ TEST_F(CliTest, LocalPathsAreReadByContentOrRefused) {
       {{"copy", "./layout", "oci:" + Path("x")}, "no such file or directory"},
       {{"copy", "dir:/x", "oci:" + Path("x")}, "unknown transport"},
       {{"copy", "containers-storage:x", "oci:" + Path("x")}, "unknown transport"},
+      {{"tag", "docker-archive:" + Path("none.tar"), "x:1"}, "no such file or directory"},
   };
   for (const auto& [args, needle] : cases) {
     RunResult r = Plugctl(args);

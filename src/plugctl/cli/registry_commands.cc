@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "plugctl/cli/command_defs.h"
@@ -154,6 +155,12 @@ Status RunResolve(const ImageArgs& args, const GlobalOptions& globals) {
 
 Status RunTag(const ImageArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  // Opened for writing, a missing layout or archive would be created empty; tagging needs an
+  // image that is there.
+  std::error_code ec;
+  if (loc.kind != transfer::LocationKind::kRegistry && !std::filesystem::exists(loc.path, ec)) {
+    return MakeError(ErrorCode::kNotFound, "{}: no such file or directory", loc.path.string());
+  }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kWrite));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor desc, target->Resolve(loc.ResolveRef()));

@@ -186,6 +186,8 @@ Status CheckUrl(const std::string& url, const oci::Digest& pinned, const oci::Di
   PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(text));
   auto target = env.Open(loc, transfer::AccessMode::kRead);
   auto hint = [&url](const Error& e) {
+    // The caller warns about a registry that does not answer, naming the url itself.
+    if (e.code() == ErrorCode::kUnavailable) return e;
     return e.WithContext(
         fmt::format("cannot check {} (pass --no-url-check to write the "
                     "resource unchecked)",
