@@ -184,6 +184,16 @@ Descriptor Manifest::ToDescriptor() const {
   return d;
 }
 
+Descriptor Manifest::ReferrerDescriptor(const Digest& stored_digest) const {
+  Descriptor d = ToDescriptor();
+  d.digest = stored_digest;
+  d.artifact_type = !artifact_type.empty() ? artifact_type
+                    : config               ? config->media_type
+                                           : std::string();
+  d.annotations = annotations;
+  return d;
+}
+
 std::string BuildImageManifest(const ImageManifestSpec& spec) {
   // Docker schema2 has no artifactType, subject or annotations; registries
   // that validate strictly reject unknown fields there.

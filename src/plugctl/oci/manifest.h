@@ -62,6 +62,10 @@ struct Manifest {
 
   // A descriptor of this manifest (media type, digest, size).
   Descriptor ToDescriptor() const;
+  // As the referrers API lists this manifest (distribution spec): its media type and size,
+  // `digest` (the one it is stored under, whatever the algorithm), its annotations and
+  // artifactType — the manifest's own, else its config's media type.
+  Descriptor ReferrerDescriptor(const Digest& stored_digest) const;
 };
 
 // Inputs for serializing a new image manifest.

@@ -184,6 +184,30 @@ TEST(ManifestParseTest, HigressOrasManifest) {
   EXPECT_EQ(d.size, static_cast<int64_t>(kHigressManifest.size()));
 }
 
+TEST(ManifestParseTest, ReferrerDescriptorTakesArtifactTypeElseConfigType) {
+  const std::string config =
+      R"({"mediaType":"application/x-sig-config","digest":"sha256:)" + std::string(64, 'a') +
+      R"(","size":2})";
+  auto with_type = Manifest::Parse(
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("artifactType":"application/x-sig","config":)" + config +
+      R"(,"layers":[],"annotations":{"k":"v"}})");
+  ASSERT_TRUE(with_type.has_value()) << with_type.error().message();
+  const Digest stored = Digest::Of("stored elsewhere");
+  Descriptor d = with_type->ReferrerDescriptor(stored);
+  EXPECT_EQ(d.digest, stored);
+  EXPECT_EQ(d.media_type, "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(d.size, static_cast<int64_t>(with_type->raw.size()));
+  EXPECT_EQ(d.artifact_type, "application/x-sig");
+  EXPECT_EQ(d.annotations.at("k"), "v");
+
+  auto without = Manifest::Parse(
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+      config + R"(,"layers":[]})");
+  ASSERT_TRUE(without.has_value()) << without.error().message();
+  EXPECT_EQ(without->ReferrerDescriptor(stored).artifact_type, "application/x-sig-config");
+}
+
 TEST(ManifestParseTest, MatchingContentTypeIsCaseInsensitive) {
   Manifest m = MustParse(kHigressManifest, "Application/VND.OCI.image.manifest.v1+json");
   EXPECT_EQ(m.kind, ManifestKind::kOciManifest);

@@ -302,15 +302,7 @@ Status RepositoryTarget::AddToReferrersTag(const oci::Descriptor& desc,
   } else if (existing.error().code() != ErrorCode::kNotFound) {
     return tl::unexpected(existing.error());
   }
-  oci::Descriptor entry;
-  entry.media_type = desc.media_type;
-  entry.digest = desc.digest;
-  entry.size = desc.size;
-  entry.artifact_type = !manifest.artifact_type.empty() ? manifest.artifact_type
-                        : manifest.config               ? manifest.config->media_type
-                                                        : std::string();
-  entry.annotations = manifest.annotations;
-  index.manifests.push_back(std::move(entry));
+  index.manifests.push_back(manifest.ReferrerDescriptor(desc.digest));
   Call put{.method = "PUT",
            .path = ManifestPath(tag),
            .body = oci::BuildIndex(index),

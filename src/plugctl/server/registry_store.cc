@@ -324,7 +324,6 @@ void Reach(const fs::path& dir, const std::vector<oci::Descriptor>& roots,
     fs::path path = dir / "blobs" / std::string(desc.digest.algorithm_name()) / desc.digest.hex();
     Result<std::string> raw = ReadFileBounded(path, oci::kMaxManifestBytes);
     if (!raw) continue;
-    size_t size = raw->size();
     // The entry's media type helps OCI bodies without "mediaType"; a wrong one must not hide
     // what the body references.
     Result<oci::Manifest> m = oci::Manifest::Parse(*raw, desc.media_type);
@@ -336,15 +335,7 @@ void Reach(const fs::path& dir, const std::vector<oci::Descriptor>& roots,
       if (reached.emplace(child.digest, child).second) queue.emplace_back(child, false);
     }
     if (referrers && is_root && m->subject) {
-      oci::Descriptor r;
-      r.media_type = m->media_type;
-      r.digest = desc.digest;
-      r.size = static_cast<int64_t>(size);
-      r.artifact_type = !m->artifact_type.empty() ? m->artifact_type
-                        : m->config               ? m->config->media_type
-                                                  : std::string();
-      r.annotations = m->annotations;
-      referrers->emplace(m->subject->digest, std::move(r));
+      referrers->emplace(m->subject->digest, m->ReferrerDescriptor(desc.digest));
     }
   }
 }

@@ -460,14 +460,7 @@ Result<std::vector<oci::Descriptor>> OciLayoutTarget::Referrers(const oci::Diges
     }
     PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, FetchManifest(*this, entry));
     if (!manifest.subject || manifest.subject->digest != digest) continue;
-    oci::Descriptor referrer;
-    referrer.media_type = entry.media_type;
-    referrer.digest = entry.digest;
-    referrer.size = entry.size;
-    referrer.artifact_type = !manifest.artifact_type.empty() ? manifest.artifact_type
-                             : manifest.config               ? manifest.config->media_type
-                                                             : std::string();
-    referrer.annotations = manifest.annotations;
+    oci::Descriptor referrer = manifest.ReferrerDescriptor(entry.digest);
     if (!artifact_type.empty() && referrer.artifact_type != artifact_type) continue;
     found.push_back(std::move(referrer));
   }
