@@ -295,21 +295,18 @@ Result<ScaffoldResult> ScaffoldPlugin(const fs::path& dir, const ScaffoldOptions
                      options.name);
   }
   std::error_code ec;
-  fs::file_status st = fs::status(dir, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st)) {
-      return MakeError(ErrorCode::kFailedPrecondition, "{} exists and is not a directory",
-                       dir.string());
-    }
-    if (!options.force && fs::directory_iterator(dir, ec) != fs::directory_iterator()) {
+  if (fs::is_directory(dir, ec) && !options.force) {
+    if (fs::directory_iterator(dir, ec) != fs::directory_iterator()) {
       return MakeError(ErrorCode::kAlreadyExists,
                        "{} is not empty: refusing to write a plugin into it (use --force)",
                        dir.string());
     }
     if (ec) return MakeError(ErrorCode::kInternal, "{}: {}", dir.string(), ec.message());
-  } else {
-    PLUGCTL_RETURN_IF_ERROR(CreateDirectories(dir));
   }
+  // Created when missing (and removed again if a file cannot be written); an existing
+  // non-directory is refused.
+  CreatedDirectory out;
+  PLUGCTL_RETURN_IF_ERROR(out.Prepare(dir));
   const std::string title = TitleFor(options.name);
   const std::string wasm(reinterpret_cast<const char*>(kPlaceholderWasm), sizeof(kPlaceholderWasm));
   const std::pair<std::string_view, std::string> files[] = {
@@ -334,6 +331,7 @@ Result<ScaffoldResult> ScaffoldPlugin(const fs::path& dir, const ScaffoldOptions
   if (::chmod((dir / "build.sh").c_str(), 0755) != 0) {
     return MakeError(ErrorCode::kInternal, "chmod {}: failed", (dir / "build.sh").string());
   }
+  out.Keep();
   return result;
 }
 
