@@ -90,8 +90,8 @@ void PrintPushed(std::string_view verb, const std::string& where, const std::str
     PrintJson(out);
     return;
   }
-  Print(std::cout, "{} {} file{} -> {}{}\n", verb, artifact.layers.size(),
-        artifact.layers.size() == 1 ? "" : "s", where, tag.empty() ? "" : "  tag " + tag);
+  Print(std::cout, "{} {} -> {}{}\n", verb, Count(artifact.layers.size(), "file"), where,
+        tag.empty() ? "" : "  tag " + tag);
   for (const oci::Descriptor& l : artifact.layers) {
     Print(std::cout, "  {:<24} {:>10}  {}\n", l.Title(), HumanBytes(static_cast<uint64_t>(l.size)),
           l.media_type);

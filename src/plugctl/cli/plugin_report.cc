@@ -49,8 +49,7 @@ std::string CountFindings(const std::vector<Finding>& findings) {
     errors += f.severity == Severity::kError;
     warnings += f.severity == Severity::kWarning;
   }
-  return fmt::format("{} error{}, {} warning{}", errors, errors == 1 ? "" : "s", warnings,
-                     warnings == 1 ? "" : "s");
+  return fmt::format("{}, {}", Count(errors, "error"), Count(warnings, "warning"));
 }
 
 nlohmann::ordered_json WasmJson(const wasm::WasmModuleInfo& m) {

@@ -51,14 +51,22 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& report) {
   return j;
 }
 
+// The fields every pull's JSON report starts with: what was asked for, read from where, into
+// which directory, and the digest it resolved to.
+nlohmann::ordered_json PulledJson(const PullArgs& args, const store::Target& target,
+                                  const oci::Descriptor& root) {
+  nlohmann::ordered_json out;
+  out["image"] = args.location;
+  out["source"] = target.Describe();
+  out["directory"] = args.out;
+  out["digest"] = root.digest.ToString();
+  return out;
+}
+
 void PrintResult(const PullArgs& args, const store::Target& target, const plugin::ExtractResult& r,
                  const GlobalOptions& globals) {
   if (globals.format == OutputFormat::kJson) {
-    nlohmann::ordered_json out;
-    out["image"] = args.location;
-    out["source"] = target.Describe();
-    out["directory"] = args.out;
-    out["digest"] = r.root.digest.ToString();
+    nlohmann::ordered_json out = PulledJson(args, target, r.root);
     out["mediaType"] = r.root.media_type;
     out["manifestDigest"] = r.manifest.digest.ToString();
     if (r.platform) out["platform"] = r.platform->ToString();
@@ -120,11 +128,7 @@ Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descri
   PLUGCTL_ASSIGN_OR_RETURN(transfer::PullAllResult r,
                            transfer::PullArtifactFiles(target, root, args.out, options));
   if (globals.format == OutputFormat::kJson) {
-    nlohmann::ordered_json out;
-    out["image"] = args.location;
-    out["source"] = target.Describe();
-    out["directory"] = args.out;
-    out["digest"] = r.root.digest.ToString();
+    nlohmann::ordered_json out = PulledJson(args, target, r.root);
     out["manifestDigest"] = r.manifest.digest.ToString();
     if (!r.artifact_type.empty()) out["artifactType"] = r.artifact_type;
     nlohmann::ordered_json files = nlohmann::ordered_json::array();
@@ -147,8 +151,7 @@ Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descri
           f.replaced ? "  (replaced)" : "");
   }
   if (r.untitled > 0) {
-    Print(std::cout, "Skipped {} untitled layer{} (no file name)\n", r.untitled,
-          r.untitled == 1 ? "" : "s");
+    Print(std::cout, "Skipped {} (no file name)\n", Count(r.untitled, "untitled layer"));
   }
   Print(std::cout, "Manifest digest: {}\n", r.manifest.digest.ToString());
   return OkStatus();
@@ -236,8 +239,7 @@ Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSourc
     }
     PrintJson({{"source", args.location}, {"directory", args.out}, {"images", std::move(images)}});
   } else {
-    Print(std::cout, "{} image{} pulled into {}\n", done.size(), done.size() == 1 ? "" : "s",
-          args.out);
+    Print(std::cout, "{} pulled into {}\n", Count(done.size(), "image"), args.out);
   }
   return OkStatus();
 }
@@ -308,9 +310,9 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
     if (result.error().code() == ErrorCode::kNotFound) {
       if (size_t titled = TitledLayers(*target, root); titled > 0) {
         return MakeError(ErrorCode::kNotFound,
-                         "{} is not a plugin (no plugin.wasm) but an artifact of {} named file{}: "
+                         "{} is not a plugin (no plugin.wasm) but an artifact of {}: "
                          "use `plugctl pull --all {} -o DIR` to write them",
-                         args.location, titled, titled == 1 ? "" : "s", args.location);
+                         args.location, Count(titled, "named file"), args.location);
       }
     }
     return tl::unexpected(result.error());

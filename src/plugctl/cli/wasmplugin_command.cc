@@ -436,8 +436,7 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(args.out));
   PLUGCTL_RETURN_IF_ERROR(writer->Write(output));
   PLUGCTL_RETURN_IF_ERROR(writer->Commit());
-  Print(std::cerr, "Wrote {} WasmPlugin resource{} to {}\n", count, count == 1 ? "" : "s",
-        args.out);
+  Print(std::cerr, "Wrote {} to {}\n", Count(count, "WasmPlugin resource"), args.out);
   return OkStatus();
 }
 
