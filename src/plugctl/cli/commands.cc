@@ -328,14 +328,21 @@ Result<std::vector<std::string>> ResolvedTags(const transfer::Location& loc, sto
 
 Status RunInspect(const InspectArgs& args, const GlobalOptions& globals) {
   std::error_code ec;
-  // A file on disk is a wasm module unless it is an archive (read as its image).
+  // A file on disk is a wasm module unless it is an archive (read as its image; the sniff is
+  // not repeated, a docker archive's tar is read to its end to find manifest.json).
+  transfer::Location loc;
+  std::optional<transfer::LocalContent> content;
   if (std::filesystem::is_regular_file(args.location, ec)) {
-    auto content = transfer::SniffLocalPath(args.location);
-    if (content && *content == transfer::LocalContent::kOtherFile) {
-      return InspectWasmFile(args, globals);
-    }
+    if (auto sniffed = transfer::SniffLocalPath(args.location)) content = *sniffed;
   }
-  PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(args.location));
+  if (content && *content == transfer::LocalContent::kOtherFile) {
+    return InspectWasmFile(args, globals);
+  }
+  if (content) {
+    PLUGCTL_ASSIGN_OR_RETURN(loc, transfer::LocationFromContent(args.location, *content));
+  } else {
+    PLUGCTL_ASSIGN_OR_RETURN(loc, transfer::ParseLocation(args.location));
+  }
   TargetEnv env(globals);
   PLUGCTL_ASSIGN_OR_RETURN(auto target, env.Open(loc, transfer::AccessMode::kRead));
   PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, target->Resolve(loc.ResolveRef()));

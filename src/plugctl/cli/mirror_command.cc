@@ -57,7 +57,8 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
       // other file is a list.
       PLUGCTL_ASSIGN_OR_RETURN(transfer::LocalContent content, transfer::SniffLocalPath(input));
       if (content != transfer::LocalContent::kOtherFile) {
-        PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
+        PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc,
+                                 transfer::LocationFromContent(input, content));
         bundles.push_back(std::move(loc));
         continue;
       }

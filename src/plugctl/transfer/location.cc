@@ -40,10 +40,10 @@ constexpr std::string_view kTransportHint =
     "plugctl reads oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG] and registry "
     "references (HOST/REPO[:TAG|@DIGEST], docker://…, oci://…)";
 
-// An existing path given without a transport, read by its content.
-Result<Location> LocationFromDisk(std::string_view text) {
+}  // namespace
+
+Result<Location> LocationFromContent(std::string_view text, LocalContent content) {
   const std::filesystem::path path{std::string(text)};
-  PLUGCTL_ASSIGN_OR_RETURN(LocalContent content, SniffLocalPath(path));
   Location loc;
   loc.path = path;
   switch (content) {
@@ -76,8 +76,6 @@ Result<Location> LocationFromDisk(std::string_view text) {
                    "image)",
                    text, text);
 }
-
-}  // namespace
 
 Result<LocalContent> SniffLocalPath(const std::filesystem::path& path) {
   std::error_code ec;
@@ -213,8 +211,10 @@ Result<Location> ParseLocation(std::string_view text) {
   } else if (!text.starts_with("oci://")) {
     PLUGCTL_RETURN_IF_ERROR(RejectForeignTransport(text));
     std::error_code ec;
-    if (std::filesystem::exists(std::filesystem::path(std::string(text)), ec)) {
-      return LocationFromDisk(text);
+    const std::filesystem::path path{std::string(text)};
+    if (std::filesystem::exists(path, ec)) {
+      PLUGCTL_ASSIGN_OR_RETURN(LocalContent content, SniffLocalPath(path));
+      return LocationFromContent(text, content);
     }
     if (LooksLikeLocalPath(text)) {
       return MakeError(ErrorCode::kNotFound,

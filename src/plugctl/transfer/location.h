@@ -78,6 +78,12 @@ enum class LocalContent {
 // containers-storage:, docker-daemon:, ostree:, sif:, tarball:, file:, http:, https:).
 [[nodiscard]] Status RejectForeignTransport(std::string_view text);
 
+// The location of an existing path given without a transport, from what SniffLocalPath found
+// there (callers that sniffed already pass it on rather than reading a large tar twice): a
+// layout or archive, or for other content the kInvalidArgument with a hint that ParseLocation
+// gives.
+[[nodiscard]] Result<Location> LocationFromContent(std::string_view text, LocalContent content);
+
 // Whether bare text is evidently meant as a path: absolute, "./", "../", "~", "." or "..",
 // or ending in a file extension no registry repository uses in practice (.tar, .tgz, .tar.gz,
 // .tar.zst, .properties, .list, .txt, .yaml, .yml, .json, .wasm).
