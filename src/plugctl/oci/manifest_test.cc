@@ -185,13 +185,12 @@ TEST(ManifestParseTest, HigressOrasManifest) {
 }
 
 TEST(ManifestParseTest, ReferrerDescriptorTakesArtifactTypeElseConfigType) {
-  const std::string config =
-      R"({"mediaType":"application/x-sig-config","digest":"sha256:)" + std::string(64, 'a') +
-      R"(","size":2})";
+  const std::string config = R"({"mediaType":"application/x-sig-config","digest":"sha256:)" +
+                             std::string(64, 'a') + R"(","size":2})";
   auto with_type = Manifest::Parse(
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-      R"("artifactType":"application/x-sig","config":)" + config +
-      R"(,"layers":[],"annotations":{"k":"v"}})");
+      R"("artifactType":"application/x-sig","config":)" +
+      config + R"(,"layers":[],"annotations":{"k":"v"}})");
   ASSERT_TRUE(with_type.has_value()) << with_type.error().message();
   const Digest stored = Digest::Of("stored elsewhere");
   Descriptor d = with_type->ReferrerDescriptor(stored);
