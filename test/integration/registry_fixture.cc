@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -105,6 +107,27 @@ RegistryKind DefaultRegistryKind() {
   const char* kind = std::getenv("PLUGCTL_TEST_REGISTRY");
   return kind != nullptr && std::string_view(kind) == "serve" ? RegistryKind::kPlugctlServe
                                                               : RegistryKind::kDockerRegistry;
+}
+
+RegistryServer::~RegistryServer() {
+  if (!::testing::Test::HasFailure() || log_path_.empty()) return;
+  std::ifstream log(log_path_);
+  std::string text(std::istreambuf_iterator<char>(log), {});
+  // A sanitizer's report is what explains a dead server: print it from its start.
+  size_t report = std::string::npos;
+  for (const char* marker :
+       {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "runtime error:"}) {
+    report = std::min(report, text.find(marker));
+  }
+  constexpr size_t kTail = 6000;
+  if (report != std::string::npos) {
+    text = "..." + text.substr(report, 40000);
+  } else if (text.size() > kTail) {
+    text = "..." + text.substr(text.size() - kTail);
+  }
+  std::cerr << "--- " << log_path_.string() << " (pid " << pid() << (process_ ? "" : ", stopped")
+            << ") ---\n"
+            << text << "\n--- end of log ---\n";
 }
 
 void RegistryServer::Kill() {

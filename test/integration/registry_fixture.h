@@ -46,7 +46,9 @@ class RegistryServer {
   // not, e.g. docker-registry is not installed.
   static std::unique_ptr<RegistryServer> Start(const std::filesystem::path& dir,
                                                const RegistryConfig& config, std::string* why);
-  ~RegistryServer() = default;
+  // Prints the tail of the server's log when the running test has failed: a server that
+  // died (a sanitizer report, a crash) otherwise shows only as "connection refused".
+  ~RegistryServer();
 
   // "127.0.0.1:PORT"
   const std::string& host() const { return host_; }

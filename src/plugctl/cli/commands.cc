@@ -1,6 +1,8 @@
 // The command table: one entry per subcommand.
 #include <iostream>
 
+#include <fmt/ranges.h>
+
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command.h"
 #include "plugctl/cli/command_defs.h"
@@ -123,6 +125,7 @@ Status RunConvert(const CopyArgs& args, store::Target& src, const transfer::Loca
           args.src, plugin::BuildVariantName(options.variant), args.dst, built.digest.ToString(),
           root->digest.ToString(), rebuilt.wasm_sha256.hex());
   }
+  if (!copy.tags.empty()) Print(std::cout, "  tagged {}\n", fmt::join(copy.tags, ", "));
   if (rebuilt.gateway) std::cout << "  " << GatewayVerdict(*rebuilt.gateway, hint, "  ") << '\n';
   for (const std::string& note : rebuilt.notes) Print(std::cout, "  note: {}\n", note);
   return OkStatus();
@@ -239,6 +242,8 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
           args.src, args.dst, result.root.digest.ToString(), Count(result.blobs_copied, "blob"),
           HumanBytes(result.bytes_copied), result.blobs_skipped,
           result.blobs_mounted > 0 ? fmt::format(", {} mounted", result.blobs_mounted) : "");
+    // The tag may have been derived (transfer/copy_tag.h): say which, or the copy looks untagged.
+    if (!options.tags.empty()) Print(std::cout, "  tagged {}\n", fmt::join(options.tags, ", "));
     if (gateway) std::cout << "  " << GatewayVerdict(*gateway, hint, "  ") << '\n';
     if (gateway_error) Print(std::cout, "  gateway: not checked: {}\n", gateway_error->message());
   }
