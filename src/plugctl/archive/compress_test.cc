@@ -1,8 +1,7 @@
 #include "plugctl/archive/compress.h"
 
-#include <gtest/gtest.h>
-
 #include "support/tar_builder.h"
+#include <gtest/gtest.h>
 
 namespace plugctl::archive {
 namespace {
