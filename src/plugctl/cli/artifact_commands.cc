@@ -93,8 +93,10 @@ void PrintPushed(std::string_view verb, const std::string& where, const std::str
   Print(std::cout, "{} {} -> {}{}\n", verb, Count(artifact.layers.size(), "file"), where,
         tag.empty() ? "" : "  tag " + tag);
   for (const oci::Descriptor& l : artifact.layers) {
-    Print(std::cout, "  {:<24} {:>10}  {}\n", l.Title(), HumanBytes(static_cast<uint64_t>(l.size)),
-          l.media_type);
+    // A packed directory shows as "NAME/", as pull --all lists it once unpacked.
+    bool packed = l.annotations.contains(std::string(transfer::kOrasUnpackAnnotation));
+    Print(std::cout, "  {:<24} {:>10}  {}\n", packed ? l.Title() + "/" : l.Title(),
+          HumanBytes(static_cast<uint64_t>(l.size)), l.media_type);
   }
   if (subject) Print(std::cout, "Subject:        {}\n", subject->digest.ToString());
   Print(std::cout, "Artifact type:  {}\nDigest:         {}\n",
