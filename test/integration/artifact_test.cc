@@ -121,8 +121,10 @@ TEST_F(ArtifactCliTest, RefusalsSayWhy) {
       << docker.err;
   EXPECT_FALSE(fs::exists(dir_ / "d.tar"));
 
+  // (Directories are packed as ORAS packs them: oras_dir_test.cc.)
   fs::create_directories(dir_ / "work/adir");
-  RunResult directory = Plugctl({"push", "oci:" + Path("l"), "adir"}, {.cwd = Path("work")});
+  RunResult directory =
+      Plugctl({"push", "oci:" + Path("l"), "--config", "adir"}, {.cwd = Path("work")});
   EXPECT_EQ(directory.exit_code, 1);
   EXPECT_NE(directory.err.find("is a directory"), std::string::npos) << directory.err;
 

@@ -93,8 +93,10 @@ void PrintPushed(std::string_view verb, const std::string& where, const std::str
   Print(std::cout, "{} {} -> {}{}\n", verb, Count(artifact.layers.size(), "file"), where,
         tag.empty() ? "" : "  tag " + tag);
   for (const oci::Descriptor& l : artifact.layers) {
-    Print(std::cout, "  {:<24} {:>10}  {}\n", l.Title(), HumanBytes(static_cast<uint64_t>(l.size)),
-          l.media_type);
+    // A packed directory shows as "NAME/", as pull --all lists it once unpacked.
+    bool packed = l.annotations.contains(std::string(transfer::kOrasUnpackAnnotation));
+    Print(std::cout, "  {:<24} {:>10}  {}\n", packed ? l.Title() + "/" : l.Title(),
+          HumanBytes(static_cast<uint64_t>(l.size)), l.media_type);
   }
   if (subject) Print(std::cout, "Subject:        {}\n", subject->digest.ToString());
   Print(std::cout, "Artifact type:  {}\nDigest:         {}\n",
@@ -163,8 +165,10 @@ Status RunAttach(const ArtifactArgs& args, const GlobalOptions& globals) {
 
 void AddArtifactOptions(CLI::App& app, ArtifactArgs& args) {
   app.add_option("FILE", args.files,
-                 "Files to push, each FILE[:MEDIATYPE] (default application/vnd.oci.image.layer."
-                 "v1.tar); the layer is titled with the file's base name");
+                 "Files or directories to push, each FILE[:MEDIATYPE] (default application/vnd."
+                 "oci.image.layer.v1.tar, for a directory ...tar+gzip); the layer is titled with "
+                 "the base name; a directory becomes one reproducible tar.gz layer, as ORAS packs "
+                 "it");
   app.add_option("--annotation,-a", args.annotations, "Manifest annotation KEY=VALUE (repeatable)");
   app.add_option("--annotation-file", args.annotation_file,
                  "ORAS annotation file: {\"$manifest\": {…}, \"$config\": {…}, \"FILE\": {…}}")
@@ -191,8 +195,11 @@ Action DefinePush(CLI::App& app, const GlobalOptions& globals) {
       "  plugctl push --insecure localhost:5000/ai_proxy:v1 ./README.md:application/vnd.module."
       "wasm.doc.v1+markdown ./plugin.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip\n"
       "gives an image the gateway and `plugctl pull` read. Without a tag, \"latest\".\n"
-      "FILE is split at its first ':', so names holding ':' cannot be pushed; directories are\n"
-      "refused (tar them first). docker-archive: cannot hold artifacts.");
+      "FILE is split at its first ':', so names holding ':' cannot be pushed. A directory is\n"
+      "packed as ORAS packs it (a tar.gz of DIRNAME/..., annotated io.deis.oras.content.unpack\n"
+      "and .digest), reproducibly (sorted, mtime 0, modes 0644/0755); symlinks and special\n"
+      "files in it are refused. `plugctl pull --all` and `oras pull` unpack it.\n"
+      "docker-archive: cannot hold artifacts.");
   return [args, &globals] { return RunPush(*args, globals); };
 }
 

@@ -22,6 +22,7 @@ struct PullArgs {
   std::string platform;
   bool force = false;
   bool all = false;
+  bool no_unpack = false;
 };
 
 // "yes (oci-compat, ./plugin.wasm)" / "no (why; why)".
@@ -121,7 +122,7 @@ void PrintResult(const PullArgs& args, const store::Target& target, const plugin
 // `pull --all`: every titled layer as a file, as `oras pull` does.
 Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descriptor& root,
                   const GlobalOptions& globals) {
-  transfer::PullAllOptions options{.force = args.force};
+  transfer::PullAllOptions options{.force = args.force, .unpack = !args.no_unpack};
   if (!args.platform.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
   }
@@ -137,6 +138,7 @@ Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descri
                        {"size", f.layer.size},
                        {"digest", f.layer.digest.ToString()},
                        {"mediaType", f.layer.media_type},
+                       {"unpacked", f.unpacked},
                        {"replaced", f.replaced}});
     }
     out["files"] = std::move(files);
@@ -146,9 +148,9 @@ Status RunPullAll(const PullArgs& args, store::Target& target, const oci::Descri
   }
   Print(std::cout, "Pulled {} -> {}\n", args.location, args.out);
   for (const transfer::PulledFile& f : r.files) {
-    Print(std::cout, "  {:<24} {:>10}  {}{}\n", f.title,
+    Print(std::cout, "  {:<24} {:>10}  {}{}{}\n", f.unpacked ? f.title + "/" : f.title,
           HumanBytes(static_cast<uint64_t>(f.layer.size)), f.layer.media_type,
-          f.replaced ? "  (replaced)" : "");
+          f.unpacked ? "  (unpacked)" : "", f.replaced ? "  (replaced)" : "");
   }
   if (r.untitled > 0) {
     Print(std::cout, "Skipped {} (no file name)\n", Count(r.untitled, "untitled layer"));
@@ -340,9 +342,14 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
           },
           "OS/ARCH"));
   app.add_flag("--force,-f", args->force, "Replace files that already exist in the directory");
-  app.add_flag("--all", args->all,
-               "Write every titled layer as a file named by its title (any artifact, as `oras "
-               "pull` does; titles that are paths are refused)");
+  CLI::Option* all = app.add_flag(
+      "--all", args->all,
+      "Write every titled layer as a file named by its title (any artifact, as `oras pull` does; "
+      "titles that are paths are refused); a directory ORAS or plugctl push packed is unpacked");
+  app.add_flag("--no-unpack", args->no_unpack,
+               "With --all: write a packed directory's layer (its tar.gz) as a file named by its "
+               "title instead of unpacking it")
+      ->needs(all);
   app.footer(
       "Writes plugin.wasm and, when the image has them, spec.yaml, README.md, README_xx.md\n"
       "and icon.png, whatever the image's shape: Higress/ORAS artifacts, docker FROM scratch\n"

@@ -1,5 +1,6 @@
 #include "plugctl/transfer/artifact.h"
 
+#include <optional>
 #include <set>
 
 #include "plugctl/base/file.h"
@@ -48,7 +49,8 @@ struct Blob {
 // engine's verification catches a file changed since it was hashed.
 class ArtifactSource : public store::Target {
  public:
-  explicit ArtifactSource(std::map<oci::Digest, Blob> blobs) : blobs_(std::move(blobs)) {}
+  ArtifactSource(std::map<oci::Digest, Blob> blobs, std::unique_ptr<TempDir> packed)
+      : blobs_(std::move(blobs)), packed_(std::move(packed)) {}
 
   std::string Describe() const override { return "the files to push"; }
   Result<oci::Descriptor> Resolve(std::string_view reference) override {
@@ -76,6 +78,8 @@ class ArtifactSource : public store::Target {
 
  private:
   std::map<oci::Digest, Blob> blobs_;
+  // The packed directories' files (null when none).
+  std::unique_ptr<TempDir> packed_;
 };
 
 // Hashes a regular file (streaming) into a descriptor.
@@ -97,23 +101,29 @@ Result<oci::Descriptor> DescribeFile(const ArtifactFile& file) {
   return desc;
 }
 
-// Refuses what is not a regular file, with the reason a user can act on.
-Status CheckRegularFile(const std::filesystem::path& path) {
+// Refuses what is not a regular file (or, when `directory_ok`, a directory), with the reason a
+// user can act on. Returns whether it is a directory.
+Result<bool> CheckRegularFile(const std::filesystem::path& path, bool directory_ok) {
   std::error_code ec;
   std::filesystem::file_status st = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(st)) {
     return MakeError(ErrorCode::kNotFound, "{}: no such file", path.string());
   }
   if (std::filesystem::is_directory(st)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "{} is a directory: push its files one by one, or tar it first (plugctl "
-                     "does not pack directories as ORAS does)",
-                     path.string());
+    if (directory_ok) return true;
+    return MakeError(ErrorCode::kInvalidArgument, "{} is a directory, not a file", path.string());
   }
   if (!std::filesystem::is_regular_file(st)) {
     return MakeError(ErrorCode::kInvalidArgument, "{} is not a regular file", path.string());
   }
-  return OkStatus();
+  return false;
+}
+
+// A directory's layer title: its base name as given ("a/b/" -> "b").
+std::string DirectoryTitle(const std::filesystem::path& path) {
+  std::filesystem::path p = path.lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
 }
 
 // A title that is a plain file name in any directory.
@@ -149,6 +159,7 @@ Result<ArtifactFile> ParseArtifactFileArg(std::string_view arg,
   out.path = std::filesystem::path(std::string(arg.substr(0, colon)));
   out.media_type = colon == std::string_view::npos ? std::string(default_media_type)
                                                    : std::string(arg.substr(colon + 1));
+  out.media_type_given = colon != std::string_view::npos;
   if (out.path.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "\"{}\": no file name before ':'", arg);
   }
@@ -199,24 +210,47 @@ Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec) {
   std::map<oci::Digest, Blob> blobs;
   BuiltArtifact out;
   std::set<std::string> titles;
+  std::unique_ptr<TempDir> packed;
   for (const ArtifactFile& file : spec.files) {
-    PLUGCTL_RETURN_IF_ERROR(CheckRegularFile(file.path));
-    std::string title = file.path.filename().string();
+    PLUGCTL_ASSIGN_OR_RETURN(bool is_dir, CheckRegularFile(file.path, /*directory_ok=*/true));
+    std::string title = is_dir ? DirectoryTitle(file.path) : file.path.filename().string();
     if (title.empty() || title == "." || title == "..") {
-      return MakeError(ErrorCode::kInvalidArgument, "{}: not a file name", file.path.string());
+      return MakeError(ErrorCode::kInvalidArgument, "{}: not a {} name{}", file.path.string(),
+                       is_dir ? "directory" : "file",
+                       is_dir ? " (name the directory, e.g. ../NAME, to title its layer)" : "");
     }
     if (!titles.insert(title).second) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "two files are named {}: layers are titled by file name, which must be "
-                       "unique",
+                       "two files or directories are named {}: layers are titled by base name, "
+                       "which must be unique",
                        title);
     }
-    PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor layer, DescribeFile(file));
+    oci::Descriptor layer;
+    std::filesystem::path blob_file = file.path;
+    std::optional<oci::Digest> tar_digest;
+    if (is_dir) {
+      if (!packed) {
+        PLUGCTL_ASSIGN_OR_RETURN(packed, TempDir::Create("plugctl-push"));
+      }
+      blob_file = packed->path() / fmt::format("{}.tar.gz", out.layers.size());
+      PLUGCTL_ASSIGN_OR_RETURN(PackedDirectory p, PackDirectory(file.path, title, blob_file));
+      layer.media_type =
+          file.media_type_given ? file.media_type : std::string(kDefaultDirectoryMediaType);
+      layer.digest = p.digest;
+      layer.size = p.size;
+      tar_digest = p.tar_digest;
+    } else {
+      PLUGCTL_ASSIGN_OR_RETURN(layer, DescribeFile(file));
+    }
     if (auto a = spec.annotations.files.find(title); a != spec.annotations.files.end()) {
       layer.annotations = a->second;
     }
     layer.annotations[std::string(oci::kAnnotationTitle)] = title;
-    blobs[layer.digest] = Blob{.bytes = {}, .file = file.path};
+    if (tar_digest) {
+      layer.annotations[std::string(kOrasContentDigestAnnotation)] = tar_digest->ToString();
+      layer.annotations[std::string(kOrasUnpackAnnotation)] = "true";
+    }
+    blobs[layer.digest] = Blob{.bytes = {}, .file = blob_file};
     out.layers.push_back(std::move(layer));
   }
   for (const auto& [title, values] : spec.annotations.files) {
@@ -227,7 +261,7 @@ Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec) {
   }
 
   if (spec.config) {
-    PLUGCTL_RETURN_IF_ERROR(CheckRegularFile(spec.config->path));
+    PLUGCTL_RETURN_IF_ERROR(CheckRegularFile(spec.config->path, /*directory_ok=*/false));
     PLUGCTL_ASSIGN_OR_RETURN(out.config, DescribeFile(*spec.config));
     blobs[out.config.digest] = Blob{.bytes = {}, .file = spec.config->path};
   } else {
@@ -254,7 +288,7 @@ Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec) {
   out.manifest = oci::Descriptor::For(oci::kOciManifest, out.manifest_raw);
   out.manifest.artifact_type = out.artifact_type;
   blobs[out.manifest.digest] = Blob{.bytes = out.manifest_raw, .file = {}};
-  out.source = std::make_unique<ArtifactSource>(std::move(blobs));
+  out.source = std::make_unique<ArtifactSource>(std::move(blobs), std::move(packed));
   return out;
 }
 
@@ -291,6 +325,44 @@ Result<std::pair<oci::Manifest, oci::Descriptor>> ResolveManifest(store::Target&
 
 }  // namespace
 
+namespace {
+
+bool IsDirectoryLayer(const oci::Descriptor& layer) {
+  auto it = layer.annotations.find(std::string(kOrasUnpackAnnotation));
+  return it != layer.annotations.end() && it->second == "true";
+}
+
+// One layer written to its temporary place, waiting to be moved into out_dir.
+struct StagedLayer {
+  std::unique_ptr<AtomicFileWriter> file;
+  // An unpacked directory layer: the tree (staging/<i>/<title>).
+  fs::path tree;
+};
+
+// Moves `from` to `to`, replacing what is at `to` (moved into `graveyard` first, so a directory
+// can be replaced; put back if the move fails).
+Status MoveIntoPlace(const fs::path& from, const fs::path& to, const fs::path& graveyard) {
+  std::error_code ec;
+  bool existed = fs::exists(fs::symlink_status(to, ec));
+  if (existed) {
+    fs::rename(to, graveyard, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kPermissionDenied, "{}: cannot move it aside: {}", to.string(),
+                       ec.message());
+    }
+  }
+  fs::rename(from, to, ec);
+  if (ec) {
+    std::error_code ignored;
+    if (existed) fs::rename(graveyard, to, ignored);
+    return MakeError(ErrorCode::kPermissionDenied, "{}: cannot move into place: {}", to.string(),
+                     ec.message());
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descriptor& root,
                                         const fs::path& out_dir, const PullAllOptions& options) {
   if (out_dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "no output directory");
@@ -316,25 +388,32 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
       return MakeError(ErrorCode::kInvalidArgument,
                        "two layers are titled \"{}\": refusing to write one over the other", title);
     }
-    if (auto it = layer.annotations.find(std::string(kOrasUnpackAnnotation));
-        it != layer.annotations.end() && it->second == "true") {
-      return MakeError(ErrorCode::kUnimplemented,
-                       "layer \"{}\" is a directory ORAS packed ({}): plugctl does not unpack "
-                       "directories; use oras pull",
-                       title, kOrasUnpackAnnotation);
-    }
     wanted.push_back(i);
   }
   if (wanted.empty()) {
     return MakeError(ErrorCode::kNotFound, "{} has no titled layers ({} layers, none named)",
                      result.manifest.digest.ToString(), manifest.layers.size());
   }
+  std::vector<std::optional<oci::Digest>> tar_digests(manifest.layers.size());
   for (size_t i : wanted) {
-    fs::path path = out_dir / manifest.layers[i].Title();
+    const oci::Descriptor& layer = manifest.layers[i];
+    bool unpack = options.unpack && IsDirectoryLayer(layer);
+    if (unpack) {
+      auto it = layer.annotations.find(std::string(kOrasContentDigestAnnotation));
+      if (it != layer.annotations.end()) {
+        auto parsed = oci::Digest::Parse(it->second);
+        if (!parsed) {
+          return MakeError(ErrorCode::kInvalidArgument, "layer \"{}\": {} is not a digest: {}",
+                           layer.Title(), kOrasContentDigestAnnotation, parsed.error().message());
+        }
+        tar_digests[i] = *parsed;
+      }
+    }
+    fs::path path = out_dir / layer.Title();
     std::error_code ec;
     fs::file_status st = fs::symlink_status(path, ec);
     if (!fs::exists(st)) continue;
-    if (fs::is_symlink(st) || !fs::is_regular_file(st)) {
+    if (fs::is_symlink(st) || (!unpack && !fs::is_regular_file(st))) {
       return MakeError(ErrorCode::kFailedPrecondition,
                        "{} exists and is not a regular file (a symlink or directory): refusing to "
                        "write through it",
@@ -348,28 +427,49 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
 
   CreatedDirectory dir;
   PLUGCTL_RETURN_IF_ERROR(dir.Prepare(out_dir));
-  std::vector<std::unique_ptr<AtomicFileWriter>> staged;
+  // Declared after `dir`, so removed before it: directory layers unpack here, inside out_dir,
+  // so that moving them into place is a rename on one filesystem.
+  std::unique_ptr<TempDir> staging;
+  std::vector<StagedLayer> staged;
   for (size_t i : wanted) {
     const oci::Descriptor& layer = manifest.layers[i];
     PulledFile file{.title = layer.Title(), .path = out_dir / layer.Title(), .layer = layer};
-    PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(file.path));
+    std::string what = fmt::format("layers[{}] ({})", i, file.title);
     PLUGCTL_ASSIGN_OR_RETURN(auto reader, target.Fetch(layer));
-    oci::VerifyingReader verifying(*reader, layer, fmt::format("layers[{}] ({})", i, file.title));
-    auto copied = CopyStream(verifying, *writer, [](size_t) {});
-    if (!copied) return tl::unexpected(copied.error().WithContext(file.title));
+    oci::VerifyingReader verifying(*reader, layer, what);
+    StagedLayer out;
+    if (options.unpack && IsDirectoryLayer(layer)) {
+      if (!staging) {
+        PLUGCTL_ASSIGN_OR_RETURN(staging, TempDir::Create(".plugctl-unpack", out_dir));
+      }
+      fs::path dest = staging->path() / std::to_string(i);
+      PLUGCTL_RETURN_IF_ERROR(UnpackDirectory(verifying, file.title, tar_digests[i], dest,
+                                              options.unpack_limits, what));
+      out.tree = dest / file.title;
+      file.unpacked = true;
+    } else {
+      PLUGCTL_ASSIGN_OR_RETURN(out.file, AtomicFileWriter::Create(file.path));
+      auto copied = CopyStream(verifying, *out.file, [](size_t) {});
+      if (!copied) return tl::unexpected(copied.error().WithContext(file.title));
+    }
     if (!verifying.verified()) {
       return MakeError(ErrorCode::kDataLoss, "{}: stream ended before its {} bytes", file.title,
                        layer.size);
     }
     result.files.push_back(std::move(file));
-    staged.push_back(std::move(writer));
+    staged.push_back(std::move(out));
   }
-  // Everything verified: rename into place. A symlink planted meanwhile is replaced by the
+  // Everything verified: move into place. A symlink planted meanwhile is replaced by the
   // rename itself, never followed.
   for (size_t k = 0; k < staged.size(); ++k) {
     std::error_code ec;
     result.files[k].replaced = fs::exists(fs::symlink_status(result.files[k].path, ec));
-    PLUGCTL_RETURN_IF_ERROR(staged[k]->Commit());
+    if (staged[k].file) {
+      PLUGCTL_RETURN_IF_ERROR(staged[k].file->Commit());
+    } else {
+      PLUGCTL_RETURN_IF_ERROR(MoveIntoPlace(staged[k].tree, result.files[k].path,
+                                            staging->path() / fmt::format("replaced-{}", k)));
+    }
   }
   dir.Keep();
   return result;

@@ -6,6 +6,9 @@
 //   - one layer per file, in the order given, media type FILE's ":TYPE" or
 //     application/vnd.oci.image.layer.v1.tar (ORAS's default), annotated
 //     org.opencontainers.image.title=<the file's base name>;
+//   - one layer per directory: a reproducible tar.gz of it (transfer/artifact_dir.h), media type
+//     ":TYPE" or application/vnd.oci.image.layer.v1.tar+gzip, titled with the directory's base
+//     name and marked for unpacking as ORAS marks it;
 //   - config: the --config file (default type application/vnd.unknown.config.v1+json), else the
 //     empty descriptor application/vnd.oci.empty.v1+json holding "{}";
 //   - artifactType: as given; with the empty config and none given,
@@ -16,7 +19,8 @@
 //
 // Files are read twice, never held in memory: once here to hash them, once when the copy engine
 // streams them to the destination (verified there, so a file changed in between fails the push
-// with kDataLoss instead of storing something else).
+// with kDataLoss instead of storing something else). Directories are packed once, into a
+// temporary file the source owns.
 //
 //   PLUGCTL_ASSIGN_OR_RETURN(ArtifactFile f, ParseArtifactFileArg("./README.md:text/markdown"));
 //   PLUGCTL_ASSIGN_OR_RETURN(BuiltArtifact a, BuildArtifact({.files = {f}, .created = now}));
@@ -39,6 +43,7 @@
 #include "plugctl/base/status.h"
 #include "plugctl/oci/descriptor.h"
 #include "plugctl/store/target.h"
+#include "plugctl/transfer/artifact_dir.h"
 
 namespace plugctl::transfer {
 
@@ -47,14 +52,15 @@ inline constexpr std::string_view kDefaultFileMediaType = "application/vnd.oci.i
 inline constexpr std::string_view kDefaultConfigMediaType =
     "application/vnd.unknown.config.v1+json";
 inline constexpr std::string_view kUnknownArtifactType = "application/vnd.unknown.artifact.v1";
-// ORAS marks a directory it packed as a tar.gz layer with this annotation ("true").
-inline constexpr std::string_view kOrasUnpackAnnotation = "io.deis.oras.content.unpack";
 // The annotation file bound (ORAS reads it whole too).
 inline constexpr size_t kMaxAnnotationFileBytes = 1 << 20;
 
 struct ArtifactFile {
   std::filesystem::path path;
   std::string media_type;
+  // Whether the argument named the media type (else `media_type` is the default, which a
+  // directory replaces by kDefaultDirectoryMediaType).
+  bool media_type_given = false;
 };
 
 // Parses "FILE[:MEDIATYPE]": the first ':' separates the media type, which must look like
@@ -104,17 +110,24 @@ struct BuiltArtifact {
   std::string artifact_type;
 };
 
-// Hashes the files and puts the manifest together.
-// Errors: kInvalidArgument when there are no files and no config, a file is a directory
-// (ORAS would tar it; plugctl does not — say so), two files share a base name, the annotation
-// file names a title no file has, or a "$manifest"/--annotation key is given twice; kNotFound for
-// a missing file (naming it, and hinting at the ':' rule when the whole argument exists);
-// I/O errors naming the file.
+// Hashes the files, packs the directories (PackDirectory, into a TempDir under TempRoot() that
+// the source owns) and puts the manifest together. Annotation-file entries of a directory's
+// title apply to its layer; the title and ORAS's unpack/digest annotations are always set.
+// Errors: kInvalidArgument when there are no files and no config, the config is a directory,
+// a directory has no name ("." or "/"), two files or directories share a base name, the
+// annotation file names a title nothing has, or a "$manifest"/--annotation key is given twice;
+// PackDirectory's errors (symlinks, special files); kNotFound for a missing file (naming it, and
+// hinting at the ':' rule when the whole argument exists); I/O errors naming the file.
 [[nodiscard]] Result<BuiltArtifact> BuildArtifact(const ArtifactSpec& spec);
 
 struct PullAllOptions {
-  // Replace existing files in the output directory (never symlinks).
+  // Replace existing files (and, for directory layers, directories) in the output directory
+  // (never symlinks).
   bool force = false;
+  // Extract directory layers (io.deis.oras.content.unpack "true") as ORAS does; false writes
+  // their blob (the tar.gz) as a file named by the title.
+  bool unpack = true;
+  UnpackLimits unpack_limits;
   // The child an index resolves to (children without a platform count as linux/amd64).
   oci::Platform platform{.architecture = "amd64", .os = "linux"};
 };
@@ -124,6 +137,8 @@ struct PulledFile {
   std::filesystem::path path;
   oci::Descriptor layer;
   bool replaced = false;
+  // A directory layer extracted to `path` (a directory).
+  bool unpacked = false;
 };
 
 struct PullAllResult {
@@ -136,12 +151,15 @@ struct PullAllResult {
   size_t untitled = 0;
 };
 
-// Writes every titled layer of `root` to out_dir/<title> (out_dir created when missing).
+// Writes every titled layer of `root` to out_dir/<title> (out_dir created when missing); a
+// directory layer (io.deis.oras.content.unpack "true", unless !options.unpack) is extracted by
+// UnpackDirectory so that out_dir/<title> is the directory, its io.deis.oras.content.digest
+// checked when present (malformed: kInvalidArgument).
 // Titles are file names, never paths: '/', '\\', "." and "..", control characters, empty and
-// duplicate titles are refused (kInvalidArgument, naming the title), as is a layer ORAS packed
-// from a directory (kUnimplemented). A name in out_dir that is a symlink or not a regular file is
-// refused always, an existing file unless `force` (kAlreadyExists). Layers stream through
-// a digest check into temporary files renamed into place only once every layer verified: on any
+// duplicate titles are refused (kInvalidArgument, naming the title). A name in out_dir that is a
+// symlink is refused always; for files, one that is not a regular file always; an existing name
+// unless `force` (kAlreadyExists). Layers stream through a digest check into temporary files and
+// directories (a TempDir inside out_dir) moved into place only once every layer verified: on any
 // error nothing new stays in out_dir (a directory the call created is removed). kNotFound when
 // the manifest has no titled layer.
 [[nodiscard]] Result<PullAllResult> PullArtifactFiles(store::Target& target,

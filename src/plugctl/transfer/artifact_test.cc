@@ -164,13 +164,16 @@ TEST_F(ArtifactTest, RefusesDirectoriesDuplicatesAndUnknownAnnotatedFiles) {
   fs::path a = Write("a.txt", "a");
   fs::path a2 = Write("sub/a.txt", "b");
 
-  auto dir = BuildArtifact({.files = {{tmp_->path() / "dir", "text/plain"}}});
+  ArtifactSpec dir_config{.files = {{a, "text/plain"}}};
+  dir_config.config = ArtifactFile{tmp_->path() / "dir", "text/plain"};
+  auto dir = BuildArtifact(dir_config);
   ASSERT_FALSE(dir);
   EXPECT_NE(dir.error().message().find("is a directory"), std::string::npos);
 
   auto dup = BuildArtifact({.files = {{a, "text/plain"}, {a2, "text/plain"}}});
   ASSERT_FALSE(dup);
-  EXPECT_NE(dup.error().message().find("two files are named a.txt"), std::string::npos);
+  EXPECT_NE(dup.error().message().find("two files or directories are named a.txt"),
+            std::string::npos);
 
   auto missing = BuildArtifact({.files = {{tmp_->path() / "nope", "text/plain"}}});
   ASSERT_FALSE(missing);
