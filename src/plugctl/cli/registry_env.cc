@@ -124,7 +124,7 @@ PasswordInput PasswordInput::Process() {
   PasswordInput input;
   input.read_stdin = [] { return ReadPasswordFromStdin(); };
   if (::isatty(STDIN_FILENO) == 1) {
-    input.prompt = [](const std::string& prompt) { return PromptLine(prompt, false); };
+    input.prompt = [](const std::string& text) { return PromptLine(text, false); };
   }
   return input;
 }
