@@ -425,7 +425,8 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
                  "(a plugin name, a whole repository host/path, or its path) TO instead "
                  "(repeatable; the first matching rule wins; as `mirror --to plugin-server:`). "
                  "For bundles with plain tags (as copy and build write them), TAG=NAME names "
-                 "that image");
+                 "that image")
+      ->type_name("FROM=TO");
   app.footer(
       "Writes plugin.wasm and, when the image has them, spec.yaml, README.md, README_xx.md\n"
       "and icon.png, whatever the image's shape: Higress/ORAS artifacts, docker FROM scratch\n"
