@@ -83,11 +83,12 @@ TEST_F(SideOptionsTest, WrongCredentialsNameTheSideAndStaySecret) {
   EXPECT_NE(source.err.find("source"), std::string::npos) << source.err;
   EXPECT_EQ(source.err.find(secret), std::string::npos) << source.err;
 
+  // A password without a user (USER alone asks for the password: bulk_pull_test.cc).
   RunResult malformed =
-      Plugctl(Cmd({"copy", "--src-creds", "only-a-user", src, "oci:" + Path("o")}));
+      Plugctl(Cmd({"copy", "--src-creds", ":only-a-pass", src, "oci:" + Path("o")}));
   EXPECT_EQ(malformed.exit_code, 1) << malformed.Summary();
   EXPECT_NE(malformed.err.find("--src-creds wants USER:PASS"), std::string::npos) << malformed.err;
-  EXPECT_EQ(malformed.err.find("only-a-user"), std::string::npos) << malformed.err;
+  EXPECT_EQ(malformed.err.find("only-a-pass"), std::string::npos) << malformed.err;
 }
 
 TEST_F(SideOptionsTest, MirrorWithPerSideOptions) {

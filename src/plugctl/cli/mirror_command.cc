@@ -245,6 +245,11 @@ Status RunMirrorCommand(const MirrorArgs& args, const GlobalOptions& globals) {
     for (const auto& r : report->items) {
       if (r.state == transfer::MirrorItemResult::State::kWouldCopy) ++would;
     }
+    // Sources and bundle entries that never became items (an unreadable bundle entry, tags
+    // that could not be listed): a line each beside the images', the reason on stderr below.
+    for (const auto& [origin, error] : report->source_failures) {
+      Print(std::cout, "{:<10} {}\n", "failed", origin);
+    }
     if (args.dry_run) {
       Print(std::cout, "Dry run: {} would be copied, {} up to date at {}\n", Count(would, "image"),
             report->up_to_date, dest.ToString());

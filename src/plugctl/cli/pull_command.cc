@@ -23,6 +23,8 @@ struct PullArgs {
   bool force = false;
   bool all = false;
   bool no_unpack = false;
+  // Bulk pulls: mirror's --map FROM=TO rules (transfer::ParseMappingRule).
+  std::vector<std::string> maps;
 };
 
 // "yes (oci-compat, ./plugin.wasm)" / "no (why; why)".
@@ -168,17 +170,72 @@ size_t TitledLayers(store::Target& target, const oci::Descriptor& root) {
   return n;
 }
 
-// One image of a bulk pull, written to DIR/<name>/<version>/.
+// One image of a bulk pull: written to DIR/<name>/<version>/, or failed.
 struct BulkItem {
-  std::string image;
-  std::filesystem::path directory;
-  plugin::ExtractResult result;
+  std::string image;   // the image's name; for images that could not be named, their origin
+  std::string origin;  // where it was listed: "plugins.properties:3", "oci:DIR"
+  std::filesystem::path directory;  // empty when the image could not be placed
+  std::optional<plugin::ExtractResult> result;
+  std::optional<Error> error;
 };
+
+nlohmann::ordered_json BulkItemJson(const BulkItem& b) {
+  nlohmann::ordered_json j;
+  j["image"] = b.image;
+  j["origin"] = b.origin;
+  j["directory"] =
+      b.directory.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(b.directory.string());
+  j["state"] = b.result ? "pulled" : "failed";
+  if (b.result) {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const plugin::ExtractedFile& f : b.result->files) files.push_back(f.name);
+    j["manifestDigest"] = b.result->manifest.digest.ToString();
+    j["wasmSha256"] = b.result->wasm_sha256.ToString();
+    j["files"] = std::move(files);
+    j["loadable"] = b.result->gateway ? b.result->gateway->loadable : false;
+  }
+  if (b.error) {
+    j["error"] = {{"code", ErrorCodeName(b.error->code())}, {"message", b.error->message()}};
+  }
+  return j;
+}
+
+void PrintBulkLine(const BulkItem& b) {
+  if (b.result) {
+    Print(std::cout, "pulled  {} -> {}  plugin.wasm sha256 {}\n", b.image, b.directory.string(),
+          b.result->wasm_sha256.hex());
+  } else if (!b.directory.empty()) {
+    Print(std::cout, "failed  {} -> {}: {}\n", b.image, b.directory.string(), b.error->message());
+  } else {
+    // Not placed: the error names the source (a list line, a bundle entry) itself.
+    Print(std::cout, "failed  {}\n", b.error->message());
+  }
+}
+
+// Pulls one planned image into its directory (ExtractPlugin stages and renames, and removes a
+// directory it created when it fails, so a failed image leaves nothing behind).
+Result<plugin::ExtractResult> PullOne(const transfer::MirrorPlan& plan,
+                                      const transfer::MirrorItem& item, TargetEnv& env,
+                                      const std::filesystem::path& out,
+                                      const plugin::ExtractOptions& options) {
+  std::unique_ptr<store::Target> owned;
+  store::Target* src = nullptr;
+  if (!item.bundle.empty()) {
+    src = plan.bundles.at(item.bundle).get();
+  } else {
+    PLUGCTL_ASSIGN_OR_RETURN(owned, env.Open(item.source, transfer::AccessMode::kRead));
+    src = owned.get();
+  }
+  PLUGCTL_ASSIGN_OR_RETURN(oci::Descriptor root, src->Resolve(item.source.ResolveRef()));
+  return plugin::ExtractPlugin(*src, root, out, options);
+}
 
 // `pull LIST -o DIR` and `pull BUNDLE -o DIR`: every image to its own <name>/<version>/ under DIR,
 // named by the rule of plugin-server trees (mirror_naming.h: the plugins.properties key, else the
-// repository's last component; the tag is the version). The plan is mirror's: two images landing
-// in one directory are refused before anything is written.
+// repository's last component, renamed by --map; the tag is the version). The plan is mirror's:
+// two images landing in one directory are refused before anything is written. Every image is
+// tried; one that fails (unreadable, not a plugin, files in the way) is reported and the others
+// still go; the command fails at the end when any did.
 Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSource>& sources,
                    const std::vector<transfer::Location>& bundles, const GlobalOptions& globals) {
   if (args.all) {
@@ -190,10 +247,17 @@ Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSourc
       transfer::ParseMirrorDestination(std::string(transfer::kPluginServerTransport) + args.out));
   TargetEnv env(globals);
   transfer::MirrorOptions plan_options;
+  // Sources that cannot be expanded (a repository whose tags cannot be listed, an unreadable
+  // bundle entry) fail alone, like images that fail to pull.
+  plan_options.keep_going = true;
+  for (const std::string& m : args.maps) {
+    PLUGCTL_ASSIGN_OR_RETURN(auto rule, transfer::ParseMappingRule(m));
+    plan_options.mapping.rules.push_back(std::move(rule));
+  }
   auto planned = transfer::PlanMirror(sources, bundles, dest, plan_options, env.open_options());
   if (!planned) return tl::unexpected(planned.error().WithContext("planning the pull"));
   transfer::MirrorPlan plan = std::move(*planned);
-  if (plan.items.empty()) {
+  if (plan.items.empty() && plan.failures.empty()) {
     return MakeError(ErrorCode::kNotFound, "{} names no images", args.location);
   }
   plugin::ExtractOptions options;
@@ -201,47 +265,54 @@ Status RunBulkPull(const PullArgs& args, const std::vector<transfer::MirrorSourc
   if (!args.platform.empty()) {
     PLUGCTL_ASSIGN_OR_RETURN(options.platform, oci::Platform::Parse(args.platform));
   }
-  std::vector<BulkItem> done;
-  for (const transfer::MirrorItem& item : plan.items) {
-    const std::string image = item.name.ToString();
-    std::unique_ptr<store::Target> owned;
-    store::Target* src = nullptr;
-    if (!item.bundle.empty()) {
-      src = plan.bundles.at(item.bundle).get();
-    } else {
-      PLUGCTL_ASSIGN_OR_RETURN(owned, env.Open(item.source, transfer::AccessMode::kRead));
-      src = owned.get();
-    }
-    const transfer::PluginServerPath& where = *item.plugin_server;
-    std::filesystem::path out = where.tree / where.name / where.version;
-    auto root = src->Resolve(item.source.ResolveRef());
-    if (!root) return tl::unexpected(root.error().WithContext(image));
-    auto result = plugin::ExtractPlugin(*src, *root, out, options);
-    if (!result) {
-      return tl::unexpected(result.error().WithContext(
-          fmt::format("{} ({} of {} pulled before it)", image, done.size(), plan.items.size())));
-    }
-    if (globals.format == OutputFormat::kText) {
-      Print(std::cout, "Pulled {} -> {}  plugin.wasm sha256 {}\n", image, out.string(),
-            result->wasm_sha256.hex());
-    }
-    done.push_back({image, out, std::move(*result)});
+  const bool text = globals.format == OutputFormat::kText;
+  std::vector<BulkItem> items;
+  for (const auto& [origin, error] : plan.failures) {
+    items.push_back({.image = origin, .origin = origin, .error = error});
+    if (text) PrintBulkLine(items.back());
   }
-  if (globals.format == OutputFormat::kJson) {
-    nlohmann::ordered_json images = nlohmann::ordered_json::array();
-    for (const BulkItem& b : done) {
-      nlohmann::ordered_json files = nlohmann::ordered_json::array();
-      for (const plugin::ExtractedFile& f : b.result.files) files.push_back(f.name);
-      images.push_back({{"image", b.image},
-                        {"directory", b.directory.string()},
-                        {"manifestDigest", b.result.manifest.digest.ToString()},
-                        {"wasmSha256", b.result.wasm_sha256.ToString()},
-                        {"files", std::move(files)},
-                        {"loadable", b.result.gateway ? b.result.gateway->loadable : false}});
+  for (const transfer::MirrorItem& item : plan.items) {
+    const transfer::PluginServerPath& where = *item.plugin_server;
+    BulkItem b{.image = item.name.ToString(),
+               .origin = item.origin,
+               .directory = where.tree / where.name / where.version};
+    auto result = PullOne(plan, item, env, b.directory, options);
+    if (result) {
+      b.result = std::move(*result);
+    } else {
+      b.error = result.error();
     }
-    PrintJson({{"source", args.location}, {"directory", args.out}, {"images", std::move(images)}});
+    if (text) PrintBulkLine(b);
+    items.push_back(std::move(b));
+  }
+  size_t pulled = 0;
+  std::vector<std::string> failed;
+  std::optional<ErrorCode> code;  // the failures' code when they share one
+  for (const BulkItem& b : items) {
+    if (b.result) {
+      ++pulled;
+      continue;
+    }
+    failed.push_back(b.image);
+    code = !code || *code == b.error->code() ? b.error->code() : ErrorCode::kUnavailable;
+  }
+  if (!text) {
+    nlohmann::ordered_json images = nlohmann::ordered_json::array();
+    for (const BulkItem& b : items) images.push_back(BulkItemJson(b));
+    PrintJson({{"source", args.location},
+               {"directory", args.out},
+               {"images", std::move(images)},
+               {"pulled", pulled},
+               {"failed", failed.size()}});
+  } else if (failed.empty()) {
+    Print(std::cout, "{} pulled into {}\n", Count(pulled, "image"), args.out);
   } else {
-    Print(std::cout, "{} pulled into {}\n", Count(done.size(), "image"), args.out);
+    Print(std::cout, "{} pulled into {}, {} failed\n", Count(pulled, "image"), args.out,
+          failed.size());
+  }
+  if (!failed.empty()) {
+    return MakeError(*code, "{} of {} failed: {}", failed.size(), Count(items.size(), "image"),
+                     fmt::join(failed, ", "));
   }
   return OkStatus();
 }
@@ -279,6 +350,12 @@ Status RunPull(const PullArgs& args, const GlobalOptions& globals) {
     }
   }
 
+  if (!args.maps.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--map names the images of a list or bundle; {} is one image (its files go "
+                     "to -o DIR itself)",
+                     args.location);
+  }
   plugin::ExtractOptions options;
   options.force = args.force;
   if (!args.platform.empty()) {
@@ -350,6 +427,13 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
                "With --all: write a packed directory's layer (its tar.gz) as a file named by its "
                "title instead of unpacking it")
       ->needs(all);
+  app.add_option("--map", args->maps,
+                 "Lists and bundles: FROM=TO names the directory of the images FROM matches "
+                 "(a plugin name, a whole repository host/path, or its path) TO instead "
+                 "(repeatable; the first matching rule wins; as `mirror --to plugin-server:`). "
+                 "For bundles with plain tags (as copy and build write them), TAG=NAME names "
+                 "that image")
+      ->type_name("FROM=TO");
   app.footer(
       "Writes plugin.wasm and, when the image has them, spec.yaml, README.md, README_xx.md\n"
       "and icon.png, whatever the image's shape: Higress/ORAS artifacts, docker FROM scratch\n"
@@ -360,8 +444,10 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
       "A list file (plugins.properties, a plain or YAML mirror list) or a bundle holding several\n"
       "images (oci:DIR, oci-archive:FILE, docker-archive:FILE without a tag) writes each image to\n"
       "DIR/<name>/<version>/: <name> is the plugins.properties key, else the repository's last\n"
-      "component (as `mirror --to plugin-server:` and `serve` name plugins); two images with one\n"
-      "name and version are refused before anything is written.");
+      "component (as `mirror --to plugin-server:` and `serve` name plugins), or --map FROM=TO;\n"
+      "two images with one name and version are refused before anything is written. Every\n"
+      "image is tried and gets a line (pulled, or failed with the reason); a failed image\n"
+      "leaves nothing behind, and the command exits 1 when any failed.");
   return [args, &globals] { return RunPull(*args, globals); };
 }
 

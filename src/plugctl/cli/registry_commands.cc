@@ -1,6 +1,5 @@
 // Commands that only make sense with a registry (login, logout, catalog,
 // delete) or that name one image to act on in place (resolve, tag).
-#include <termios.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -37,24 +36,6 @@ std::string ApiHost(const std::string& host) {
   return host == "docker.io" ? "registry-1.docker.io" : host;
 }
 
-std::string ReadSecret(const std::string& prompt, bool echo) {
-  std::cerr << prompt << std::flush;
-  termios old{};
-  bool tty = ::isatty(STDIN_FILENO) == 1 && ::tcgetattr(STDIN_FILENO, &old) == 0;
-  if (tty && !echo) {
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string line;
-  std::getline(std::cin, line);
-  if (tty && !echo) {
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    std::cerr << '\n';
-  }
-  return line;
-}
-
 std::filesystem::path ConfigPath(const GlobalOptions& globals) {
   return globals.registry_config.empty() ? registry::DockerConfig::DefaultPath(globals.env)
                                          : std::filesystem::path(globals.registry_config);
@@ -78,9 +59,7 @@ Status RunLogin(const LoginArgs& args, const GlobalOptions& globals) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "--password and --password-stdin exclude each other");
     }
-    std::string all((std::istreambuf_iterator<char>(std::cin)), {});
-    while (!all.empty() && (all.back() == '\n' || all.back() == '\r')) all.pop_back();
-    cred.password = all;
+    PLUGCTL_ASSIGN_OR_RETURN(cred.password, ReadPasswordFromStdin());
   } else if (!args.password.empty()) {
     std::cerr << "warning: --password on the command line is visible to other users; prefer "
                  "--password-stdin\n";
@@ -89,13 +68,13 @@ Status RunLogin(const LoginArgs& args, const GlobalOptions& globals) {
     if (::isatty(STDIN_FILENO) != 1 || args.password_stdin) {
       return MakeError(ErrorCode::kInvalidArgument, "--username is required");
     }
-    cred.username = ReadSecret("Username: ", true);
+    cred.username = PromptLine("Username: ", true);
   }
   if (cred.password.empty()) {
     if (::isatty(STDIN_FILENO) != 1) {
       return MakeError(ErrorCode::kInvalidArgument, "no password: use --password-stdin");
     }
-    cred.password = ReadSecret("Password: ", false);
+    cred.password = PromptLine("Password: ", false);
   }
   // Check the credentials against the registry before storing them.
   registry::SessionOptions options = TargetEnv::SessionOptionsFor(globals);

@@ -1,6 +1,10 @@
 #include "plugctl/cli/registry_env.h"
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <iostream>
+#include <iterator>
 #include <mutex>
 
 namespace plugctl::cli {
@@ -71,15 +75,116 @@ void AddSideOptions(CLI::App& app, SideOptions& side, const std::string& name) {
                  "PEM bundle of CAs to trust for " + which + " registry")
       ->check(CLI::ExistingFile);
   app.add_option("--" + name + "-creds", side.creds,
-                 "USER:PASS for " + which + " registry (wins over the credentials file)")
-      ->type_name("USER:PASS");
+                 "USER:PASS for " + which +
+                     " registry (wins over the credentials file); USER alone asks for the "
+                     "password on the terminal, or reads it with --" +
+                     name + "-password-stdin")
+      ->type_name("USER[:PASS]");
+  app.add_flag("--" + name + "-password-stdin", side.password_stdin,
+               "Read the password of --" + name + "-creds USER from standard input");
   app.add_option("--" + name + "-registry-config", side.registry_config,
                  "Credentials file (docker config.json) for " + which)
       ->check(CLI::ExistingFile);
 }
 
+std::string PromptLine(const std::string& prompt, bool echo) {
+  std::cerr << prompt << std::flush;
+  termios old{};
+  const bool tty = ::isatty(STDIN_FILENO) == 1 && ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty && !echo) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty && !echo) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << '\n';
+  }
+  return line;
+}
+
+Result<std::string> ReadPasswordFromStdin() {
+  std::string all;
+  char buf[4096];
+  while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+    all.append(buf, static_cast<size_t>(std::cin.gcount()));
+    if (all.size() > kMaxPasswordBytes) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "standard input holds more than {} bytes; expected one password",
+                       kMaxPasswordBytes);
+    }
+  }
+  while (!all.empty() && (all.back() == '\n' || all.back() == '\r')) all.pop_back();
+  return all;
+}
+
+PasswordInput PasswordInput::Process() {
+  PasswordInput input;
+  input.read_stdin = [] { return ReadPasswordFromStdin(); };
+  if (::isatty(STDIN_FILENO) == 1) {
+    input.prompt = [](const std::string& text) { return PromptLine(text, false); };
+  }
+  return input;
+}
+
+namespace {
+
+// The credential of `--NAME-creds` (USER:PASS, or USER with the password from `input`).
+// Messages name the option, never the value: it may hold a password.
+Result<registry::Credential> SideCredential(const SideOptions& side, const std::string& name,
+                                            const PasswordInput& input) {
+  const size_t colon = side.creds.find(':');
+  registry::Credential creds;
+  if (colon != std::string::npos) {
+    if (side.password_stdin) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--{0}-password-stdin reads the password of --{0}-creds USER; this "
+                       "--{0}-creds already has one (USER:PASS)",
+                       name);
+    }
+    if (colon == 0 || colon + 1 == side.creds.size()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--{}-creds wants USER:PASS (a user name and a password, both non-empty) "
+                       "or USER alone",
+                       name);
+    }
+    creds.username = side.creds.substr(0, colon);
+    creds.password = side.creds.substr(colon + 1);
+    return creds;
+  }
+  creds.username = side.creds;
+  const std::string which = name == "src" ? "source" : "destination";
+  if (side.password_stdin) {
+    if (!input.read_stdin) {
+      return MakeError(ErrorCode::kInternal, "no standard input to read the password from");
+    }
+    PLUGCTL_ASSIGN_OR_RETURN(creds.password, input.read_stdin());
+    if (creds.password.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--{}-password-stdin: standard input holds no password", name);
+    }
+    return creds;
+  }
+  if (!input.prompt) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--{0}-creds names a user without a password and standard input is not a "
+                     "terminal to ask on; pipe the password in with --{0}-password-stdin",
+                     name);
+  }
+  creds.password =
+      input.prompt(fmt::format("Password for {} ({} registry): ", creds.username, which));
+  if (creds.password.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "--{}-creds: no password given", name);
+  }
+  return creds;
+}
+
+}  // namespace
+
 Result<SideConfig> ApplySideOptions(const GlobalOptions& globals, const SideOptions& side,
-                                    const std::string& name) {
+                                    const std::string& name, const PasswordInput& input) {
   SideConfig config{globals, std::nullopt};
   GlobalOptions& g = config.globals;
   if (side.plain_http) g.plain_http = true;
@@ -91,18 +196,14 @@ Result<SideConfig> ApplySideOptions(const GlobalOptions& globals, const SideOpti
   if (side.tls_verify) g.insecure = !*side.tls_verify;
   if (!side.ca_file.empty()) g.ca_file = side.ca_file;
   if (!side.registry_config.empty()) g.registry_config = side.registry_config;
+  if (side.password_stdin && side.creds.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--{0}-password-stdin reads the password of --{0}-creds USER; give "
+                     "--{0}-creds too",
+                     name);
+  }
   if (!side.creds.empty()) {
-    // The message names the option, never the value: it may hold a password.
-    const size_t colon = side.creds.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == side.creds.size()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "--{}-creds wants USER:PASS (a user name and a password, both non-empty)",
-                       name);
-    }
-    registry::Credential creds;
-    creds.username = side.creds.substr(0, colon);
-    creds.password = side.creds.substr(colon + 1);
-    config.creds = std::move(creds);
+    PLUGCTL_ASSIGN_OR_RETURN(config.creds, SideCredential(side, name, input));
   }
   return config;
 }
@@ -116,6 +217,12 @@ Result<std::unique_ptr<store::Target>> TargetEnv::Open(const transfer::Location&
 
 Result<SideEnvs> SideEnvs::Make(const GlobalOptions& globals, const SideOptions& src,
                                 const SideOptions& dest) {
+  if (src.password_stdin && dest.password_stdin) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--src-password-stdin and --dest-password-stdin cannot both read standard "
+                     "input (it is one stream); give the other side's password on the terminal "
+                     "(--*-creds USER), as USER:PASS or in its --*-registry-config");
+  }
   PLUGCTL_ASSIGN_OR_RETURN(SideConfig src_config, ApplySideOptions(globals, src, "src"));
   PLUGCTL_ASSIGN_OR_RETURN(SideConfig dest_config, ApplySideOptions(globals, dest, "dest"));
   SideEnvs envs;

@@ -458,9 +458,11 @@ Result<std::vector<oci::Descriptor>> OciLayoutTarget::Referrers(const oci::Diges
                     [&](const oci::Descriptor& d) { return d.digest == entry.digest; })) {
       continue;  // several tags on one referrer
     }
-    PLUGCTL_ASSIGN_OR_RETURN(oci::Manifest manifest, FetchManifest(*this, entry));
-    if (!manifest.subject || manifest.subject->digest != digest) continue;
-    oci::Descriptor referrer = manifest.ReferrerDescriptor(entry.digest);
+    // An entry whose manifest is missing or unreadable cannot be anyone's referrer that we could
+    // copy; it must not hide the referrers of every other image in the layout.
+    auto manifest = FetchManifest(*this, entry);
+    if (!manifest || !manifest->subject || manifest->subject->digest != digest) continue;
+    oci::Descriptor referrer = manifest->ReferrerDescriptor(entry.digest);
     if (!artifact_type.empty() && referrer.artifact_type != artifact_type) continue;
     found.push_back(std::move(referrer));
   }

@@ -92,7 +92,8 @@ class OciLayoutTarget : public Target,
                                           const oci::Annotations& extra) override;
   TagAnnotator* tag_annotator() override { return this; }
   // Referrers are the index.json entries (tagged or not) whose manifest has that subject; the
-  // layout has no other index of them. Each entry's manifest is read (4 MiB at most each).
+  // layout has no other index of them. Each entry's manifest is read (4 MiB at most each);
+  // entries whose manifest is missing or unreadable are skipped.
   [[nodiscard]] Result<std::vector<oci::Descriptor>> Referrers(
       const oci::Digest& digest, std::string_view artifact_type) override;
   ReferrerLister* referrer_lister() override { return this; }

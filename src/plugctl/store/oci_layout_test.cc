@@ -317,6 +317,34 @@ TEST_F(OciLayoutTest, IndexNamingMissingBlobIsDataLoss) {
   EXPECT_NE(fetched.error().message().find("index.json"), std::string::npos);
 }
 
+// The referrer scan reads every entry's manifest: one whose blob was deleted is skipped, not an
+// error that would hide the referrers of every other image (mirror scans bundles by default).
+TEST_F(OciLayoutTest, ReferrersSkipEntriesWhoseManifestIsMissing) {
+  TestImage subject = MakeTestImage("subject");
+  TestImage gone = MakeTestImage("gone");
+  ASSERT_TRUE(PushImage(*layout_, subject));
+  ASSERT_TRUE(PushImage(*layout_, gone));
+  TestBlob empty = Blob(oci::kOciEmpty, "{}");
+  TestBlob layer = Blob("text/plain", "signature");
+  oci::ImageManifestSpec spec;
+  spec.artifact_type = "application/vnd.example.signature";
+  spec.config = empty.desc;
+  spec.layers = {layer.desc};
+  spec.subject = subject.desc();
+  TestBlob referrer = Blob(oci::kOciManifest, oci::BuildImageManifest(spec));
+  for (const TestBlob* b : {&empty, &layer, &referrer}) ASSERT_TRUE(PushBlob(*layout_, *b));
+  ASSERT_TRUE(layout_->Tag(subject.desc(), "a:1"));
+  ASSERT_TRUE(layout_->Tag(gone.desc(), "gone:1"));
+  ASSERT_TRUE(layout_->RecordReferrer(referrer.desc));
+  ASSERT_TRUE(RemoveAll(BlobPath(gone.desc())));
+
+  auto found = layout_->Referrers(subject.desc().digest, "");
+  ASSERT_TRUE(found) << found.error().message();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].digest, referrer.desc.digest);
+  EXPECT_EQ((*found)[0].artifact_type, "application/vnd.example.signature");
+}
+
 TEST_F(OciLayoutTest, HostileIndexJson) {
   TestImage image = MakeTestImage("hostile");
   ASSERT_TRUE(PushImage(*layout_, image));

@@ -26,7 +26,8 @@
 // per image (children before parents, verification while streaming, blobs already at the
 // destination skipped). Before copying, an image whose destination tag already names the same
 // digest is reported up to date and not touched: a second run transfers nothing. With a
-// variant (ConvertImage), images are rebuilt instead and their digests change.
+// variant, images are rebuilt in memory (RebuildImage, reproducible) and the rebuilt digest is
+// what is compared, so a second `--variant` run is up to date as well.
 //
 // Interruption: registry and OCI layout destinations only ever hold complete blobs and complete
 // images (blobs are verified, then renamed or committed; manifests come last); archive
@@ -115,8 +116,9 @@ struct MirrorOptions {
   // that lists referrers (a registry: referrers API or "sha256-<hex>" tag schema) and a registry
   // destination (which indexes them the same way when they are pushed); otherwise the run skips
   // them and says why in MirrorReport::referrers_note. A referrer the destination already holds
-  // is not copied again. Not done for rebuilt images (--variant): their digest changes, so the
-  // referrers' subjects would name an image that is not there.
+  // is not copied again. Not done for images a variant rebuilt into another digest (the
+  // referrers' subjects would name an image that is not there; images already in that shape
+  // keep their digest and their referrers), nor into docker archives: the report says so.
   bool with_referrers = false;
   int referrer_depth = 2;
   // Referrers copied per image at most (a hostile source could list endless ones).
@@ -128,7 +130,8 @@ struct MirrorOptions {
 struct MirrorItemResult {
   enum class State {
     kCopied,     // transferred now (plugin-server: the files were written)
-    kUpToDate,   // the destination already held it under that name (plugin-server: the same
+    kUpToDate,   // the destination already held it (with a variant: the rebuilt image) under
+                 // that name (plugin-server: the same
                  // plugin.wasm by metadata.txt's SHA256 and the file's size; nothing touched)
     kWouldCopy,  // dry run: it would be transferred
     kFailed,
@@ -172,14 +175,17 @@ struct MirrorPlan {
   std::vector<MirrorItem> items;
   // The bundles, opened once (archives are unpacked when opened), by bundle key.
   std::map<std::string, std::shared_ptr<store::Target>> bundles;
-  // Sources that failed to expand (tag listing, bad tags) when keep_going; else they fail the
-  // plan.
+  // Sources that failed to expand (tag listing, bad tags) when keep_going, else they fail the
+  // plan; and, always, bundle entries that cannot be read ("oci:DIR: TAG" and why: a manifest
+  // deleted from the layout, say), so the bundle's other images still go.
   std::vector<std::pair<std::string, Error>> failures;
 };
 
 // Expands sources (listing tags where patterns ask for it) and bundles (their tags that parse as
-// references; others are kInvalidArgument naming the tag) into items with their destinations.
-// Duplicate destinations are an error naming both sources.
+// references, else named by the plugin name they record or a `--map TAG=NAME` rule; an entry
+// that cannot be read is a failure of its own in MirrorPlan::failures, one that cannot be named
+// is kInvalidArgument unless keep_going) into items with their destinations. Duplicate
+// destinations are an error naming both sources.
 [[nodiscard]] Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                                             const std::vector<Location>& bundles,
                                             const MirrorDestination& destination,

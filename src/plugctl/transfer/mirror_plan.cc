@@ -56,7 +56,7 @@ Status ExpandSource(const MirrorSource& source, const OpenOptions& open,
 // image records (io.higress.plugin.name, which `build` writes from spec.yaml's info.name; its
 // first segment, "basic-auth" for "basic-auth/v1").
 Result<oci::Reference> PlainTagName(store::Target& target, const std::string& key,
-                                    const std::string& tag, const oci::Descriptor& entry,
+                                    const std::string& tag, const oci::Manifest& manifest,
                                     const NameMapping& mapping) {
   if (tag.find(':') != std::string::npos) {
     auto name = oci::Reference::Parse(tag);
@@ -71,13 +71,9 @@ Result<oci::Reference> PlainTagName(store::Target& target, const std::string& ke
   }
   if (plugin.empty()) {
     std::vector<std::string> notes;
-    auto manifest = store::FetchManifest(target, entry);
-    if (!manifest) {
-      return tl::unexpected(manifest.error().WithContext(fmt::format("{}: tag \"{}\"", key, tag)));
-    }
     // Spec names may carry a version suffix ("basic-auth/v1"); the repository is the plugin,
     // as `build` names docker archive images.
-    plugin = ImageMetadataOf(target, *manifest, notes).name;
+    plugin = ImageMetadataOf(target, manifest, notes).name;
     plugin = plugin.substr(0, plugin.find('/'));
   }
   if (plugin.empty()) {
@@ -95,7 +91,7 @@ Result<oci::Reference> PlainTagName(store::Target& target, const std::string& ke
   return *name;
 }
 
-Status ExpandBundle(const Location& bundle, const OpenOptions& open, const NameMapping& mapping,
+Status ExpandBundle(const Location& bundle, const OpenOptions& open, const MirrorOptions& options,
                     MirrorPlan& plan, std::vector<MirrorItem>& items) {
   Location key_loc = bundle;
   key_loc.ref.clear();
@@ -121,12 +117,28 @@ Status ExpandBundle(const Location& bundle, const OpenOptions& open, const NameM
   for (const std::string& tag : tags) {
     // docker 25+ archives also list the containerd form of each name
     // ("docker.io/library/x:1"); a bundle names images by full reference.
+    // Each manifest is read here: an entry that cannot be read (its manifest deleted or
+    // corrupt) fails alone, before anything is copied, and the bundle's other images still go.
+    // One that cannot be named is the user's to fix (--map): it stops the plan unless
+    // keep_going.
     auto entry = target->Resolve(tag);
-    if (!entry) return tl::unexpected(entry.error().WithContext(fmt::format("{}: {}", key, tag)));
+    auto manifest = entry ? store::FetchManifest(*target, *entry)
+                          : Result<oci::Manifest>(tl::unexpected(entry.error()));
+    if (!manifest) {
+      // The target's errors name the bundle; the tag says which entry.
+      plan.failures.emplace_back(fmt::format("{}: {}", key, tag),
+                                 manifest.error().WithContext(tag));
+      continue;
+    }
     auto name = oci::Reference::Parse(tag);
     if (!name || tag.find('/') == std::string::npos || (name->tag.empty() && !name->digest)) {
       // Not a mirror bundle's name: a tag as `copy` or `build` writes it.
-      PLUGCTL_ASSIGN_OR_RETURN(name, PlainTagName(*target, key, tag, *entry, mapping));
+      name = PlainTagName(*target, key, tag, *manifest, options.mapping);
+      if (!name) {
+        if (!options.keep_going) return tl::unexpected(name.error());
+        plan.failures.emplace_back(fmt::format("{}: {}", key, tag), name.error());
+        continue;
+      }
     }
     if (!seen.insert(BundleName(*name)).second) continue;
     MirrorItem item;
@@ -184,7 +196,7 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
     }
   }
   for (const Location& bundle : bundles) {
-    Status expanded = ExpandBundle(bundle, open, options.mapping, plan, items);
+    Status expanded = ExpandBundle(bundle, open, options, plan, items);
     if (!expanded) {
       if (!options.keep_going) return tl::unexpected(expanded.error());
       plan.failures.emplace_back(bundle.ToString(), expanded.error());

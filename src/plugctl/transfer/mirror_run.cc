@@ -273,6 +273,35 @@ class MirrorRun {
     if (!root) return context(root.error());
     result.source_root = *root;
 
+    const bool digest_only = item.name.tag.empty();
+    const std::string tag = item.destination.ResolveRef();
+    // With a variant the image is rebuilt in memory first (reproducibly: the same source gives
+    // the same digest), so a rerun finds the rebuilt image in place and copies nothing.
+    std::optional<RebuiltImage> rebuilt;
+    if (options_.variant) {
+      if (digest_only) {
+        // The rebuilt image has another digest: it could only be stored untagged, where nobody
+        // would find it again.
+        return context(Error(ErrorCode::kInvalidArgument,
+                             "a rebuilt image needs a tag; this reference has only a digest"));
+      }
+      ConvertOptions convert;
+      convert.variant = *options_.variant;
+      convert.created = options_.created;
+      convert.check_gateway = options_.check_gateway;
+      convert.require_loadable = options_.require_loadable;
+      auto made = RebuildImage(**src, *root, convert);
+      if (!made) return context(made.error());
+      rebuilt = std::move(*made);
+      result.converted = rebuilt->manifest;
+      result.gateway = rebuilt->gateway;
+    }
+    // What the item's name must point at when done: the source image, or its rebuild.
+    const oci::Descriptor wanted = rebuilt ? rebuilt->manifest : *root;
+    // Referrers name the source digest as their subject: they apply to the copy unless the
+    // rebuild changed the digest.
+    const bool new_digest = wanted.digest != root->digest;
+
     // One image at a time per destination repository: tags of one repository often name the
     // same manifest, and distribution 2.8 can fail concurrent pushes of one manifest
     // (DIGEST_INVALID); the second then simply finds it in place.
@@ -281,54 +310,37 @@ class MirrorRun {
       repository_lock = std::unique_lock(repository_locks_.For(item.destination.reference.Name()));
     }
 
-    if (!options_.variant) {
-      auto existing = Existing(*dst, item);
-      if (!existing) return context(existing.error());
-      if (*existing && (*existing)->digest == root->digest && KeyKept(**existing, item, *dst)) {
-        result.state = MirrorItemResult::State::kUpToDate;
-        // Signatures are often added after the image: an image in place may still lack some.
-        Status referrers = MirrorReferrers(**src, *dst, *root, result);
-        if (!referrers) return context(referrers.error());
-        return OkStatus();
-      }
+    auto existing = Existing(*dst, item);
+    if (!existing) return context(existing.error());
+    if (*existing && (*existing)->digest == wanted.digest && KeyKept(**existing, item, *dst)) {
+      result.state = MirrorItemResult::State::kUpToDate;
+      // Signatures are often added after the image: an image in place may still lack some.
+      Status referrers = MirrorReferrers(**src, *dst, *root, new_digest, result);
+      if (!referrers) return context(referrers.error());
+      return OkStatus();
     }
     if (options_.dry_run) {
       result.state = MirrorItemResult::State::kWouldCopy;
       return OkStatus();
     }
-    if (!options_.variant && plan_.destination.location.kind == LocationKind::kDockerArchive) {
+    if (!rebuilt && plan_.destination.location.kind == LocationKind::kDockerArchive) {
       // The archive refuses such images at Tag; refusing before the copy keeps their blobs
       // out of the file.
       Status loadable = CheckDockerLoadable(**src, *root);
       if (!loadable) return context(loadable.error());
     }
 
-    const bool digest_only = item.name.tag.empty();
-    const std::string tag = item.destination.ResolveRef();
-    oci::Descriptor stored = *root;
-    if (options_.variant && digest_only) {
-      // The rebuilt image has another digest: it could only be stored untagged, where nobody
-      // would find it again.
-      return context(Error(ErrorCode::kInvalidArgument,
-                           "a rebuilt image needs a tag; this reference has only a digest"));
-    }
-    if (options_.variant) {
-      ConvertOptions convert;
-      convert.variant = *options_.variant;
-      convert.created = options_.created;
-      convert.copy = options_.copy;
-      convert.copy.tags.clear();
-      convert.check_gateway = options_.check_gateway;
-      convert.require_loadable = options_.require_loadable;
-      auto converted = ConvertImage(**src, *root, **dst, convert);
-      if (!converted) return context(converted.error());
-      result.copy = converted->copy;
-      result.converted = converted->manifest;
-      result.gateway = std::move(converted->gateway);
-      stored = converted->manifest;
+    const oci::Descriptor& stored = wanted;
+    CopyOptions copy = options_.copy;
+    copy.tags.clear();
+    if (rebuilt) {
+      auto copied = CopyGraph(*rebuilt->content, rebuilt->manifest, **dst, copy);
+      if (!copied) {
+        return context(copied.error().WithContext(
+            fmt::format("copy the rebuilt {}", rebuilt->manifest.digest.ToString())));
+      }
+      result.copy = *copied;
     } else {
-      CopyOptions copy = options_.copy;
-      copy.tags.clear();
       // A registry repository is this item's own target: the copy tags it in the same request
       // that stores the manifest.
       if (plan_.destination.is_registry() && !digest_only) copy.tags.push_back(tag);
@@ -352,7 +364,7 @@ class MirrorRun {
       if (!tagged) return context(tagged.error().WithContext(fmt::format("tag {}", tag)));
     }
     result.state = MirrorItemResult::State::kCopied;
-    Status referrers = MirrorReferrers(**src, *dst, *root, result);
+    Status referrers = MirrorReferrers(**src, *dst, *root, new_digest, result);
     if (!referrers) return context(referrers.error());
 
     const size_t index = static_cast<size_t>(&result - report_.items.data());
@@ -372,18 +384,20 @@ class MirrorRun {
     return OkStatus();
   }
 
-  // Why referrers cannot travel from src to dst in this run; "" when they can.
-  std::string ReferrersBlocked(store::Target& src, store::Target* dst) const {
-    if (options_.variant) {
-      return "referrers were not copied: --variant rebuilds images, so their subjects would name "
-             "images that are not at the destination";
-    }
+  // Why referrers cannot travel from src to dst for an image; "" when they can. `new_digest`:
+  // the image was rebuilt (--variant) into another digest. The destination's reason comes
+  // first: it holds for every image of the run.
+  std::string ReferrersBlocked(store::Target& src, store::Target* dst, bool new_digest) const {
     if (dst == nullptr ||
         (!plan_.destination.is_registry() && dst->referrer_recorder() == nullptr)) {
       return fmt::format(
           "referrers were not copied: {} cannot hold them (registries, oci: and oci-archive: "
           "can)",
           plan_.destination.ToString());
+    }
+    if (new_digest) {
+      return "referrers of rebuilt images were not copied: --variant gives a rebuilt image a new "
+             "digest, and their subjects name the original, which is not at the destination";
     }
     if (src.referrer_lister() == nullptr) {
       return fmt::format("referrers were not copied from {}: it cannot list them", src.Describe());
@@ -395,9 +409,9 @@ class MirrorRun {
   // each one after its subject, with the one copy engine. A registry destination indexes each
   // pushed referrer under its subject (referrers API or tag schema) as it stores it.
   Status MirrorReferrers(store::Target& src, store::Target* dst, const oci::Descriptor& root,
-                         MirrorItemResult& result) {
+                         bool new_digest, MirrorItemResult& result) {
     if (!options_.with_referrers || options_.dry_run) return OkStatus();
-    std::string blocked = ReferrersBlocked(src, dst);
+    std::string blocked = ReferrersBlocked(src, dst, new_digest);
     if (!blocked.empty()) {
       std::lock_guard lock(note_mu_);
       if (report_.referrers_note.empty()) report_.referrers_note = std::move(blocked);

@@ -328,6 +328,43 @@ TEST_F(MirrorBundleTest, FirstFailureStopsTheRunUnlessKeepGoing) {
   }
 }
 
+// A bundle whose index.json names a manifest that was deleted: that entry is a failure of its
+// own at plan time (keep_going or not), and the others are mirrored — referrers included, since
+// the layout's referrer scan skips the entry it cannot read.
+TEST_F(MirrorBundleTest, UnreadableEntryFailsAlone) {
+  auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
+  ASSERT_TRUE(src.has_value());
+  AddImage(**src, "reg.io/plugins/a:1", "aaaa");
+  oci::Descriptor b = AddImage(**src, "reg.io/plugins/b:1", "bbbb");
+  AddImage(**src, "reg.io/plugins/c:1", "cccc");
+  ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(Path("src")) / "blobs/sha256" /
+                                      b.digest.hex()));
+
+  auto bundle = ParseLocation("oci:" + Path("src"));
+  auto dest = ParseMirrorDestination("oci:" + Path("dst"));
+  ASSERT_TRUE(bundle.has_value() && dest.has_value());
+  MirrorOptions options;
+  options.check_gateway = false;
+  options.with_referrers = true;
+  auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  ASSERT_EQ(plan->items.size(), 2u);
+  ASSERT_EQ(plan->failures.size(), 1u);
+  EXPECT_EQ(plan->failures[0].first, "oci:" + Path("src") + ": reg.io/plugins/b:1");
+  EXPECT_EQ(plan->failures[0].second.code(), ErrorCode::kDataLoss);
+
+  auto report = RunMirror(*plan, options, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_EQ(report->copied, 2u);
+  EXPECT_EQ(report->failed, 1u);
+  EXPECT_EQ(report->source_failures.size(), 1u);
+  EXPECT_TRUE(report->referrers_note.empty()) << report->referrers_note;
+  auto dst = store::OciLayoutTarget::Open(Path("dst"));
+  ASSERT_TRUE(dst.has_value());
+  EXPECT_TRUE((*dst)->Resolve("reg.io/plugins/a:1").has_value());
+  EXPECT_TRUE((*dst)->Resolve("reg.io/plugins/c:1").has_value());
+}
+
 TEST_F(MirrorBundleTest, PlainTagsAreNamedByTheirPluginNameOrMap) {
   auto src = store::OciLayoutTarget::Open(Path("src"), {.create = true});
   ASSERT_TRUE(src.has_value());
