@@ -342,7 +342,8 @@ Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   }
   catalog::PluginCatalog plugins(*store, catalog_options);
   // Extract what the store holds now rather than on the first download.
-  for (const std::string& warning : plugins.Snapshot()->warnings) log.Event(warning);
+  auto snapshot = plugins.Snapshot();  // a local: the loop must not outlive a temporary
+  for (const std::string& warning : snapshot->warnings) log.Event(warning);
   catalog::CatalogAccess access(*auth);
   catalog::DownloadApi downloads(plugins, access);
   catalog::CatalogWeb web(plugins, access, {.public_url = o.public_url});

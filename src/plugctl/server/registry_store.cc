@@ -937,7 +937,10 @@ uint64_t RegistryStore::Generation() {
 std::vector<std::string> RegistryStore::Repositories() {
   impl_->MaybeReload();
   std::vector<std::string> out;
-  for (const auto& [name, repo] : impl_->CurrentView()->repos) out.push_back(name);
+  // Held in a local: a range-for over a member of a temporary shared_ptr's object keeps only
+  // the member's reference, and a concurrent reload could free the view mid-loop.
+  std::shared_ptr<const View> view = impl_->CurrentView();
+  for (const auto& [name, repo] : view->repos) out.push_back(name);
   return out;  // std::map: sorted
 }
 

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -760,6 +762,29 @@ TEST_F(RegistryStoreTest, ConcurrentPushesAndReads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(store_->Tags("r")->size(), 4u);
   EXPECT_EQ(Layout()->Entries()->size(), 4u);
+}
+
+// Listing repositories while pushes replace the view: the listing must hold the view it
+// iterates (a range-for over a temporary's member freed it mid-loop; TSan saw it in serve).
+TEST_F(RegistryStoreTest, RepositoriesWhilePushesReplaceTheView) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  TestImage image = MakeTestImage("many");
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    size_t listed = 0;
+    while (!done.load()) listed += store_->Repositories().size();
+    (void)listed;
+  });
+  std::vector<std::thread> pushers;
+  for (int i = 0; i < 3; ++i) {
+    pushers.emplace_back([&, i] {
+      for (int k = 0; k < 15; ++k) PushImage(fmt::format("team{}/repo{:02}", i, k), image, "1");
+    });
+  }
+  for (auto& t : pushers) t.join();
+  done = true;
+  reader.join();
+  EXPECT_EQ(store_->Repositories().size(), 45u);
 }
 
 }  // namespace
