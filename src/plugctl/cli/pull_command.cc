@@ -422,7 +422,8 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
   CLI::Option* all = app.add_flag(
       "--all", args->all,
       "Write every titled layer as a file named by its title (any artifact, as `oras pull` does; "
-      "titles that are paths are refused); a directory ORAS or plugctl push packed is unpacked");
+      "a relative path title is written below DIR, an absolute or `..` one refused); a directory "
+      "ORAS or plugctl push packed is unpacked");
   app.add_flag("--no-unpack", args->no_unpack,
                "With --all: write a packed directory's layer (its tar.gz) as a file named by its "
                "title instead of unpacking it")

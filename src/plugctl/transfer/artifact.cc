@@ -127,25 +127,57 @@ std::string DirectoryTitle(const std::filesystem::path& path) {
 }
 
 // A title that is a plain file name in any directory.
-Status CheckTitle(std::string_view title) {
-  if (title == "." || title == "..") {
-    return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}\" is not a file name", title);
+// A title names where `pull --all` writes the layer below its output directory. ORAS writes a
+// relative path as it is (official images have titles like
+// `bazel-bin/extensions/custom_response/custom_response.wasm`), so a path of plain components
+// is allowed; anything that could name a place outside the directory, or two names for one
+// place, is refused. A directory layer's title must be one component (its tar's top entry).
+Status CheckTitle(std::string_view title, bool directory_layer) {
+  if (title.size() > 4096) {
+    return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}…\" is longer than 4096 bytes",
+                     title.substr(0, 64));
   }
   for (char c : title) {
-    if (c == '/' || c == '\\') {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "layer title \"{}\" is a path, not a file name: refusing to write outside "
-                       "the output directory",
-                       title);
-    }
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}\" holds control characters",
+                       PrintableForMessage(title, 128));
+    }
+    if (c == '\\') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "layer title \"{}\" holds a backslash: refusing a name Windows clients "
+                       "read as a path",
                        title);
     }
   }
-  if (title.size() > 255) {
-    return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}…\" is longer than 255 bytes",
-                     title.substr(0, 64));
+  if (title.front() == '/') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "layer title \"{}\" is an absolute path: refusing to write outside the "
+                     "output directory",
+                     title);
+  }
+  size_t components = 0;
+  for (size_t start = 0; start <= title.size();) {
+    size_t slash = std::min(title.find('/', start), title.size());
+    std::string_view part = title.substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "layer title \"{}\" has an empty, \".\" or \"..\" component: refusing to "
+                       "write outside the output directory",
+                       title);
+    }
+    if (part.size() > 255) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "layer title \"{}…\" has a component longer than 255 bytes",
+                       title.substr(0, 64));
+    }
+    ++components;
+    start = slash + 1;
+  }
+  if (directory_layer && components > 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "layer title \"{}\" is a path, but a packed directory's title must be one "
+                     "name (the top entry of its tar)",
+                     title);
   }
   return OkStatus();
 }
@@ -383,12 +415,24 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
       ++result.untitled;
       continue;
     }
-    PLUGCTL_RETURN_IF_ERROR(CheckTitle(title));
+    PLUGCTL_RETURN_IF_ERROR(CheckTitle(title, options.unpack && IsDirectoryLayer(layer)));
     if (!titles.insert(title).second) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "two layers are titled \"{}\": refusing to write one over the other", title);
     }
     wanted.push_back(i);
+  }
+  // "a" and "a/b" would need "a" to be a file and a directory at once.
+  for (const std::string& title : titles) {
+    for (size_t slash = title.find('/'); slash != std::string::npos;
+         slash = title.find('/', slash + 1)) {
+      if (titles.count(title.substr(0, slash)) != 0) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "layer titles \"{}\" and \"{}\" clash: one would be a directory of the "
+                         "other",
+                         title.substr(0, slash), title);
+      }
+    }
   }
   if (wanted.empty()) {
     return MakeError(ErrorCode::kNotFound, "{} has no titled layers ({} layers, none named)",
@@ -411,6 +455,20 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
     }
     fs::path path = out_dir / layer.Title();
     std::error_code ec;
+    // A path title's directories must be directories below out_dir, never symlinks out of it.
+    fs::path walked = out_dir;
+    const fs::path relative_parent = fs::path(layer.Title()).parent_path();
+    for (const fs::path& part : relative_parent) {
+      walked /= part;
+      fs::file_status dir_status = fs::symlink_status(walked, ec);
+      if (!fs::exists(dir_status)) break;
+      if (fs::is_symlink(dir_status) || !fs::is_directory(dir_status)) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "{} exists and is not a directory (a symlink or file): refusing to write "
+                         "{} through it",
+                         walked.string(), layer.Title());
+      }
+    }
     fs::file_status st = fs::symlink_status(path, ec);
     if (!fs::exists(st)) continue;
     if (fs::is_symlink(st) || (!unpack && !fs::is_regular_file(st))) {
@@ -430,6 +488,8 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
   // Declared after `dir`, so removed before it: directory layers unpack here, inside out_dir,
   // so that moving them into place is a rename on one filesystem.
   std::unique_ptr<TempDir> staging;
+  // The directories of path titles that this pull creates (see CheckTitle).
+  std::vector<std::unique_ptr<CreatedDirectory>> parents;
   std::vector<StagedLayer> staged;
   for (size_t i : wanted) {
     const oci::Descriptor& layer = manifest.layers[i];
@@ -448,6 +508,11 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
       out.tree = dest / file.title;
       file.unpacked = true;
     } else {
+      if (file.path.parent_path() != out_dir) {
+        // Removed again unless the whole pull succeeds (`parents` goes before `dir`).
+        parents.push_back(std::make_unique<CreatedDirectory>());
+        PLUGCTL_RETURN_IF_ERROR(parents.back()->Prepare(file.path.parent_path()));
+      }
       PLUGCTL_ASSIGN_OR_RETURN(out.file, AtomicFileWriter::Create(file.path));
       auto copied = CopyStream(verifying, *out.file, [](size_t) {});
       if (!copied) return tl::unexpected(copied.error().WithContext(file.title));
@@ -471,6 +536,7 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
                                             staging->path() / fmt::format("replaced-{}", k)));
     }
   }
+  for (auto& parent : parents) parent->Keep();
   dir.Keep();
   return result;
 }

@@ -204,7 +204,11 @@ TEST_F(ArtifactTest, PullRefusesUnsafeTitlesAndWritesNothing) {
   for (const std::vector<std::string>& titles :
        std::vector<std::vector<std::string>>{{"ok.txt", "../evil"},
                                              {"ok.txt", "/etc/passwd"},
-                                             {"ok.txt", "sub/file"},
+                                             {"ok.txt", "sub//file"},
+                                             {"ok.txt", "sub/../../x"},
+                                             {"ok.txt", "sub/"},
+                                             {"ok.txt", "a\\b"},
+                                             {"sub", "sub/file"},
                                              {"ok.txt", ".."},
                                              {"ok.txt", "a\nb"},
                                              {"ok.txt", "ok.txt"}}) {
@@ -216,6 +220,41 @@ TEST_F(ArtifactTest, PullRefusesUnsafeTitlesAndWritesNothing) {
     EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().message();
     EXPECT_FALSE(fs::exists(out)) << titles[1];
   }
+}
+
+// ORAS writes path titles below the output directory (official custom-response's wasm is
+// titled bazel-bin/extensions/custom_response/custom_response.wasm); so does pull --all.
+TEST_F(ArtifactTest, PullWritesPathTitlesBelowTheDirectory) {
+  store::MemoryTarget mem;
+  oci::Descriptor root = PutTitled(mem, {"a.txt", "bazel-bin/ext/x.wasm", "bazel-bin/y"});
+  fs::path out = tmp_->path() / "out";
+  auto r = PullArtifactFiles(mem, root, out, {});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(fs::is_regular_file(out / "bazel-bin/ext/x.wasm"));
+  EXPECT_TRUE(fs::is_regular_file(out / "bazel-bin/y"));
+  // A symlinked directory on the way is refused, even with --force, and nothing is written.
+  fs::path out2 = tmp_->path() / "out2";
+  ASSERT_TRUE(CreateDirectories(out2));
+  ASSERT_TRUE(CreateDirectories(tmp_->path() / "victim"));
+  fs::create_directory_symlink(tmp_->path() / "victim", out2 / "bazel-bin");
+  auto refused = PullArtifactFiles(mem, root, out2, {.force = true});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition) << refused.error().message();
+  EXPECT_TRUE(fs::is_empty(tmp_->path() / "victim"));
+  EXPECT_FALSE(fs::exists(out2 / "a.txt"));
+}
+
+// A failure after a path title's directories were made takes them away again.
+TEST_F(ArtifactTest, FailedPullRemovesTheDirectoriesItMade) {
+  store::MemoryTarget mem;
+  oci::Descriptor root = PutTitled(mem, {"deep/er/a.txt", "b.txt"});
+  auto manifest = store::FetchManifest(mem, root);
+  ASSERT_TRUE(manifest);
+  mem.Corrupt(manifest->layers[1].digest, "content X");
+  fs::path out = tmp_->path() / "out";
+  ASSERT_TRUE(CreateDirectories(out));
+  ASSERT_FALSE(PullArtifactFiles(mem, root, out, {}));
+  EXPECT_TRUE(fs::is_empty(out));
 }
 
 TEST_F(ArtifactTest, PullRefusesSymlinksEvenWithForce) {
