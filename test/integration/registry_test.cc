@@ -81,6 +81,11 @@ TEST_F(RegistryTest, TagsTagResolveAndCatalog) {
   EXPECT_EQ(ns["repositories"], nlohmann::json::array({"plugins/a", "plugins/b"}));
   RunResult ns_text = Plugctl({"catalog", registry_->host() + "/other/"});
   EXPECT_EQ(ns_text.out, "other/c\n") << ns_text.Summary();
+  // ORAS's spellings, as the Higress docs use them.
+  RunResult repo_ls = Plugctl({"repo", "ls", registry_->host() + "/other"});
+  EXPECT_EQ(repo_ls.out, "other/c\n") << repo_ls.Summary();
+  nlohmann::json repo_tags = PlugctlJson({"repo", "tags", Ref("plugins/a")});
+  EXPECT_EQ(repo_tags["tags"], tags["tags"]);
 
   // inspect says which tag it resolved: the one named, or "latest" when none is.
   nlohmann::json inspected = PlugctlJson({"inspect", "--no-gateway", Ref("plugins/a")});

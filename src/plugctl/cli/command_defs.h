@@ -32,5 +32,7 @@ Action DefineGc(CLI::App& app, const GlobalOptions& globals);
 
 // Rejects malformed locations at parse time (a usage error, exit 2).
 CLI::Validator LocationCheck();
+// LocationCheck, or an existing regular file (a list file, a .wasm), with the location's error.
+CLI::Validator LocationOrFileCheck();
 
 }  // namespace plugctl::cli

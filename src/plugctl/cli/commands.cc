@@ -1,4 +1,5 @@
 // The command table: one entry per subcommand.
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/ranges.h>
@@ -451,7 +452,7 @@ Action DefineInspect(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("IMAGE", args->location,
                  "Image location (see `plugctl copy --help`), or a plugin.wasm file")
       ->required()
-      ->check(LocationCheck() | CLI::ExistingFile);
+      ->check(LocationOrFileCheck());
   app.add_flag("--no-gateway", args->no_gateway,
                "Skip the gateway check (which reads the wasm layer)");
   app.add_flag("--verbose,-v", args->verbose, "List every wasm import and export");
@@ -499,6 +500,17 @@ Action DefineDemo(CLI::App& app, const GlobalOptions& globals) {
   };
 }
 
+// ORAS's spelling (`oras repo ls`, `oras repo tags`, as the Higress docs use them) of catalog
+// and tags, so commands copied from those docs work with only the program name changed.
+Action DefineRepo(CLI::App& app, const GlobalOptions& globals) {
+  app.require_subcommand(1, 1);
+  CLI::App* ls = app.add_subcommand("ls", "List the repositories of a registry (plugctl catalog)");
+  Action list = DefineCatalog(*ls, globals);
+  CLI::App* tags = app.add_subcommand("tags", "List the tags of a repository (plugctl tags)");
+  Action list_tags = DefineTags(*tags, globals);
+  return [ls, list, list_tags]() -> Status { return ls->parsed() ? list() : list_tags(); };
+}
+
 constexpr CommandSpec kCommands[] = {
     {"copy", "Copy an image between registries, layouts and archives (digests preserved)",
      DefineCopy},
@@ -527,6 +539,7 @@ constexpr CommandSpec kCommands[] = {
     {"delete", "Delete an image from a registry (by digest; refuses to drop other tags silently)",
      DefineDelete},
     {"catalog", "List the repositories of a registry", DefineCatalog},
+    {"repo", "ORAS spellings: repo ls HOST (catalog), repo tags REPO (tags)", DefineRepo},
     {"referrers",
      "List the artifacts (signatures, SBOMs…) that refer to an image (referrers API or tag schema)",
      DefineReferrers},
@@ -548,6 +561,17 @@ CLI::Validator LocationCheck() {
         return loc ? std::string() : loc.error().message();
       },
       "LOCATION");
+}
+
+CLI::Validator LocationOrFileCheck() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(value, ec)) return std::string();
+        auto loc = transfer::ParseLocation(value);
+        return loc ? std::string() : loc.error().message();
+      },
+      "LOCATION|FILE");
 }
 
 std::span<const CommandSpec> Commands() { return kCommands; }

@@ -18,21 +18,25 @@ namespace plugctl::cli {
 namespace {
 
 // A minimal valid module with what a proxy-wasm host requires: an ABI version
-// export, an allocator export and a memory.
+// export, an allocator export, proxy_on_context_create (without it the host never creates a
+// context, and the gateway check warns) and a memory.
 std::string SampleWasm() {
   // clang-format off
   const unsigned char bytes[] = {
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,              // magic, version 1
-      0x01, 0x09, 0x02, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x01, 0x7f,  // types: ()->(), (i32)->i32
-      0x03, 0x03, 0x02, 0x00, 0x01,                                // functions 0 and 1
+      0x01, 0x0e, 0x03, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x01, 0x7f,  // types: ()->(), (i32)->i32,
+      0x60, 0x02, 0x7f, 0x7f, 0x00,                                //   (i32, i32)->()
+      0x03, 0x04, 0x03, 0x00, 0x01, 0x02,                          // functions 0, 1 and 2
       0x05, 0x03, 0x01, 0x00, 0x01,                                // memory: min 1 page
-      0x07, 0x3f, 0x03,                                            // exports, 3 entries
+      0x07, 0x59, 0x04,                                            // exports, 4 entries
       0x17, 'p', 'r', 'o', 'x', 'y', '_', 'a', 'b', 'i', '_', 'v', 'e', 'r', 's', 'i', 'o', 'n',
       '_', '0', '_', '2', '_', '1', 0x00, 0x00,  // func 0
       0x18, 'p', 'r', 'o', 'x', 'y', '_', 'o', 'n', '_', 'm', 'e', 'm', 'o', 'r', 'y', '_', 'a',
       'l', 'l', 'o', 'c', 'a', 't', 'e', 0x00, 0x01,  // func 1
+      0x17, 'p', 'r', 'o', 'x', 'y', '_', 'o', 'n', '_', 'c', 'o', 'n', 't', 'e', 'x', 't', '_',
+      'c', 'r', 'e', 'a', 't', 'e', 0x00, 0x02,  // func 2
       0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00,  // memory 0
-      0x0a, 0x09, 0x02, 0x02, 0x00, 0x0b, 0x04, 0x00, 0x41, 0x00, 0x0b,  // code
+      0x0a, 0x0c, 0x03, 0x02, 0x00, 0x0b, 0x04, 0x00, 0x41, 0x00, 0x0b, 0x02, 0x00, 0x0b,  // code
   };
   // clang-format on
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));

@@ -408,7 +408,7 @@ Action DefinePull(CLI::App& app, const GlobalOptions& globals) {
                  "Image location (registry, oci:, oci-archive:, ...), a bundle of several "
                  "images, or a list file (plugins.properties, mirror list)")
       ->required()
-      ->check(LocationCheck() | CLI::ExistingFile);
+      ->check(LocationOrFileCheck());
   app.add_option("--output,-o", args->out, "Directory to write the plugin's files to")->required();
   app.add_option("--platform", args->platform,
                  "Platform an index resolves to, os/arch[/variant] (default linux/amd64)")
