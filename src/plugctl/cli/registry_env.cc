@@ -88,14 +88,15 @@ void AddSideOptions(CLI::App& app, SideOptions& side, const std::string& name) {
 }
 
 std::string PromptLine(const std::string& prompt, bool echo) {
-  std::cerr << prompt << std::flush;
   termios old{};
   const bool tty = ::isatty(STDIN_FILENO) == 1 && ::tcgetattr(STDIN_FILENO, &old) == 0;
+  // Echo goes off before the prompt shows: whatever is typed once it is visible stays hidden.
   if (tty && !echo) {
     termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
+  std::cerr << prompt << std::flush;
   std::string line;
   std::getline(std::cin, line);
   if (tty && !echo) {

@@ -140,7 +140,7 @@ Status CheckTitle(std::string_view title, bool directory_layer) {
   for (char c : title) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return MakeError(ErrorCode::kInvalidArgument, "layer title \"{}\" holds control characters",
-                       PrintableForMessage(title, 128));
+                       title.substr(0, 256));
     }
     if (c == '\\') {
       return MakeError(ErrorCode::kInvalidArgument,
