@@ -44,7 +44,12 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   RunResult bad_ref = Plugctl({"inspect", "Upper/Case:tag"});
   EXPECT_EQ(bad_ref.exit_code, 2) << bad_ref.Summary();
   EXPECT_NE(bad_ref.err.find("lowercase"), std::string::npos) << bad_ref.err;
-  EXPECT_EQ(Plugctl({"--format", "xml", "version"}).exit_code, 2);
+  RunResult xml = Plugctl({"--format", "xml", "version"});
+  EXPECT_EQ(xml.exit_code, 2);
+  EXPECT_NE(xml.err.find("expected text or json, got \"xml\""), std::string::npos) << xml.err;
+  // The enum's numbers are not names of formats.
+  EXPECT_EQ(Plugctl({"--format", "1", "version"}).exit_code, 2);
+  EXPECT_TRUE(Plugctl({"--format", "JSON", "version"}).ok());
 }
 
 TEST_F(CliTest, UnknownCommandsAndGlobalOptionsInHelp) {

@@ -1,6 +1,7 @@
 #include "plugctl/cli/app.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -79,11 +80,23 @@ int RunCli(int argc, char** argv) {
   // below gets what it needs from this snapshot.
   globals.env = Environment::Capture([](const char* name) { return std::getenv(name); });
   SetTempRoot(globals.env.Get("TMPDIR"));
-  std::map<std::string, OutputFormat> formats{{"text", OutputFormat::kText},
-                                              {"json", OutputFormat::kJson}};
-  // The transformer's own description would print the enum values it maps to.
+  // Only the two names: CLI11's CheckedTransformer would also take the enum's numbers ("1")
+  // and word its refusal in them.
   app.add_option("--format", globals.format, "Output format: text (default) or json")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""))
+      ->transform(CLI::Validator(
+          [](std::string& value) -> std::string {
+            std::string lower = value;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (lower != "text" && lower != "json") {
+              return fmt::format("expected text or json, got \"{}\"",
+                                 PrintableForMessage(value, 40));
+            }
+            value = std::to_string(
+                static_cast<int>(lower == "json" ? OutputFormat::kJson : OutputFormat::kText));
+            return std::string();
+          },
+          ""))
       ->type_name("text|json");
   app.add_option("--concurrency", globals.concurrency, "Parallel blob transfers")
       ->check(CLI::Range(1, 64))

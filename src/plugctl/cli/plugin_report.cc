@@ -112,7 +112,11 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& r) {
   nlohmann::ordered_json j;
   j["loadable"] = r.loadable;
   j["path"] = plugin::LoadPathName(r.path);
-  if (r.manifest) j["sha256"] = r.manifest->digest.ToString();
+  if (r.manifest) {
+    j["digest"] = r.manifest->digest.ToString();
+    // Bare hex, as a WasmPlugin's spec.sha256 for an oci:// url wants it.
+    j["sha256"] = r.manifest->digest.hex();
+  }
   if (r.platform) j["platform"] = r.platform->ToString();
   if (r.layer) j["layer"] = r.layer->digest.ToString();
   if (!r.wasm_entry.empty()) j["wasmEntry"] = r.wasm_entry;
