@@ -160,6 +160,7 @@ TEST_F(WasmPluginMoreTest, ForeignTransportsAndMissingFilesAreUsageErrors) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"wasmplugin", "dir:/x"},
         std::vector<std::string>{"mirror", "dir:/x", "--to", "oci:" + Path("q")},
+        std::vector<std::string>{"mirror", layout_, "--to", "dir:/x"},
         std::vector<std::string>{"pull", "dir:/x", "-o", Path("q")},
         std::vector<std::string>{"copy", "dir:/x", "oci:" + Path("q")}}) {
     RunResult r = Plugctl(args);

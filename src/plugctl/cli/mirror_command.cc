@@ -326,7 +326,14 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
                  "Destination: a registry prefix (registry.local:5000/plugins), oci:DIR, "
                  "oci-archive:FILE, docker-archive:FILE, or plugin-server:DIR (Higress "
                  "plugin-server files: DIR/<name>/<version>/plugin.wasm + metadata.txt)")
-      ->required();
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            // "dir:/x" would otherwise read as a registry "dir:" with an empty port.
+            Status foreign = transfer::RejectForeignTransport(value);
+            return foreign ? std::string() : foreign.error().message();
+          },
+          "DEST"));
   app.add_flag("--scoped", args->scoped,
                "Keep the source registry and whole path under the registry prefix");
   app.add_option("--map", args->maps,
