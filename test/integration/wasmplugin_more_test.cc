@@ -152,6 +152,14 @@ TEST_F(WasmPluginMoreTest, BarePathArchivesAreBundlesNotLists) {
     ASSERT_EQ(docs.size(), 1u) << r.out;
     EXPECT_EQ(docs[0]["kind"].as<std::string>(), "WasmPlugin");
   }
+  // A tar of something else is neither: said so, not a YAML parser's complaint about NUL bytes.
+  ASSERT_EQ(RunProcess({"tar", "-cf", Path("other.tar"), "-C", Example().string(), "plugin.wasm"})
+                .exit_code,
+            0);
+  RunResult other = Plugctl({"wasmplugin", Path("other.tar"), "--url-prefix", "http://f/p"});
+  EXPECT_EQ(other.exit_code, 1) << other.Summary();
+  EXPECT_NE(other.err.find("neither an image archive"), std::string::npos) << other.err;
+  EXPECT_EQ(other.err.find("NUL"), std::string::npos) << other.err;
 }
 
 // Foreign transports and missing files are usage errors (exit 2), as for pull and copy; a

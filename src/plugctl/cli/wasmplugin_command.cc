@@ -143,6 +143,13 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
       return ExpandLocal(arg, std::move(loc), env, out);
     }
     PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(arg, transfer::kMaxMirrorListBytes));
+    if (text.find('\0') != std::string::npos) {
+      // A tar of something else, or another binary: a YAML parser's "NUL byte" says nothing.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{}: neither an image archive (no oci-layout or manifest.json in it) nor a "
+                       "list file (it is binary)",
+                       arg);
+    }
     PLUGCTL_ASSIGN_OR_RETURN(auto sources, transfer::ParseMirrorList(text, arg));
     std::vector<ImageEntry> listed;
     for (const transfer::MirrorSource& source : sources) {
