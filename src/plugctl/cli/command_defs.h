@@ -32,7 +32,11 @@ Action DefineGc(CLI::App& app, const GlobalOptions& globals);
 
 // Rejects malformed locations at parse time (a usage error, exit 2).
 CLI::Validator LocationCheck();
-// LocationCheck, or an existing regular file (a list file, a .wasm), with the location's error.
+// LocationCheck for an argument that is only read: a missing path is just "no such file or
+// directory" (no hint about creating a layout there).
+CLI::Validator SourceLocationCheck();
+// SourceLocationCheck, or an existing regular file (a list file, a .wasm), with the location's
+// error.
 CLI::Validator LocationOrFileCheck();
 
 }  // namespace plugctl::cli

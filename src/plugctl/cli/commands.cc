@@ -253,7 +253,9 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
 
 Action DefineCopy(CLI::App& app, const GlobalOptions& globals) {
   auto args = std::make_shared<CopyArgs>();
-  app.add_option("SRC", args->src, "Source image location")->required()->check(LocationCheck());
+  app.add_option("SRC", args->src, "Source image location")
+      ->required()
+      ->check(SourceLocationCheck());
   app.add_option("DST", args->dst, "Destination location")->required()->check(LocationCheck());
   app.add_option("--tag,-t", args->extra_tags, "Also tag the copy with TAG (repeatable)");
   app.add_option("--variant", args->variant,
@@ -563,12 +565,21 @@ CLI::Validator LocationCheck() {
       "LOCATION");
 }
 
+CLI::Validator SourceLocationCheck() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto loc = transfer::ParseLocation(value, transfer::LocationUse::kSource);
+        return loc ? std::string() : loc.error().message();
+      },
+      "LOCATION");
+}
+
 CLI::Validator LocationOrFileCheck() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
         std::error_code ec;
         if (std::filesystem::is_regular_file(value, ec)) return std::string();
-        auto loc = transfer::ParseLocation(value);
+        auto loc = transfer::ParseLocation(value, transfer::LocationUse::kSource);
         return loc ? std::string() : loc.error().message();
       },
       "LOCATION|FILE");

@@ -47,7 +47,8 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
                        input);
     }
     if (transfer::IsLocalTransport(input)) {
-      PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(input));
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc,
+                               transfer::ParseLocation(input, transfer::LocationUse::kSource));
       bundles.push_back(std::move(loc));
       continue;
     }
@@ -80,6 +81,35 @@ Status ReadInputs(const MirrorArgs& args, std::vector<transfer::MirrorSource>& s
     sources.push_back(std::move(*source));
   }
   return OkStatus();
+}
+
+// What ReadInputs would refuse whatever the files and registries hold (another tool's
+// transport, a missing file, a malformed reference): a usage error at parse time (exit 2), as
+// pull and copy give for the same arguments.
+CLI::Validator MirrorInputCheck() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        if (input.starts_with(transfer::kPluginServerTransport)) return std::string();  // runtime
+        if (transfer::IsLocalTransport(input)) {
+          auto loc = transfer::ParseLocation(input, transfer::LocationUse::kSource);
+          return loc ? std::string() : loc.error().message();
+        }
+        std::error_code ec;
+        if (std::filesystem::exists(input, ec)) return std::string();
+        if (Status foreign = transfer::RejectForeignTransport(input); !foreign) {
+          return foreign.error().message();
+        }
+        if (transfer::LooksLikeLocalPath(input)) {
+          return fmt::format("{}: no such file or directory", input);
+        }
+        auto source = transfer::ParseMirrorReference(input, "argument");
+        return source ? std::string()
+                      : fmt::format(
+                            "\"{}\" is neither a list file, a bundle nor an image "
+                            "reference: {}",
+                            input, source.error().message());
+      },
+      "LIST|REF|BUNDLE");
 }
 
 std::string ItemLine(const transfer::MirrorItemResult& r) {
@@ -290,12 +320,20 @@ Action DefineMirror(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("LIST", args->inputs,
                  "plugins.properties or YAML list files, image references, or bundles "
                  "(oci:DIR, oci-archive:FILE, docker-archive:FILE) to load")
-      ->required();
+      ->required()
+      ->check(MirrorInputCheck());
   app.add_option("--to", args->to,
                  "Destination: a registry prefix (registry.local:5000/plugins), oci:DIR, "
                  "oci-archive:FILE, docker-archive:FILE, or plugin-server:DIR (Higress "
                  "plugin-server files: DIR/<name>/<version>/plugin.wasm + metadata.txt)")
-      ->required();
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            // "dir:/x" would otherwise read as a registry "dir:" with an empty port.
+            Status foreign = transfer::RejectForeignTransport(value);
+            return foreign ? std::string() : foreign.error().message();
+          },
+          "DEST"));
   app.add_flag("--scoped", args->scoped,
                "Keep the source registry and whole path under the registry prefix");
   app.add_option("--map", args->maps,

@@ -2,14 +2,16 @@
 // url and the sha256 the gateway will check (see wasmplugin/wasmplugin.h for the rules), checked
 // against the WasmPlugin CRD (wasmplugin/crd_schema.h), ready for kubectl.
 //
-// An argument is a local location (oci:, oci-archive:, docker-archive:; without a REF every
-// image it holds, by tag), a list file when such a file exists (plugins.properties or a mirror
-// list, transfer/mirror_list.h: every image it names explicitly), and an image reference
-// otherwise.
+// An argument is a local location (oci:, oci-archive:, docker-archive:, or a path whose content
+// is a layout or an archive; without a REF every image it holds, by tag), a list file when
+// another file exists there (plugins.properties or a mirror list, transfer/mirror_list.h: every
+// image it names explicitly), and an image reference otherwise. Every image is tried; one that
+// fails does not keep the others from being printed.
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command_defs.h"
@@ -83,39 +85,73 @@ Result<std::optional<spec::ParsedSpec>> ImageSpec(const std::string& image,
   return std::optional<spec::ParsedSpec>(std::move(*own));
 }
 
-// The images an argument names (see the file comment).
+// The images of a local location: its REF, or without one every image it holds, by tag (how
+// copy, build and mirror name them).
+Status ExpandLocal(const std::string& arg, transfer::Location loc, TargetEnv& env,
+                   std::vector<ImageEntry>& out) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<store::Target> opened,
+                           env.Open(loc, transfer::AccessMode::kRead));
+  std::shared_ptr<store::Target> target = std::move(opened);
+  if (!loc.ref.empty()) {
+    out.push_back({.display = arg, .location = loc, .target = target});
+    return OkStatus();
+  }
+  auto all_tags = target->Tags();
+  if (!all_tags) return tl::unexpected(all_tags.error().WithContext(arg));
+  // `docker save` (Docker 25+) writes an OCI layout too, naming each image twice in index.json
+  // ("x:1.0.0" and "docker.io/library/x:1.0.0"): one name, so one image, and one resource.
+  std::vector<std::string> tags;
+  std::set<std::string> seen;
+  for (const std::string& tag : *all_tags) {
+    auto as_reference = oci::Reference::Parse(tag);
+    if (as_reference && tag.find(':') != std::string::npos &&
+        !seen.insert(as_reference->ToString()).second) {
+      continue;
+    }
+    tags.push_back(tag);
+  }
+  if (tags.size() <= 1) {
+    // One image (or an untagged one the location resolves by itself).
+    if (tags.size() == 1) loc.ref = tags.front();
+    out.push_back({.display = arg, .location = loc, .target = target});
+    return OkStatus();
+  }
+  for (const std::string& tag : tags) {
+    transfer::Location entry = loc;
+    entry.ref = tag;
+    out.push_back(
+        {.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target});
+  }
+  return OkStatus();
+}
+
+// The images an argument names (see the file comment). Appends nothing when it fails.
 Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
                       std::vector<ImageEntry>& out) {
   if (transfer::IsLocalTransport(arg)) {
-    PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::ParseLocation(arg));
-    PLUGCTL_ASSIGN_OR_RETURN(std::unique_ptr<store::Target> opened,
-                             env.Open(loc, transfer::AccessMode::kRead));
-    std::shared_ptr<store::Target> target = std::move(opened);
-    if (!loc.ref.empty()) {
-      out.push_back({.display = arg, .location = loc, .target = target});
-      return OkStatus();
-    }
-    // A bundle: every image it holds, by tag (how copy, build and mirror name them).
-    auto tags = target->Tags();
-    if (!tags) return tl::unexpected(tags.error().WithContext(arg));
-    if (tags->size() <= 1) {
-      // One image (or an untagged one the location resolves by itself).
-      if (tags->size() == 1) loc.ref = tags->front();
-      out.push_back({.display = arg, .location = loc, .target = target});
-      return OkStatus();
-    }
-    for (const std::string& tag : *tags) {
-      transfer::Location entry = loc;
-      entry.ref = tag;
-      out.push_back(
-          {.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target});
-    }
-    return OkStatus();
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc,
+                             transfer::ParseLocation(arg, transfer::LocationUse::kSource));
+    return ExpandLocal(arg, std::move(loc), env, out);
   }
   std::error_code ec;
-  if (std::filesystem::is_regular_file(arg, ec)) {
+  if (std::filesystem::exists(arg, ec)) {
+    // Judged by content as pull, copy and mirror do: a layout or an archive (whatever its name)
+    // is a bundle, a directory that is none is refused with a hint, another file is a list.
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::LocalContent content, transfer::SniffLocalPath(arg));
+    if (content != transfer::LocalContent::kOtherFile) {
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::Location loc, transfer::LocationFromContent(arg, content));
+      return ExpandLocal(arg, std::move(loc), env, out);
+    }
     PLUGCTL_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(arg, transfer::kMaxMirrorListBytes));
+    if (text.find('\0') != std::string::npos) {
+      // A tar of something else, or another binary: a YAML parser's "NUL byte" says nothing.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{}: neither an image archive (no oci-layout or manifest.json in it) nor a "
+                       "list file (it is binary)",
+                       arg);
+    }
     PLUGCTL_ASSIGN_OR_RETURN(auto sources, transfer::ParseMirrorList(text, arg));
+    std::vector<ImageEntry> listed;
     for (const transfer::MirrorSource& source : sources) {
       if (source.NeedsTagList()) {
         return MakeError(ErrorCode::kInvalidArgument,
@@ -129,18 +165,20 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
             source.repository.Name() + (ref.find(':') != std::string::npos ? "@" + ref : ":" + ref);
         auto loc = transfer::ParseLocation(text_ref);
         if (!loc) return tl::unexpected(loc.error().WithContext(source.origin));
-        out.push_back({.display = fmt::format("{} ({})", text_ref, source.origin),
-                       .location = std::move(*loc),
-                       .listed_name = source.name});
+        listed.push_back({.display = fmt::format("{} ({})", text_ref, source.origin),
+                          .location = std::move(*loc),
+                          .listed_name = source.name});
       }
     }
     if (sources.empty()) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: the list names no image", arg);
     }
+    for (ImageEntry& entry : listed) out.push_back(std::move(entry));
     return OkStatus();
   }
-  auto loc = transfer::ParseLocation(arg);
+  auto loc = transfer::ParseLocation(arg, transfer::LocationUse::kSource);
   if (!loc) {
+    if (loc.error().code() == ErrorCode::kNotFound) return tl::unexpected(loc.error());
     return tl::unexpected(loc.error().WithContext(fmt::format(
         "argument {}: \"{}\" is neither a local location, a list file nor an image reference",
         index + 1, arg)));
@@ -224,10 +262,37 @@ Status CheckUrl(const std::string& url, const oci::Digest& pinned, const oci::Di
   return OkStatus();
 }
 
+// For an http(s):// URL and a --platform other than linux/amd64: whether the plugin server
+// serves that platform's plugin.wasm, i.e. the index's linux/amd64 one (what `plugctl serve` and
+// `mirror --to plugin-server:` extract) is the same file.
+Status CheckServedPlatform(const std::string& image, store::Target& target,
+                           const oci::Descriptor& root, const oci::Platform& chosen,
+                           const oci::Digest& chosen_wasm) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto temp, TempDir::Create("plugctl-wasmplugin"));
+  plugin::ExtractOptions served_options;
+  served_options.check_gateway = false;
+  auto served = plugin::ExtractPlugin(target, root, temp->path() / "plugin", served_options);
+  if (!served) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: --platform {}: a plugin server (plugctl serve, mirror --to "
+                     "plugin-server:) serves an index's linux/amd64 plugin.wasm, and this index "
+                     "has none it can serve ({}); serve the file yourself under another prefix",
+                     image, chosen.ToString(), served.error().message());
+  }
+  if (served->wasm_sha256 != chosen_wasm) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: --platform {}: a plugin server (plugctl serve, mirror --to "
+                     "plugin-server:) serves the index's linux/amd64 plugin.wasm, which differs "
+                     "from the {} one; the gateway would refuse the sha256. Leave --platform out",
+                     image, chosen.ToString(), chosen.ToString());
+  }
+  return OkStatus();
+}
+
 Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPluginArgs& args,
                                        const std::optional<spec::ParsedSpec>& given_spec,
                                        const std::optional<std::string>& config_text,
-                                       TargetEnv& env) {
+                                       TargetEnv& env, std::vector<Finding>& findings) {
   const std::string& image = entry.display;
   const transfer::Location& loc = entry.location;
   plugin::ExtractOptions options;
@@ -299,6 +364,12 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
                      "platform's plugin.wasm with --url-prefix http(s)://…",
                      image, r.platform->ToString(), r.gateway->platform->ToString());
   }
+  // An http(s):// URL is served by a plugin server (`plugctl serve`, a `mirror --to
+  // plugin-server:` tree), which extracts an index's linux/amd64 plugin.wasm whatever
+  // --platform says: pinning another platform's wasm would make the gateway refuse the file.
+  if (!oci_url && r.platform && r.platform->ToString() != plugin::LinuxAmd64().ToString()) {
+    PLUGCTL_RETURN_IF_ERROR(CheckServedPlatform(image, *target, root, *r.platform, r.wasm_sha256));
+  }
   auto pin = wasmplugin::PinPlugin(pin_request);
   if (!pin) return tl::unexpected(pin.error().WithContext(image));
 
@@ -331,9 +402,11 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   }
   auto made = wasmplugin::MakeWasmPlugin(request);
   if (!made) {
-    std::string hint = args.name.empty() ? " (derived from the image; pass --name)" : "";
+    // --namespace is checked when parsed, so a refused name is the only way here.
+    std::string hint = args.name.empty() ? " (derived from the image; pass --name)" : " (--name)";
     return tl::unexpected(made.error().WithContext(image).WithContext("WasmPlugin" + hint));
   }
+  findings = made->findings;
   if (!made->findings.empty()) {
     Print(std::cerr, "{}:\n", image);
     PrintFindings(made->findings, std::cerr);
@@ -362,6 +435,58 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   return std::move(made->resource);
 }
 
+// An argument or image that made no resource.
+struct Failure {
+  std::string image;
+  Error error;
+  // The configuration's or resource's findings, when it got that far.
+  std::vector<Finding> findings = {};
+};
+
+// "2 of 3 images failed: A, B", with the failures' code when they share one.
+Error FailuresError(const std::vector<Failure>& failures, size_t total) {
+  std::optional<ErrorCode> code;
+  std::vector<std::string> images;
+  for (const Failure& f : failures) {
+    code = !code || *code == f.error.code() ? f.error.code() : ErrorCode::kUnavailable;
+    images.push_back(f.image);
+  }
+  return Error(code.value_or(ErrorCode::kUnavailable),
+               fmt::format("{} of {} failed: {}", failures.size(), Count(total, "image"),
+                           fmt::join(images, ", ")));
+}
+
+// The --format json error object of a run that printed no resource, with the findings (path,
+// line, severity, message) and, for several images, each failure.
+void PrintJsonFailure(const Error& error, const std::vector<Failure>& failures) {
+  nlohmann::ordered_json details = nlohmann::ordered_json::array();
+  for (const Failure& f : failures) {
+    for (const Finding& finding : f.findings) {
+      nlohmann::ordered_json d;
+      d["image"] = f.image;
+      if (!finding.file.empty()) d["file"] = finding.file;
+      d["path"] = finding.path;
+      if (finding.line > 0) d["line"] = finding.line;
+      d["severity"] = SeverityName(finding.severity);
+      d["message"] = finding.message;
+      details.push_back(std::move(d));
+    }
+  }
+  nlohmann::ordered_json body;
+  body["code"] = ErrorCodeName(error.code());
+  body["message"] = error.message();
+  body["details"] = std::move(details);
+  if (failures.size() > 1) {
+    body["failures"] = nlohmann::ordered_json::array();
+    for (const Failure& f : failures) {
+      body["failures"].push_back({{"image", f.image},
+                                  {"code", ErrorCodeName(f.error.code())},
+                                  {"message", f.error.message()}});
+    }
+  }
+  PrintJson({{"error", std::move(body)}});
+}
+
 Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   std::optional<spec::ParsedSpec> given_spec;
   if (!args.spec.empty()) {
@@ -382,22 +507,37 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
   }
 
   TargetEnv env(globals);
+  // Every argument and every image is tried: one missing image must not hide the resources of
+  // the others, nor the failures after it.
+  std::vector<Failure> failures;
   std::vector<ImageEntry> entries;
   for (size_t i = 0; i < args.images.size(); ++i) {
-    PLUGCTL_RETURN_IF_ERROR(ExpandArgument(args.images[i], i, env, entries));
+    Status expanded = ExpandArgument(args.images[i], i, env, entries);
+    if (!expanded) failures.push_back({.image = args.images[i], .error = expanded.error()});
   }
-  if (!args.name.empty() && entries.size() > 1) {
+  if (!args.name.empty() && entries.size() + failures.size() > 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--name with {} images would give them all one name; name them one by one",
-                     entries.size());
+                     entries.size() + failures.size());
   }
   std::vector<nlohmann::ordered_json> resources;
   // metadata.name → the image that took it: the API server keeps one object per name, so a
   // second one would silently replace the first.
   std::map<std::string, std::string> names;
   for (const ImageEntry& entry : entries) {
-    PLUGCTL_ASSIGN_OR_RETURN(nlohmann::ordered_json resource,
-                             MakeOne(entry, args, given_spec, config_text, env));
+    std::vector<Finding> findings;
+    auto made = MakeOne(entry, args, given_spec, config_text, env, findings);
+    if (!made) {
+      Error error = made.error();
+      // Each failure is one line that names its image.
+      if (error.message().find(entry.display) == std::string::npos) {
+        error = error.WithContext(entry.display);
+      }
+      failures.push_back(
+          {.image = entry.display, .error = std::move(error), .findings = std::move(findings)});
+      continue;
+    }
+    nlohmann::ordered_json& resource = *made;
     std::string name = resource["metadata"]["name"].get<std::string>();
     auto [it, inserted] = names.emplace(name, entry.display);
     if (!inserted) {
@@ -408,19 +548,34 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
     }
     resources.push_back(std::move(resource));
   }
+  const size_t total = resources.size() + failures.size();
+  const bool json = globals.format == OutputFormat::kJson;
+  if (resources.empty()) {
+    // Nothing to print: the error is the result (with --format json, one error object that
+    // carries the findings, which a script would otherwise only see on stderr).
+    if (total == 1) {
+      if (json) PrintJsonFailure(failures.front().error, failures);
+      return tl::unexpected(failures.front().error);
+    }
+    Error error = FailuresError(failures, total);
+    if (json) PrintJsonFailure(error, failures);
+    for (const Failure& f : failures) Print(std::cerr, "error: {}\n", f.error.message());
+    return tl::unexpected(error);
+  }
 
   std::string output;
-  if (globals.format == OutputFormat::kJson) {
-    // kubectl takes one object, or several in a v1 List.
-    nlohmann::ordered_json json;
-    if (resources.size() == 1) {
-      json = std::move(resources.front());
+  nlohmann::ordered_json doc;
+  if (json) {
+    // kubectl takes one object, or several in a v1 List. The shape follows what was asked
+    // for, not how many succeeded, so that a script sees a List for a list file.
+    if (total == 1) {
+      doc = std::move(resources.front());
     } else {
-      json["apiVersion"] = "v1";
-      json["kind"] = "List";
-      json["items"] = std::move(resources);
+      doc["apiVersion"] = "v1";
+      doc["kind"] = "List";
+      doc["items"] = std::move(resources);
     }
-    output = json.dump(2) + "\n";
+    output = doc.dump(2) + "\n";
   } else {
     // A YAML stream of documents, which kubectl apply takes as it is.
     for (size_t i = 0; i < resources.size(); ++i) {
@@ -428,15 +583,29 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
       output += wasmplugin::EmitYaml(resources[i]);
     }
   }
-  size_t count = names.size();
-  if (args.out.empty() || args.out == "-") {
-    std::cout << output << std::flush;
-    return OkStatus();
+  for (const Failure& f : failures) Print(std::cerr, "error: {}\n", f.error.message());
+  const bool to_stdout = args.out.empty() || args.out == "-";
+  if (failures.empty() || to_stdout) {
+    size_t count = names.size();
+    if (to_stdout && json) {
+      // The run's one JSON document (the failures are on stderr): PrintJson marks it printed,
+      // so no error object follows it.
+      PrintJson(doc);
+    } else if (to_stdout) {
+      std::cout << output << std::flush;
+    } else {
+      PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(args.out));
+      PLUGCTL_RETURN_IF_ERROR(writer->Write(output));
+      PLUGCTL_RETURN_IF_ERROR(writer->Commit());
+      Print(std::cerr, "Wrote {} to {}\n", Count(count, "WasmPlugin resource"), args.out);
+    }
+  } else {
+    // A file is what gets applied later, whole: a part of the list would silently leave plugins
+    // out. stdout shows the good ones; a file is written only when every image made one.
+    Error error = FailuresError(failures, total);
+    return tl::unexpected(error.WithContext(fmt::format("nothing written to {}", args.out)));
   }
-  PLUGCTL_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Create(args.out));
-  PLUGCTL_RETURN_IF_ERROR(writer->Write(output));
-  PLUGCTL_RETURN_IF_ERROR(writer->Commit());
-  Print(std::cerr, "Wrote {} to {}\n", Count(count, "WasmPlugin resource"), args.out);
+  if (!failures.empty()) return tl::unexpected(FailuresError(failures, total));
   return OkStatus();
 }
 
@@ -448,14 +617,25 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
                  "Image locations (registry, oci:, oci-archive:, docker-archive:; a bundle "
                  "without a REF gives every image it holds) or list files (plugins.properties, "
                  "mirror lists)")
-      ->required();
+      ->required()
+      ->check(LocationOrFileCheck());
   app.add_option("--config,-c", args->config,
                  "Plugin configuration (YAML/JSON), a {defaultConfig, matchRules} fragment or a "
                  "WasmPlugin resource")
       ->check(CLI::ExistingFile);
   app.add_option("--name", args->name,
                  "metadata.name (default: spec.yaml info.name, else the repository's name)");
-  app.add_option("--namespace,-n", args->ns, "metadata.namespace")->capture_default_str();
+  app.add_option("--namespace,-n", args->ns, "metadata.namespace")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (wasmplugin::IsDns1123Label(value)) return std::string();
+            return fmt::format(
+                "\"{}\" is not a valid Kubernetes namespace (lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit, at most 63 characters)",
+                value);
+          },
+          "NAMESPACE"));
   app.add_option("--url-prefix", args->url_prefix,
                  "oci://HOST[:PORT]/PATH (where the image is mirrored) or http(s)://HOST/PATH "
                  "(a plugin server); required for local images");
@@ -489,7 +669,9 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
       "phase and priority come from spec.yaml. --config is checked against the plugin's\n"
       "schemas and the resource against the WasmPlugin CRD first; errors refuse.\n"
       "Several images give YAML documents separated by ---; --format json gives one object,\n"
-      "or a v1 List for several. Two images with one metadata.name are refused.");
+      "or a v1 List for several. Two images with one metadata.name are refused.\n"
+      "Every image is tried: the good ones are printed, each failure is an error line on\n"
+      "stderr and the exit is 1; -o FILE is written only when none failed.");
   return [args, &globals] { return RunWasmPlugin(*args, globals); };
 }
 

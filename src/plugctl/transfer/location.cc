@@ -163,7 +163,7 @@ std::string Location::ToString() const {
   return out;
 }
 
-Result<Location> ParseLocation(std::string_view text) {
+Result<Location> ParseLocation(std::string_view text, LocationUse use) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty image location");
   if (text.starts_with("plugin-server:")) {
     // A tree of plain files, not a store of images: only mirror writes one.
@@ -217,6 +217,9 @@ Result<Location> ParseLocation(std::string_view text) {
       return LocationFromContent(text, content);
     }
     if (LooksLikeLocalPath(text)) {
+      if (use == LocationUse::kSource) {
+        return MakeError(ErrorCode::kNotFound, "{}: no such file or directory", text);
+      }
       return MakeError(ErrorCode::kNotFound,
                        "{}: no such file or directory (to create a layout or archive there, name "
                        "its transport: oci:{}, oci-archive:{}, docker-archive:{})",

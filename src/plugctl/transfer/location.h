@@ -58,7 +58,13 @@ struct Location {
 //   - another tool's transport (dir:, containers-storage:, docker-daemon:, http://…) is
 //     kInvalidArgument naming the transports plugctl reads.
 // "docker://NAME" always means the registry, even when NAME exists on disk.
-[[nodiscard]] Result<Location> ParseLocation(std::string_view text);
+//
+// `use` only changes the message for a missing path: an argument that may be written (copy's
+// DST) hints at naming a transport to create a layout or archive there; a source, which must
+// exist, gets just "PATH: no such file or directory".
+enum class LocationUse { kSourceOrDestination, kSource };
+[[nodiscard]] Result<Location> ParseLocation(std::string_view text,
+                                             LocationUse use = LocationUse::kSourceOrDestination);
 
 // What a path on disk holds, judged by content, never by name.
 enum class LocalContent {

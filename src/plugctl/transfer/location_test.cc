@@ -167,6 +167,18 @@ TEST(ParseLocationTest, MissingPathsAreNotFoundNotDockerHub) {
   }
 }
 
+TEST(ParseLocationTest, MissingSourcesGetNoHintAboutCreatingThem) {
+  // Only a destination can be created; a missing source is just missing.
+  auto source = ParseLocation("missing.properties", LocationUse::kSource);
+  ASSERT_FALSE(source.has_value());
+  EXPECT_EQ(source.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(source.error().message(), "missing.properties: no such file or directory");
+  auto either = ParseLocation("missing.tar");
+  ASSERT_FALSE(either.has_value());
+  EXPECT_NE(either.error().message().find("oci-archive:missing.tar"), std::string::npos)
+      << either.error().message();
+}
+
 TEST(ParseLocationTest, ForeignTransportsAreUsageErrors) {
   for (const char* text : {"dir:/x", "containers-storage:x", "docker-daemon:x:latest",
                            "http://reg/x", "https://reg/x", "file:///x"}) {

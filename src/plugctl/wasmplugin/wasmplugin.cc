@@ -220,8 +220,7 @@ void TakeSpecKeys(const nlohmann::json& body, std::string_view file, std::string
            .message = resource ? "ignored: wasmplugin takes only defaultConfig, matchRules and "
                                  "defaultConfigDisable from a resource"
                                : "ignored: not defaultConfig, matchRules or defaultConfigDisable "
-                                 "(a plain configuration has neither defaultConfig nor "
-                                 "matchRules)"});
+                                 "(a plain configuration has none of these keys)"});
     }
   }
 }
@@ -373,7 +372,11 @@ WasmPluginConfig ReadWasmPluginConfig(const spec::PluginSpec* spec, std::string_
       TakeSpecKeys(*body, file, "spec", "/spec", doc.lines, /*resource=*/true, out);
     }
   } else if (value.is_object() &&
-             (value.contains("defaultConfig") || value.contains("matchRules"))) {
+             (value.contains("defaultConfig") || value.contains("matchRules") ||
+              value.contains("defaultConfigDisable"))) {
+    // Any spec key makes a fragment: `defaultConfigDisable: true` alone disables the plugin
+    // (its rules come from elsewhere); read as a plain configuration it would become a
+    // defaultConfig field and leave the plugin on.
     nlohmann::json taken = nlohmann::json::object();
     for (const char* key : {"defaultConfig", "matchRules"}) {
       if (value.contains(key)) taken[key] = value[key];

@@ -133,8 +133,9 @@ struct WasmPluginConfig {
 
 // Reads a configuration file (YAML or JSON, one document) that is either
 //   - a plain plugin configuration: it becomes defaultConfig;
-//   - a mapping with defaultConfig and/or matchRules (and defaultConfigDisable): a fragment of
-//     the WasmPlugin spec, taken as is (other keys are ignored, with a warning);
+//   - a mapping with any of defaultConfig, matchRules and defaultConfigDisable: a fragment of
+//     the WasmPlugin spec, taken as is (other keys are ignored, with a warning;
+//     defaultConfigDisable must be a boolean);
 //   - a WasmPlugin resource: its spec's defaultConfig, matchRules and defaultConfigDisable
 //     (an Istio WasmPlugin's pluginConfig becomes defaultConfig); url, sha256, phase… are
 //     ignored, with a note, since they come from the image.

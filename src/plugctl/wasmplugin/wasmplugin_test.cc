@@ -330,6 +330,31 @@ spec:
                                       "defaultConfig", "matchRules"}));
 }
 
+TEST(WasmPluginTest, DefaultConfigDisableAloneIsAFragment) {
+  spec::PluginSpec spec = Spec();
+  WasmPluginConfig off = ReadWasmPluginConfig(&spec, "defaultConfigDisable: true\n", "off.yaml");
+  EXPECT_FALSE(HasErrors(off.findings));
+  ASSERT_TRUE(off.default_config_disable.has_value());
+  EXPECT_TRUE(*off.default_config_disable);
+  EXPECT_FALSE(off.default_config.has_value());
+  auto made = MakeWasmPlugin({.name = "k", .pin = Pin(), .spec = &spec, .config = &off});
+  ASSERT_TRUE(made.has_value());
+  EXPECT_EQ(made->resource["spec"]["defaultConfigDisable"], true);
+  EXPECT_FALSE(made->resource["spec"].contains("defaultConfig"));
+
+  // Not a boolean: refused with the key's path, never taken as a configuration field.
+  for (std::string_view text : {"defaultConfigDisable: 0\n", "defaultConfigDisable: \"true\"\n"}) {
+    WasmPluginConfig bad = ReadWasmPluginConfig(&spec, text, "bad.yaml");
+    EXPECT_TRUE(HasErrors(bad.findings)) << text;
+    EXPECT_FALSE(bad.default_config.has_value()) << text;
+    bool named = false;
+    for (const Finding& f : bad.findings) {
+      named |= f.severity == Severity::kError && f.path == "defaultConfigDisable";
+    }
+    EXPECT_TRUE(named) << text;
+  }
+}
+
 TEST(WasmPluginTest, ConfigErrorsNameThePathAndLine) {
   spec::PluginSpec spec = Spec();
   WasmPluginConfig config = ReadWasmPluginConfig(&spec, R"(defaultConfig:
