@@ -100,13 +100,18 @@ Status ExpandLocal(const std::string& arg, transfer::Location loc, TargetEnv& en
   if (!all_tags) return tl::unexpected(all_tags.error().WithContext(arg));
   // `docker save` (Docker 25+) writes an OCI layout too, naming each image twice in index.json
   // ("x:1.0.0" and "docker.io/library/x:1.0.0"): one name, so one image, and one resource.
+  // Two spellings naming different images stay two (and meet the duplicate-name check).
   std::vector<std::string> tags;
-  std::set<std::string> seen;
+  std::map<std::string, std::string> seen;  // normalized reference -> the tag kept for it
   for (const std::string& tag : *all_tags) {
     auto as_reference = oci::Reference::Parse(tag);
-    if (as_reference && tag.find(':') != std::string::npos &&
-        !seen.insert(as_reference->ToString()).second) {
-      continue;
+    if (as_reference && tag.find(':') != std::string::npos) {
+      auto [it, inserted] = seen.emplace(as_reference->ToString(), tag);
+      if (!inserted) {
+        auto kept = target->Resolve(it->second);
+        auto again = target->Resolve(tag);
+        if (kept && again && kept->digest == again->digest) continue;
+      }
     }
     tags.push_back(tag);
   }
