@@ -267,9 +267,12 @@ Result<oci::Descriptor> OciLayoutTarget::Resolve(std::string_view reference) {
     return d;
   };
   auto all_tags = [&]() {
+    // One name per entry: its ref name, else its containerd name (docker's store writes both,
+    // "x:1" and "docker.io/library/x:1", for one image).
     std::set<std::string> names;
     for (const oci::Descriptor& d : index.entries) {
-      for (std::string& name : NamesOf(d)) names.insert(std::move(name));
+      std::vector<std::string> of = NamesOf(d);
+      if (!of.empty()) names.insert(std::move(of.front()));
     }
     return JoinNames(std::vector<std::string>(names.begin(), names.end()));
   };
