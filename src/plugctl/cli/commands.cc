@@ -160,7 +160,14 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
     return tl::unexpected(dst_tag.error());
   }
   if (dst_tag && !dst_tag->empty()) options.tags.push_back(*dst_tag);
-  for (const auto& tag : args.extra_tags) options.tags.push_back(tag);
+  for (const auto& tag : args.extra_tags) {
+    // Refused before anything moves, not after the blobs were uploaded.
+    if (Status valid = transfer::ValidateTagFor(dst_loc.kind, tag); !valid) {
+      return tl::unexpected(
+          valid.error().WithContext(fmt::format("--tag for {}", dst_loc.ToString())));
+    }
+    options.tags.push_back(tag);
+  }
   if (!args.variant.empty() && options.tags.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "a rebuilt image has a digest of its own and needs a tag; name one: {}:TAG",
@@ -183,8 +190,9 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
   // The copy keeps the digest, so the source's verdict is the destination's. It is decided
   // before the copy when --require-loadable must refuse before the destination is opened (and
   // created), or when the source is local (no transfer); otherwise after the copy from the
-  // destination, so a registry source is read once. Without --require-loadable a check that
-  // cannot run leaves the copy (and its own errors) as they were.
+  // destination, so a registry source is read once. Without --require-loadable a source check
+  // that cannot run is redone on the destination after the copy; one that cannot run there
+  // either leaves the copy (and its own errors) as they were.
   std::optional<plugin::LoadabilityReport> gateway;
   std::optional<Error> gateway_error;
   auto check = [&](store::Target& target, const oci::Descriptor& image) -> Status {
@@ -218,7 +226,12 @@ Status RunCopy(const CopyArgs& args, const GlobalOptions& globals) {
     return tl::unexpected(copied.error());
   }
   transfer::CopyResult result = std::move(*copied);
-  if (!args.no_gateway_check && !check_first) PLUGCTL_RETURN_IF_ERROR(check(*dst, result.root));
+  // A source check that could not read the image (a blob missing there that the destination
+  // already had, so the copy skipped it) is redone on the destination, which now holds it all.
+  if (!args.no_gateway_check && (!check_first || gateway_error)) {
+    gateway_error.reset();
+    PLUGCTL_RETURN_IF_ERROR(check(*dst, result.root));
+  }
   PLUGCTL_RETURN_IF_ERROR(dst->Commit());
   bar.Finish();
 

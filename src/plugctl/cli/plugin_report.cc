@@ -124,6 +124,7 @@ nlohmann::ordered_json GatewayJson(const plugin::LoadabilityReport& r) {
     j["wasmSha256"] = r.wasm_sha256->ToString();
     j["wasmSize"] = r.wasm_size;
   }
+  if (r.not_a_plugin) j["notAPlugin"] = true;
   j["reasons"] = r.reasons;
   j["findings"] = FindingsJson(r.findings);
   return j;

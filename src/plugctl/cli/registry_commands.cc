@@ -5,12 +5,15 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fmt/ranges.h>
+
 #include "plugctl/cli/command_defs.h"
 #include "plugctl/cli/registry_env.h"
 #include "plugctl/oci/reference.h"
 #include "plugctl/registry/credentials.h"
 #include "plugctl/registry/repository.h"
 #include "plugctl/transfer/copy.h"
+#include "plugctl/transfer/copy_tag.h"
 
 namespace plugctl::cli {
 namespace {
@@ -147,32 +150,57 @@ Status RunTag(const ImageArgs& args, const GlobalOptions& globals) {
   // The same repository gets the tag; another repository (or registry) gets the image copied
   // (blobs mounted where the registry can) and tagged there. Local targets take ref names with
   // '/' and ':' as they are (oci:DIR:reg/x:1 is a valid ref name).
+  // Every argument is checked before anything is written, so a bad one leaves no half-done
+  // tagging behind.
   std::vector<std::string> tags;
-  std::vector<std::string> copied_to;
+  std::vector<transfer::Location> elsewhere;
   for (const std::string& arg : args.tags) {
     if (loc.kind != transfer::LocationKind::kRegistry || arg.find('/') == std::string::npos) {
+      if (Status valid = transfer::ValidateTagFor(loc.kind, arg); !valid) {
+        return tl::unexpected(valid.error().WithContext(
+            fmt::format("tag {} (nothing was tagged)", target->Describe())));
+      }
       tags.push_back(arg);
       continue;
     }
     PLUGCTL_ASSIGN_OR_RETURN(transfer::Location dst, transfer::ParseLocation("docker://" + arg));
     if (dst.reference.digest) {
-      return MakeError(ErrorCode::kInvalidArgument, "{} names a digest; a tag needs a name", arg);
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{} names a digest; a tag needs a name (nothing was tagged)", arg);
     }
-    std::string tag = dst.reference.tag.empty() ? "latest" : dst.reference.tag;
+    if (dst.reference.tag.empty()) dst.reference.tag = "latest";
     if (dst.reference.registry == loc.reference.registry &&
         dst.reference.repository == loc.reference.repository) {
-      tags.push_back(tag);
-      continue;
+      tags.push_back(dst.reference.tag);
+    } else {
+      elsewhere.push_back(std::move(dst));
     }
-    PLUGCTL_ASSIGN_OR_RETURN(auto other, env.Open(dst, transfer::AccessMode::kWrite));
+  }
+  // What was written before a failure (a registry refusing a push) is named in the error.
+  std::vector<std::string> done;
+  auto failed = [&](const Error& error) -> Status {
+    if (done.empty()) return tl::unexpected(error);
+    return tl::unexpected(
+        error.WithContext(fmt::format("after tagging {}", fmt::join(done, ", "))));
+  };
+  std::vector<std::string> copied_to;
+  for (const transfer::Location& dst : elsewhere) {
+    auto other = env.Open(dst, transfer::AccessMode::kWrite);
+    if (!other) return failed(other.error());
     transfer::CopyOptions copy;
     copy.concurrency = globals.concurrency;
-    copy.tags = {tag};
-    PLUGCTL_RETURN_IF_ERROR(transfer::CopyGraph(*target, desc, *other, copy));
-    PLUGCTL_RETURN_IF_ERROR(other->Commit());
-    copied_to.push_back(dst.reference.Name() + ":" + tag);
+    copy.tags = {dst.reference.tag};
+    auto copied = transfer::CopyGraph(*target, desc, **other, copy);
+    if (!copied) return failed(copied.error());
+    if (Status committed = (*other)->Commit(); !committed) return failed(committed.error());
+    copied_to.push_back(dst.reference.Name() + ":" + dst.reference.tag);
+    done.push_back(copied_to.back());
   }
-  for (const std::string& tag : tags) PLUGCTL_RETURN_IF_ERROR(target->Tag(desc, tag));
+  for (const std::string& tag : tags) {
+    if (Status tagged = target->Tag(desc, tag); !tagged) return failed(tagged.error());
+    // Local targets write at Commit; a registry tag exists once Tag returns.
+    if (loc.kind == transfer::LocationKind::kRegistry) done.push_back(tag);
+  }
   PLUGCTL_RETURN_IF_ERROR(target->Commit());
   if (globals.format == OutputFormat::kJson) {
     PrintJson({{"location", target->Describe()},

@@ -299,8 +299,56 @@ Status ImportBundle(const std::string& from, const fs::path& dir, Log& log) {
   return dst->Commit();
 }
 
+// The storage directory as given: DIR or oci:DIR (the location spelling other commands take)
+// becomes DIR; archives and registry references are refused with what to do instead, since
+// serving them would create a directory literally named "oci-archive:x.tar". Returns the
+// problem ("" when `text` was accepted and rewritten to the directory).
+std::string NormalizeServeDir(std::string& text) {
+  constexpr std::string_view kHint =
+      "serve needs a directory (an OCI layout); unpack the archive with `plugctl copy` or "
+      "`plugctl mirror` into oci:DIR first, or give it as --import";
+  if (text.starts_with("oci:") && !text.starts_with("oci://")) {
+    std::string dir = text.substr(4);
+    if (dir.empty()) return "oci: names no directory";
+    std::error_code ec;
+    // oci:DIR:REF names one image; serve serves the whole directory.
+    if (size_t colon = dir.rfind(':'); colon != std::string::npos && !fs::exists(dir, ec) &&
+                                       fs::is_directory(dir.substr(0, colon), ec)) {
+      return fmt::format("{} names one image; serve serves a whole directory: oci:{}", text,
+                         dir.substr(0, colon));
+    }
+    text = std::move(dir);
+    return "";
+  }
+  for (std::string_view archive : {"oci-archive:", "docker-archive:"}) {
+    if (text.starts_with(archive)) return fmt::format("{} is an archive: {}", text, kHint);
+  }
+  for (std::string_view scheme : {"oci://", "docker://", "http://", "https://"}) {
+    if (text.starts_with(scheme)) {
+      return fmt::format(
+          "{} is a registry reference: serve needs a directory (an OCI layout); "
+          "copy or mirror the image into oci:DIR first",
+          text);
+    }
+  }
+  // HOST:PORT/REPO is a registry reference; no one names a directory that way.
+  std::error_code ec;
+  size_t slash = text.find('/');
+  if (slash != std::string::npos && text.substr(0, slash).find(':') != std::string::npos &&
+      !fs::exists(text, ec)) {
+    return fmt::format(
+        "{} looks like a registry reference: serve needs a directory (an OCI "
+        "layout); copy or mirror the image into oci:DIR first",
+        text);
+  }
+  return "";
+}
+
 Status RunServe(CLI::App& app, ServeOptions o, const GlobalOptions& globals) {
   if (!o.config.empty()) PLUGCTL_RETURN_IF_ERROR(ApplyConfigFile(app, o));
+  if (std::string problem = NormalizeServeDir(o.dir); !problem.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}", problem);
+  }
   Log log(o.log_format == "json");
   bool credentials = !o.htpasswd.empty();
   bool tls = !o.tls_cert.empty() || !o.tls_key.empty();
@@ -421,7 +469,8 @@ Action DefineServe(CLI::App& app, const GlobalOptions& globals) {
   app.add_option("dir", o->dir,
                  "Storage: an OCI image layout directory, created when missing (default "
                  "./plugctl-registry); a bundle written by `plugctl mirror --to oci:DIR` is "
-                 "served as it is");
+                 "served as it is; oci:DIR is DIR")
+      ->transform(CLI::Validator([](std::string& text) { return NormalizeServeDir(text); }, "DIR"));
   app.add_option("--listen", o->listen, "ADDR:PORT to listen on (port 0: any free port)")
       ->default_str("127.0.0.1:5000");
   app.add_flag("--read-only", o->read_only, "Refuse every write (405 UNSUPPORTED)");

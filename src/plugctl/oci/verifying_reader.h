@@ -43,7 +43,9 @@ class VerifyingReader : public Reader {
   Hasher hasher_;
   uint64_t read_ = 0;
   bool verified_ = false;
-  bool failed_ = false;
+  // The first verification failure, returned again by every later Read: a consumer that
+  // swallowed it (a decompressor, a tar reader) then still reports the mismatch itself.
+  std::optional<Error> failure_;
 };
 
 // The reader through which to consume `content` so that it is verified against `expected`:

@@ -1,6 +1,7 @@
 #include "plugctl/plugin/loadability.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "plugctl/archive/tar.h"
 #include "plugctl/base/io.h"
@@ -107,6 +108,28 @@ std::string OciReason(const oci::Manifest& m) {
       last, oci::kOciLayerTarGzip, oci::kWasmContentLayer);
 }
 
+// A layer plugin.wasm could come from, as plugin::ExtractPlugin looks for it: a wasm layer,
+// a layer titled plugin.wasm, or an OCI/Docker tar layer.
+bool MayHoldPluginWasm(const oci::Descriptor& layer) {
+  const std::string& mt = layer.media_type;
+  if (oci::MediaTypeEquals(mt, oci::kWasmContentLayer) ||
+      oci::MediaTypeEquals(mt, oci::kWasmToOciLayer) || layer.Title() == kPluginFileName) {
+    return true;
+  }
+  std::string lower(mt.size(), '\0');
+  std::transform(mt.begin(), mt.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return (lower.starts_with("application/vnd.oci.image.layer.") ||
+          lower.starts_with("application/vnd.docker.image.rootfs.")) &&
+         lower.find(".tar") != std::string::npos;
+}
+
+// Marks `report` as "not a plugin", with `why` as its only reason.
+void NotAPlugin(LoadabilityReport& report, const std::string& why) {
+  report.not_a_plugin = true;
+  report.reasons = {fmt::format("not a plugin (no plugin.wasm): {}", why)};
+}
+
 // Errors that describe the content (the gateway would fail on it too) become reasons; the rest
 // (unreachable or unauthorized target, cancellation, bugs) are returned as errors.
 bool IsContentError(const Error& error) {
@@ -129,6 +152,8 @@ struct WasmSource {
   std::string reason;
   // The gateway got (empty or oversized) data from the tar, so it does not try the oci variant.
   bool final = false;
+  // The whole tar was read and no entry is named plugin.wasm.
+  bool none_found = false;
 };
 
 // Streams a tar layer and stops at the first entry whose basename is plugin.wasm, as the
@@ -190,6 +215,7 @@ Result<WasmSource> SearchTarLayer(store::Target& target, const oci::Descriptor& 
   }
   out.reason = fmt::format("{} holds no plugin.wasm ({} tar entries, none with that basename)",
                            what, entries);
+  out.none_found = true;
   return out;
 }
 
@@ -357,6 +383,10 @@ Result<LoadabilityReport> CheckGatewayLoadability(store::Target& target,
 
   const ManifestShape shape = ClassifyManifest(manifest);
   if (shape.path == LoadPath::kNone) {
+    if (std::none_of(manifest.layers.begin(), manifest.layers.end(), MayHoldPluginWasm)) {
+      NotAPlugin(report, shape.reason);
+      return report;
+    }
     report.reasons.push_back(shape.reason);
     return report;
   }
@@ -390,6 +420,12 @@ Result<LoadabilityReport> CheckGatewayLoadability(store::Target& target,
     if (!compat_reason.empty()) report.reasons.push_back("oci-compat: " + compat_reason);
     report.reasons.push_back(compat_reason.empty() ? source.reason
                                                    : "oci variant: " + source.reason);
+    // The searched tar was the only place plugin.wasm could be: nothing to rebuild from.
+    size_t candidates = 0;
+    for (const oci::Descriptor& l : manifest.layers) candidates += MayHoldPluginWasm(l) ? 1 : 0;
+    if (compat_reason.empty() && source.none_found && candidates == 1) {
+      NotAPlugin(report, source.reason);
+    }
     return report;
   }
   if (layer.Title().empty()) {

@@ -121,6 +121,11 @@ struct LoadabilityReport {
   // valid module, a proxy-wasm error). False when only the image's shape is at fault: then
   // rebuilding the image in another shape (transfer::RebuildHint) makes it loadable.
   bool wasm_rejected = false;
+  // No layer could hold plugin.wasm (no wasm layer, no layer titled plugin.wasm, no tar layer
+  // or none holding that entry): the image is not a plugin (a signature, an empty image), so
+  // no rebuild can make it loadable. Its one reason then starts with "not a plugin (no
+  // plugin.wasm): ".
+  bool not_a_plugin = false;
   // wasm::CheckProxyWasm findings about plugin.wasm (errors also appear in `reasons`) and notes
   // about the image (index resolution, oci-variant fallback, ORAS compatibility).
   std::vector<Finding> findings;

@@ -293,6 +293,31 @@ TEST_F(LoadabilityTest, RefusesCorruptGzipAndEmptyManifests) {
                 "Docker schema2 manifest without layers");
 }
 
+// Images with nowhere plugin.wasm could be are "not a plugin": no rebuild fixes them.
+TEST_F(LoadabilityTest, ImagesWithoutAnyPluginWasmAreNotAPlugin) {
+  for (const oci::Descriptor& root :
+       {OciImage({Put("application/vnd.test.sig", "signature")}), OciImage({}),
+        Image(oci::kDockerManifest, oci::kDockerConfig, {}),
+        OciImage({Put(oci::kOciLayerTarGzip, TarGz({{"main.wasm", wasm_}}))})}) {
+    LoadabilityReport r = Check(root);
+    EXPECT_FALSE(r.loadable);
+    EXPECT_TRUE(r.not_a_plugin);
+    ASSERT_EQ(r.reasons.size(), 1u) << ::testing::PrintToString(r.reasons);
+    EXPECT_THAT(r.reasons[0], ::testing::StartsWith("not a plugin (no plugin.wasm): "));
+  }
+  // A wrong shape around a real plugin.wasm is no such thing: a rebuild fixes it.
+  for (const oci::Descriptor& root :
+       {OciImage({Put(oci::kWasmContentLayer, wasm_)}),
+        Image(oci::kDockerManifest, oci::kDockerConfig,
+              {Put(oci::kOciLayerTarGzip, TarGz({{"plugin.wasm", wasm_}}))}),
+        OciImage({Put(oci::kOciLayerTarGzip, TarGz({{"plugin.wasm", wasm_}})),
+                  Put(oci::kOciEmpty, "{}")})}) {
+    LoadabilityReport r = Check(root);
+    EXPECT_FALSE(r.loadable);
+    EXPECT_FALSE(r.not_a_plugin) << ::testing::PrintToString(r.reasons);
+  }
+}
+
 TEST_F(LoadabilityTest, CorruptStoredLayerIsAReasonMissingBlobAnError) {
   oci::Descriptor wasm_layer = Put(oci::kWasmContentLayer, wasm_);
   oci::Descriptor root = OciImage({Put(oci::kWasmConfig, "{}"), wasm_layer});

@@ -199,9 +199,8 @@ class DockerArchiveReader : public Target {
       for (const oci::Descriptor& d : images_) digests.insert(d.digest);
       if (digests.empty()) return MakeError(ErrorCode::kNotFound, "{} holds no images", describe_);
       if (digests.size() > 1) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "{} holds {} images; name one by tag or digest: {}", describe_,
-                         digests.size(), JoinTags(TagList()));
+        return MakeError(ErrorCode::kFailedPrecondition, "{} holds {} images; name one: {}",
+                         describe_, digests.size(), ImageNames());
       }
       return images_.front();
     }
@@ -214,11 +213,24 @@ class DockerArchiveReader : public Target {
       return oci::Descriptor::For(oci::kDockerManifest, it->second);
     }
     auto it = tags_.find(std::string(reference));
-    if (it != tags_.end()) return it->second;
-    if (std::optional<std::string> wanted = NormalizedName(reference)) {
-      for (const auto& [tag, desc] : tags_) {
-        if (NormalizedName(tag) == wanted) return desc;
+    if (it == tags_.end()) {
+      if (std::optional<std::string> wanted = NormalizedName(reference)) {
+        it = std::find_if(tags_.begin(), tags_.end(),
+                          [&](const auto& entry) { return NormalizedName(entry.first) == wanted; });
       }
+    }
+    if (it != tags_.end()) {
+      if (auto claims = ambiguous_.find(it->first); claims != ambiguous_.end()) {
+        std::vector<std::string> named;
+        for (const oci::Digest& d : claims->second) {
+          named.push_back(fmt::format("{}:@{}", describe_, d.ToString()));
+        }
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "{}: RepoTag \"{}\" is claimed by {} images (docker load keeps the "
+                         "last); name one by digest: {}",
+                         describe_, it->first, claims->second.size(), JoinTags(named));
+      }
+      return it->second;
     }
     return MakeError(ErrorCode::kNotFound, "{}: tag \"{}\" not found; tags: {}", describe_,
                      reference.substr(0, 256), JoinTags(TagList()));
@@ -274,8 +286,37 @@ class DockerArchiveReader : public Target {
   void AddImage(const oci::Descriptor& desc, const ManifestJsonEntry& entry) {
     images_.push_back(desc);
     saved_.push_back({desc, entry.repo_tags});
-    // A later manifest.json entry claiming the same tag wins, as with docker load.
-    for (const std::string& tag : entry.repo_tags) tags_[tag] = desc;
+    // docker load lets a later entry claiming the same tag win; reading by that tag is
+    // refused instead (Resolve), as it is not clear which image was meant.
+    for (const std::string& tag : entry.repo_tags) {
+      auto [it, inserted] = tags_.emplace(tag, desc);
+      if (inserted || it->second.digest == desc.digest) continue;
+      std::vector<oci::Digest>& claims = ambiguous_[tag];
+      if (claims.empty()) claims.push_back(it->second.digest);
+      if (std::find(claims.begin(), claims.end(), desc.digest) == claims.end()) {
+        claims.push_back(desc.digest);
+      }
+      it->second = desc;
+    }
+  }
+
+  // Each image as a location naming it: by its RepoTags that name it alone, else by digest
+  // (FILE:@sha256:…), since FILE:NAME:TAG without the transport would be read as a registry
+  // reference.
+  std::string ImageNames() const {
+    std::vector<std::string> out;
+    std::set<oci::Digest> seen;
+    for (const SavedImage& image : saved_) {
+      if (!seen.insert(image.desc.digest).second) continue;
+      bool named = false;
+      for (const auto& [tag, desc] : tags_) {
+        if (desc.digest != image.desc.digest || ambiguous_.count(tag) != 0) continue;
+        out.push_back(fmt::format("{}:{}", describe_, tag));
+        named = true;
+      }
+      if (!named) out.push_back(fmt::format("{}:@{}", describe_, image.desc.digest.ToString()));
+    }
+    return JoinTags(out);
   }
 
   bool Complete(const oci::Manifest& m) {
@@ -387,8 +428,10 @@ class DockerArchiveReader : public Target {
   std::map<oci::Digest, std::string> manifests_;  // synthesized manifests
   std::map<oci::Digest, fs::path> blobs_;         // synthesized mode: member files by digest
   std::map<std::string, oci::Descriptor> tags_;   // RepoTags
-  std::vector<oci::Descriptor> images_;           // one per manifest.json entry
-  std::vector<SavedImage> saved_;                 // the same, with their RepoTags
+  // RepoTags that several images claim, with their digests in manifest.json order.
+  std::map<std::string, std::vector<oci::Digest>> ambiguous_;
+  std::vector<oci::Descriptor> images_;  // one per manifest.json entry
+  std::vector<SavedImage> saved_;        // the same, with their RepoTags
 };
 
 Result<std::unique_ptr<DockerArchiveReader>> OpenReader(const fs::path& file,

@@ -14,8 +14,11 @@
 //  * Otherwise a Docker schema2 manifest is synthesized per manifest.json entry: config
 //    application/vnd.docker.container.image.v1+json, layers .rootfs.diff.tar.gzip when the file
 //    starts with the gzip magic, else .rootfs.diff.tar; digests are computed from the files.
-//  * Tags are the RepoTags strings exactly ("nginx:latest"). Resolve("") needs exactly one
-//    image. manifest.json paths are untrusted: they are sanitized and must name regular files of
+//  * Tags are the RepoTags strings exactly ("nginx:latest"). A RepoTag that several images
+//    claim (docker load would keep the last) resolves to none: kFailedPrecondition naming each
+//    image's digest. Resolve("") needs exactly one image; with several, kFailedPrecondition
+//    listing each as a location (docker-archive:FILE:NAME:TAG, or FILE:@DIGEST for images
+//    without a tag of their own). manifest.json paths are untrusted: they are sanitized and must name regular files of
 //    the archive.
 //
 // Writing stages an OCI layout (blobs and manifests exactly as pushed). An existing archive is

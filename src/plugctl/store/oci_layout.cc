@@ -267,9 +267,12 @@ Result<oci::Descriptor> OciLayoutTarget::Resolve(std::string_view reference) {
     return d;
   };
   auto all_tags = [&]() {
+    // One name per entry: its ref name, else its containerd name (docker's store writes both,
+    // "x:1" and "docker.io/library/x:1", for one image).
     std::set<std::string> names;
     for (const oci::Descriptor& d : index.entries) {
-      for (std::string& name : NamesOf(d)) names.insert(std::move(name));
+      std::vector<std::string> of = NamesOf(d);
+      if (!of.empty()) names.insert(std::move(of.front()));
     }
     return JoinNames(std::vector<std::string>(names.begin(), names.end()));
   };
@@ -281,9 +284,18 @@ Result<oci::Descriptor> OciLayoutTarget::Resolve(std::string_view reference) {
     std::set<oci::Digest> digests;
     for (const oci::Descriptor& d : index.entries) digests.insert(d.digest);
     if (digests.size() > 1) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "{} holds {} images; name one by tag or digest: {}", Describe(),
-                       digests.size(), all_tags());
+      // Each image as a location to use (LOCATION:NAME, or LOCATION:@DIGEST when unnamed): a
+      // bare FILE:NAME would be read as a registry reference.
+      std::vector<std::string> choices;
+      std::set<std::string> seen;
+      for (const oci::Descriptor& d : index.entries) {
+        std::vector<std::string> of = NamesOf(d);
+        std::string choice = of.empty() ? fmt::format("{}:@{}", Describe(), d.digest.ToString())
+                                        : fmt::format("{}:{}", Describe(), of.front());
+        if (seen.insert(choice).second) choices.push_back(std::move(choice));
+      }
+      return MakeError(ErrorCode::kFailedPrecondition, "{} holds {} images; name one: {}",
+                       Describe(), digests.size(), JoinNames(choices));
     }
     return checked(index.entries.front());
   }

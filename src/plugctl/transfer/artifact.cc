@@ -435,8 +435,12 @@ Result<PullAllResult> PullArtifactFiles(store::Target& target, const oci::Descri
     }
   }
   if (wanted.empty()) {
-    return MakeError(ErrorCode::kNotFound, "{} has no titled layers ({} layers, none named)",
-                     result.manifest.digest.ToString(), manifest.layers.size());
+    const size_t n = manifest.layers.size();
+    return MakeError(ErrorCode::kNotFound, "{} has no titled layers ({})",
+                     result.manifest.digest.ToString(),
+                     n == 0   ? std::string("it has no layers")
+                     : n == 1 ? std::string("1 layer, without a title")
+                              : fmt::format("{} layers, none with a title", n));
   }
   std::vector<std::optional<oci::Digest>> tar_digests(manifest.layers.size());
   for (size_t i : wanted) {

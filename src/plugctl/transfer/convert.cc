@@ -102,8 +102,10 @@ plugin::ImageMetadata ImageMetadataOf(store::Target& src, const oci::Manifest& m
 
 std::string RebuildHint(const plugin::LoadabilityReport& report, LocationKind destination) {
   // A refused plugin.wasm stays refused in any shape; an index without the gateway's platform
-  // has nothing to rebuild from.
-  if (report.loadable || report.wasm_rejected || !report.manifest) return "";
+  // has nothing to rebuild from, nor has an image without plugin.wasm.
+  if (report.loadable || report.wasm_rejected || report.not_a_plugin || !report.manifest) {
+    return "";
+  }
   if (destination == LocationKind::kDockerArchive) {
     return "rebuild it with --variant docker (a gzip-layer Docker image the gateway loads and "
            "`docker load` reads)";

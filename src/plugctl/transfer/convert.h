@@ -112,7 +112,8 @@ plugin::ImageMetadata ImageMetadataOf(store::Target& src, const oci::Manifest& m
 // What makes an image the gateway would not load loadable, for messages: "rebuild it with
 // --variant compat or --variant oci" (for a docker-archive destination, --variant docker) when
 // the image's shape is at fault (e.g. `docker save` output, whose layers are uncompressed tars);
-// "" when plugin.wasm itself is refused or the report is loadable.
+// "" when plugin.wasm itself is refused, the image holds none (not_a_plugin) or the report is
+// loadable.
 std::string RebuildHint(const plugin::LoadabilityReport& report, LocationKind destination);
 
 // The error require_loadable gives for `report` (kFailedPrecondition): "<what> would not load in

@@ -95,9 +95,64 @@ Result<std::string> SourceName(store::Target& src, const oci::Descriptor& root) 
   return mine.empty() ? std::string() : mine.front();
 }
 
+// ChooseCopyTag without the final check.
+Result<std::string> DeriveCopyTag(store::Target& src, const Location& src_loc,
+                                  const Location& dst_loc);
+
 }  // namespace
 
+Status ValidateTagFor(LocationKind kind, std::string_view tag) {
+  switch (kind) {
+    case LocationKind::kRegistry:
+      return oci::ValidateTag(tag);
+    case LocationKind::kDockerArchive: {
+      if (tag.find("://") == std::string_view::npos) {
+        Result<oci::Reference> ref = oci::Reference::Parse(tag);
+        if (!ref) return tl::unexpected(ref.error());
+        if (!ref->digest && !ref->tag.empty()) return OkStatus();
+      }
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "\"{}\" is not NAME:TAG (docker load needs a tagged name without digest)",
+                       tag.substr(0, 256));
+    }
+    case LocationKind::kOciLayout:
+    case LocationKind::kOciArchive:
+      break;
+  }
+  if (tag.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty tag");
+  for (char c : tag) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return MakeError(ErrorCode::kInvalidArgument, "tag \"{}\" contains control characters",
+                       tag.substr(0, 128));
+    }
+  }
+  return OkStatus();
+}
+
 Result<std::string> ChooseCopyTag(store::Target& src, const Location& src_loc,
+                                  const Location& dst_loc) {
+  PLUGCTL_ASSIGN_OR_RETURN(std::string tag, DeriveCopyTag(src, src_loc, dst_loc));
+  if (tag.empty() || !dst_loc.ResolveRef().empty()) return tag;
+  Status valid = ValidateTagFor(dst_loc.kind, tag);
+  // A source name with a digest ("x@sha256:…", which docker archives may carry) is no name
+  // anywhere: `oci:DIR:x@sha256:…` would be read as a digest reference.
+  if (valid && tag.find('@') != std::string::npos) {
+    valid = MakeError(ErrorCode::kInvalidArgument, "\"{}\" holds a digest", tag.substr(0, 256));
+  }
+  if (!valid) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "{}: the tag it would keep is not valid in {}: {}; name a tag: {}",
+                     src_loc.ToString(), dst_loc.ToString(), valid.error().message(),
+                     dst_loc.kind == LocationKind::kDockerArchive
+                         ? fmt::format("{}:NAME:TAG", dst_loc.ToString())
+                         : fmt::format("{}:TAG", dst_loc.ToString()));
+  }
+  return tag;
+}
+
+namespace {
+
+Result<std::string> DeriveCopyTag(store::Target& src, const Location& src_loc,
                                   const Location& dst_loc) {
   if (std::string given = dst_loc.ResolveRef(); !given.empty()) return given;
   const bool by_digest = NamedByDigest(src_loc);
@@ -152,6 +207,9 @@ Result<std::string> ChooseCopyTag(store::Target& src, const Location& src_loc,
       break;
   }
   if (named) return tag;
+  // Not a tag either ("UPPER/Case:TAG", "x@sha256:…"): left as it is for ChooseCopyTag to
+  // refuse, rather than made into NAME:<it>.
+  if (!oci::ValidateTag(tag)) return tag;
   // docker load needs NAME:TAG; the source's own name is what `docker pull` would have given.
   if (src_loc.kind == LocationKind::kRegistry) {
     return fmt::format("{}:{}", src_loc.reference.Name(), tag);
@@ -166,5 +224,7 @@ Result<std::string> ChooseCopyTag(store::Target& src, const Location& src_loc,
   }
   return fmt::format("{}:{}", name, tag);
 }
+
+}  // namespace
 
 }  // namespace plugctl::transfer

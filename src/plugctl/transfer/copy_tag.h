@@ -16,6 +16,10 @@
 // (io.higress.plugin.name, "basic-auth/v1" → "basic-auth:1.0.0"); layouts and OCI archives
 // take it as it is.
 //
+// The chosen tag is then checked against what the destination accepts (ValidateTagFor), so a
+// source name that is no valid destination tag ("UPPER/Case:TAG" into a registry) is refused
+// before anything is transferred.
+//
 // A source named by digest copied into a registry stays untagged (it is reachable there by that
 // digest). When nothing yields a tag, kFailedPrecondition with a one-line error saying how to
 // name one.
@@ -26,6 +30,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "plugctl/base/status.h"
 #include "plugctl/store/target.h"
@@ -36,6 +41,13 @@ namespace plugctl::transfer {
 // The destination tag for copying `src_loc` (opened as `src`) to `dst_loc`; "" only for the
 // untagged digest copy into a registry described above. Errors: kFailedPrecondition when no tag
 // can be derived; errors of resolving or reading the source.
+// Whether `tag` can name an image in a destination of `kind`: a registry takes the tag
+// grammar of the distribution spec ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128); a docker
+// archive a tagged image name NAME:TAG without digest; layouts and OCI archives any non-empty
+// ref name without control characters (what OciLayoutTarget accepts). kInvalidArgument with
+// the problem, not naming the destination.
+[[nodiscard]] Status ValidateTagFor(LocationKind kind, std::string_view tag);
+
 [[nodiscard]] Result<std::string> ChooseCopyTag(store::Target& src, const Location& src_loc,
                                                 const Location& dst_loc);
 

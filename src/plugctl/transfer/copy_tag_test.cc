@@ -129,5 +129,35 @@ TEST_F(CopyTagTest, RefusesWhenNothingNamesTheCopy) {
   }
 }
 
+TEST(ValidateTagForTest, EachDestinationKindHasItsGrammar) {
+  EXPECT_TRUE(ValidateTagFor(LocationKind::kRegistry, "1.0.0"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kRegistry, "bad!"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kRegistry, "UPPER/Case:TAG"));
+  EXPECT_TRUE(ValidateTagFor(LocationKind::kDockerArchive, "basic-auth:1.0.0"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kDockerArchive, "1.0.0"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kDockerArchive, "UPPER/Case:TAG"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kDockerArchive, "x@sha256:" + std::string(64, '0')));
+  EXPECT_TRUE(ValidateTagFor(LocationKind::kOciLayout, "bad!"));
+  EXPECT_TRUE(ValidateTagFor(LocationKind::kOciArchive, "UPPER/Case:TAG"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kOciLayout, "a\nb"));
+  EXPECT_FALSE(ValidateTagFor(LocationKind::kOciLayout, ""));
+}
+
+// A source name that is no valid tag where it goes is refused, naming DST:TAG, before any
+// transfer; a named destination tag or --tag is the way out.
+TEST_F(CopyTagTest, SourceNamesInvalidAtTheDestinationAreRefused) {
+  oci::Descriptor image = PutImage(*layout_, {}, /*docker=*/false);
+  ASSERT_TRUE(layout_->Tag(image, "UPPER/Case:TAG"));
+  Result<std::string> tag = Choose(*layout_, Src(), "oci://127.0.0.1:5000/x/y");
+  ASSERT_FALSE(tag);
+  EXPECT_EQ(tag.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(tag.error().message().find("name a tag: 127.0.0.1:5000/x/y:TAG"), std::string::npos)
+      << tag.error().message();
+  EXPECT_FALSE(Choose(*layout_, Src(), "docker-archive:" + (dir_->path() / "d.tar").string()));
+  EXPECT_EQ(Choose(*layout_, Src(), "oci:" + (dir_->path() / "o").string()).value_or(""),
+            "UPPER/Case:TAG");
+  EXPECT_EQ(Choose(*layout_, Src(), "oci://127.0.0.1:5000/x/y:1").value_or(""), "1");
+}
+
 }  // namespace
 }  // namespace plugctl::transfer
