@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "plugctl/base/file.h"
 #include "plugctl/cli/command_defs.h"
@@ -285,7 +286,8 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   pin_request.plugin_name = entry.listed_name;
   if (auto listed = root.annotations.find(std::string(oci::kAnnotationPluginName));
       pin_request.plugin_name.empty() && listed != root.annotations.end()) {
-    pin_request.plugin_name = listed->second;
+    // Several keys of one image: the first names it (a list gives each key its own entry).
+    pin_request.plugin_name = oci::SplitPluginNames(listed->second).front();
   }
   bool oci_prefix = std::string_view(args.url_prefix).starts_with("oci://");
   bool oci_url = oci_prefix || args.url_prefix.empty();
@@ -392,13 +394,33 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
                      entries.size());
   }
   std::vector<nlohmann::ordered_json> resources;
-  // metadata.name → the image that took it: the API server keeps one object per name, so a
-  // second one would silently replace the first.
-  std::map<std::string, std::string> names;
   for (const ImageEntry& entry : entries) {
     PLUGCTL_ASSIGN_OR_RETURN(nlohmann::ordered_json resource,
                              MakeOne(entry, args, given_spec, config_text, env));
-    std::string name = resource["metadata"]["name"].get<std::string>();
+    resources.push_back(std::move(resource));
+  }
+  // One image listed under several plugins.properties keys makes one resource per key: those
+  // that would share a name are named by their keys instead.
+  std::map<std::string, std::vector<size_t>> by_name;
+  for (size_t i = 0; i < resources.size(); ++i) {
+    by_name[resources[i]["metadata"]["name"].get<std::string>()].push_back(i);
+  }
+  for (const auto& [shared, indexes] : by_name) {
+    if (indexes.size() < 2 || !args.name.empty()) continue;
+    std::set<std::string> keys;
+    for (size_t i : indexes) {
+      if (wasmplugin::IsDns1123Subdomain(entries[i].listed_name))
+        keys.insert(entries[i].listed_name);
+    }
+    if (keys.size() != indexes.size()) continue;
+    for (size_t i : indexes) resources[i]["metadata"]["name"] = entries[i].listed_name;
+  }
+  // metadata.name → the image that took it: the API server keeps one object per name, so a
+  // second one would silently replace the first.
+  std::map<std::string, std::string> names;
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const ImageEntry& entry = entries[i];
+    std::string name = resources[i]["metadata"]["name"].get<std::string>();
     auto [it, inserted] = names.emplace(name, entry.display);
     if (!inserted) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -406,7 +428,6 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
                        "would replace the other; make them one at a time with --name",
                        it->second, entry.display, name, args.ns);
     }
-    resources.push_back(std::move(resource));
   }
 
   std::string output;

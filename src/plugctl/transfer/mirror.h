@@ -182,10 +182,12 @@ struct MirrorPlan {
 };
 
 // Expands sources (listing tags where patterns ask for it) and bundles (their tags that parse as
-// references, else named by the plugin name they record or a `--map TAG=NAME` rule; an entry
-// that cannot be read is a failure of its own in MirrorPlan::failures, one that cannot be named
-// is kInvalidArgument unless keep_going) into items with their destinations. Duplicate
-// destinations are an error naming both sources.
+// references, else named by a `--map TAG=NAME` rule, the plugin name they record or their
+// spec.yaml (PlainTagName); an entry that cannot be read, named or placed is a failure of its
+// own in MirrorPlan::failures, so the bundle's other images still go) into items with their
+// destinations. Duplicate destinations are an error naming both sources; one image listed under
+// several plugins.properties keys is one item per plugin-server directory, else one item whose
+// plugin_name joins the keys (oci::JoinPluginNames).
 [[nodiscard]] Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                                             const std::vector<Location>& bundles,
                                             const MirrorDestination& destination,
