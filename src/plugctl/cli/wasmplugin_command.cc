@@ -20,6 +20,7 @@
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror.h"
 #include "plugctl/transfer/mirror_list.h"
 #include "plugctl/transfer/mirror_naming.h"
 #include "plugctl/wasmplugin/wasmplugin.h"
@@ -150,6 +151,16 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
   return OkStatus();
 }
 
+// mirror's naming options as --scoped and --map give them.
+Result<transfer::NameMapping> MappingOf(const WasmPluginArgs& args) {
+  transfer::NameMapping mapping{.scoped = args.scoped};
+  for (const std::string& rule : args.maps) {
+    PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMappingRule(rule));
+    mapping.rules.push_back(std::move(parsed));
+  }
+  return mapping;
+}
+
 // The repository `mirror --to PREFIX` puts `source` in, with the same --map/--scoped rules:
 // "" when the prefix is not oci:// or there is no source reference to map.
 Result<std::string> MirroredRepository(const std::optional<oci::Reference>& source,
@@ -160,11 +171,7 @@ Result<std::string> MirroredRepository(const std::optional<oci::Reference>& sour
   while (prefix.ends_with('/')) prefix.remove_suffix(1);
   size_t slash = prefix.find('/');
   std::string_view path = slash == std::string_view::npos ? "" : prefix.substr(slash + 1);
-  transfer::NameMapping mapping{.scoped = args.scoped};
-  for (const std::string& rule : args.maps) {
-    PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMappingRule(rule));
-    mapping.rules.push_back(std::move(parsed));
-  }
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
   return transfer::MapRepository(*source, path, mapping);
 }
 
@@ -268,6 +275,14 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   } else {
     pin_request.source.local_ref = loc.ref;
     source_reference = FullReference(loc.ref);
+    if (!source_reference && !loc.ref.empty() && loc.ref.front() != '@' &&
+        loc.ref.find('@') == std::string::npos) {
+      // A tag as copy and build write them: the name `mirror` gives the same entry (--map
+      // TAG=NAME, the image's plugin name, its spec.yaml), so the url is where mirror puts it.
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
+      auto named = transfer::BundleEntryName(*target, image, loc.ref, root, mapping);
+      if (named) source_reference = std::move(*named);
+    }
   }
   pin_request.root_digest = r.root.digest;
   // The gateway resolves an index to linux/amd64 whatever --platform says.
@@ -291,6 +306,14 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   }
   bool oci_prefix = std::string_view(args.url_prefix).starts_with("oci://");
   bool oci_url = oci_prefix || args.url_prefix.empty();
+  if (!oci_url && source_reference && !source_reference->tag.empty()) {
+    // The NAME of PREFIX/NAME/VERSION follows --map as a plugin-server tree's does
+    // (`mirror --to plugin-server: --map`), so the url can name what `serve` serves.
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
+    auto path =
+        transfer::PluginServerPathFor(*source_reference, pin_request.plugin_name, {}, mapping);
+    if (path) pin_request.plugin_name = path->name;
+  }
   // One image, one resource: an oci:// URL makes the gateway load the index's linux/amd64
   // image, so name, phase and priority must come from that image too.
   if (oci_url && r.platform && r.gateway && r.gateway->platform &&
@@ -481,8 +504,9 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
                  "oci://HOST[:PORT]/PATH (where the image is mirrored) or http(s)://HOST/PATH "
                  "(a plugin server); required for local images");
   app.add_option("--map", args->maps,
-                 "FROM=TO repository rename under --url-prefix oci://, as `mirror --map` "
-                 "(repeatable)");
+                 "FROM=TO rename as `mirror --map`: the repository under --url-prefix oci://, "
+                 "the NAME directory under --url-prefix http(s):// (as `mirror --to "
+                 "plugin-server:`), TAG=NAME for a bundle's plain tag (repeatable)");
   app.add_flag("--scoped", args->scoped,
                "Under --url-prefix oci://, keep the source's registry and path, as `mirror "
                "--scoped`");

@@ -181,6 +181,17 @@ struct MirrorPlan {
   std::vector<std::pair<std::string, Error>> failures;
 };
 
+// The full name a bundle entry tagged `tag` (with root `root`) is mirrored under: the tag itself
+// when it is a full reference (as a mirror bundle names images); else, for tags as `copy` and
+// `build` write them, NAME:TAG as docker reads it, or a plain TAG named by a `--map TAG=NAME`
+// rule of `mapping`, the io.higress.plugin.name the image records, or its spec.yaml's info.name
+// (spec::PluginBaseName) — the same name `wasmplugin` gives the entry. `key` names the bundle in
+// messages. kInvalidArgument (one line, naming the entry and what fixes it) when nothing names it.
+[[nodiscard]] Result<oci::Reference> BundleEntryName(store::Target& target, const std::string& key,
+                                                     const std::string& tag,
+                                                     const oci::Descriptor& root,
+                                                     const NameMapping& mapping);
+
 // Expands sources (listing tags where patterns ask for it) and bundles (their tags that parse as
 // references, else named by a `--map TAG=NAME` rule, the plugin name they record or their
 // spec.yaml (PlainTagName); an entry that cannot be read, named or placed is a failure of its

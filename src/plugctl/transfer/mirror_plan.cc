@@ -179,6 +179,19 @@ Status ExpandBundle(const Location& bundle, const OpenOptions& open, const Mirro
 
 }  // namespace
 
+Result<oci::Reference> BundleEntryName(store::Target& target, const std::string& key,
+                                       const std::string& tag, const oci::Descriptor& root,
+                                       const NameMapping& mapping) {
+  auto name = oci::Reference::Parse(tag);
+  if (name && tag.find('/') != std::string::npos && (!name->tag.empty() || name->digest)) {
+    return *name;
+  }
+  auto manifest = store::FetchManifest(target, root);
+  if (!manifest)
+    return tl::unexpected(manifest.error().WithContext(fmt::format("{}: {}", key, tag)));
+  return PlainTagName(target, key, tag, root, *manifest, mapping);
+}
+
 Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                               const std::vector<Location>& bundles,
                               const MirrorDestination& destination, const MirrorOptions& options,
