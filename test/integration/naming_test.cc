@@ -100,6 +100,16 @@ TEST_F(NamingTest, TwoKeysOfOneImageEachKeepTheirPlace) {
   ASSERT_FALSE(host.empty());
   EXPECT_EQ(Status("http://" + host + "/plugins/a/1.2.3/plugin.wasm"), "200");
   EXPECT_EQ(Status("http://" + host + "/plugins/b/1.2.3/plugin.wasm"), "200");
+  // wasmplugin of the bundle: a resource per key, each url what serve serves.
+  RunResult from_bundle =
+      Plugctl({"wasmplugin", "oci:" + Path("ob"), "--url-prefix", "http://" + host + "/plugins"});
+  ASSERT_TRUE(from_bundle.ok()) << from_bundle.Summary();
+  EXPECT_NE(from_bundle.out.find("url: http://" + host + "/plugins/a/1.2.3/plugin.wasm"),
+            std::string::npos)
+      << from_bundle.out;
+  EXPECT_NE(from_bundle.out.find("url: http://" + host + "/plugins/b/1.2.3/plugin.wasm"),
+            std::string::npos)
+      << from_bundle.out;
 
   // And the bundle written out as a tree again gives both directories.
   RunResult again =

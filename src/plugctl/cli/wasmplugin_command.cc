@@ -85,6 +85,31 @@ Result<std::optional<spec::ParsedSpec>> ImageSpec(const std::string& image,
   return std::optional<spec::ParsedSpec>(std::move(*own));
 }
 
+// A local entry, once per plugins.properties key its index.json entry keeps (mirror keeps
+// several for one image listed under several keys), so each key gets its resource as it does
+// from the list itself. A ref that does not resolve is left to MakeOne to report.
+void PushLocal(ImageEntry entry, std::vector<ImageEntry>& out) {
+  auto root = entry.location.ref.empty()
+                  ? Result<oci::Descriptor>(tl::unexpected(Error(ErrorCode::kNotFound, "no ref")))
+                  : entry.target->Resolve(entry.location.ref);
+  if (root) {
+    if (auto it = root->annotations.find(std::string(oci::kAnnotationPluginName));
+        it != root->annotations.end()) {
+      std::vector<std::string> keys = oci::SplitPluginNames(it->second);
+      if (keys.size() > 1) {
+        for (std::string& key : keys) {
+          ImageEntry keyed = entry;
+          keyed.display = fmt::format("{} [{}]", entry.display, key);
+          keyed.listed_name = std::move(key);
+          out.push_back(std::move(keyed));
+        }
+        return;
+      }
+    }
+  }
+  out.push_back(std::move(entry));
+}
+
 // The images an argument names (see the file comment).
 Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
                       std::vector<ImageEntry>& out) {
@@ -94,7 +119,7 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
                              env.Open(loc, transfer::AccessMode::kRead));
     std::shared_ptr<store::Target> target = std::move(opened);
     if (!loc.ref.empty()) {
-      out.push_back({.display = arg, .location = loc, .target = target});
+      PushLocal({.display = arg, .location = loc, .target = target}, out);
       return OkStatus();
     }
     // A bundle: every image it holds, by tag (how copy, build and mirror name them).
@@ -103,14 +128,14 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
     if (tags->size() <= 1) {
       // One image (or an untagged one the location resolves by itself).
       if (tags->size() == 1) loc.ref = tags->front();
-      out.push_back({.display = arg, .location = loc, .target = target});
+      PushLocal({.display = arg, .location = loc, .target = target}, out);
       return OkStatus();
     }
     for (const std::string& tag : *tags) {
       transfer::Location entry = loc;
       entry.ref = tag;
-      out.push_back(
-          {.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target});
+      PushLocal({.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target},
+                out);
     }
     return OkStatus();
   }
