@@ -457,8 +457,9 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
     if (indexes.size() < 2 || !args.name.empty()) continue;
     std::set<std::string> keys;
     for (size_t i : indexes) {
-      if (wasmplugin::IsDns1123Subdomain(entries[i].listed_name))
+      if (wasmplugin::IsDns1123Subdomain(entries[i].listed_name)) {
         keys.insert(entries[i].listed_name);
+      }
     }
     if (keys.size() != indexes.size()) continue;
     for (size_t i : indexes) resources[i]["metadata"]["name"] = entries[i].listed_name;

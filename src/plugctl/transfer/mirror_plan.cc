@@ -187,8 +187,9 @@ Result<oci::Reference> BundleEntryName(store::Target& target, const std::string&
     return *name;
   }
   auto manifest = store::FetchManifest(target, root);
-  if (!manifest)
+  if (!manifest) {
     return tl::unexpected(manifest.error().WithContext(fmt::format("{}: {}", key, tag)));
+  }
   return PlainTagName(target, key, tag, root, *manifest, mapping);
 }
 
