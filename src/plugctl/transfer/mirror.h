@@ -20,7 +20,9 @@
 //
 // The plugins.properties key travels with an image: items carry it (MirrorItem::plugin_name),
 // oci: and oci-archive: destinations keep it on the image's index.json entry
-// (oci::kAnnotationPluginName), and a bundle source gives it back from there.
+// (oci::kAnnotationPluginName), and a bundle source gives it back from there. One image listed
+// under several keys keeps all of them: a plugin-server directory each, and one bundle entry
+// whose annotation joins them (oci::JoinPluginNames), given back as one item per key.
 //
 // Each image is one CopyGraph, so digests are preserved and everything copy.h guarantees holds
 // per image (children before parents, verification while streaming, blobs already at the
