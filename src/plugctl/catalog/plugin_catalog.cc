@@ -287,22 +287,25 @@ struct PluginCatalog::Impl {
     };
     std::map<std::pair<std::string, std::string>, std::vector<Candidate>> by_key;
     for (const server::TaggedEntry& e : tagged.entries) {
-      std::string listed = e.listed_name;
-      if (listed.empty()) {
+      std::string names = e.listed_name;
+      if (names.empty()) {
         if (auto it = options.names.find(e.repository); it != options.names.end()) {
-          listed = it->second;
+          names = it->second;
         }
       }
-      bool is_listed = oci::IsPluginPathSegment(listed);
-      std::string name = oci::PluginPathName(e.repository, listed);
-      if (name.empty() || !oci::IsPluginPathSegment(e.tag)) {
-        snapshot->warnings.push_back(
-            fmt::format("{}:{} has no plugin-server name (names and versions are 1-128 of "
-                        "A-Za-z0-9._+-); not offered for download",
-                        e.repository, e.tag));
-        continue;
+      // An image mirrored under several keys is offered under each of them.
+      for (const std::string& listed : oci::SplitPluginNames(names)) {
+        bool is_listed = oci::IsPluginPathSegment(listed);
+        std::string name = oci::PluginPathName(e.repository, listed);
+        if (name.empty() || !oci::IsPluginPathSegment(e.tag)) {
+          snapshot->warnings.push_back(
+              fmt::format("{}:{} has no plugin-server name (names and versions are 1-128 of "
+                          "A-Za-z0-9._+-); not offered for download",
+                          e.repository, e.tag));
+          continue;
+        }
+        by_key[{name, e.tag}].push_back({&e, is_listed});
       }
-      by_key[{name, e.tag}].push_back({&e, is_listed});
     }
     for (auto& [key, list] : by_key) {
       std::stable_sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) {

@@ -7,7 +7,8 @@
 // Every tagged image of the store (RegistryStore::TaggedEntries) is one plugin version:
 //   name     oci::PluginPathName(repository, listed name) — the listed name is the entry's
 //            kAnnotationPluginName (a bundle mirrored from plugins.properties keeps its keys), else
-//            options.names[repository] (`serve --names plugins.properties`);
+//            options.names[repository] (`serve --names plugins.properties`); an entry that
+//            keeps several keys (oci::SplitPluginNames) is one version under each of them;
 //   version  the tag.
 // Clashes (two repositories giving one name and version): a listed name beats a repository
 // name, then the repository that sorts first wins; the others are left out with a warning

@@ -21,6 +21,7 @@
 #include "plugctl/plugin/extract.h"
 #include "plugctl/plugin/validate.h"
 #include "plugctl/transfer/location.h"
+#include "plugctl/transfer/mirror.h"
 #include "plugctl/transfer/mirror_list.h"
 #include "plugctl/transfer/mirror_naming.h"
 #include "plugctl/wasmplugin/wasmplugin.h"
@@ -85,6 +86,31 @@ Result<std::optional<spec::ParsedSpec>> ImageSpec(const std::string& image,
   return std::optional<spec::ParsedSpec>(std::move(*own));
 }
 
+// A local entry, once per plugins.properties key its index.json entry keeps (mirror keeps
+// several for one image listed under several keys), so each key gets its resource as it does
+// from the list itself. A ref that does not resolve is left to MakeOne to report.
+void PushLocal(ImageEntry entry, std::vector<ImageEntry>& out) {
+  auto root = entry.location.ref.empty()
+                  ? Result<oci::Descriptor>(tl::unexpected(Error(ErrorCode::kNotFound, "no ref")))
+                  : entry.target->Resolve(entry.location.ref);
+  if (root) {
+    if (auto it = root->annotations.find(std::string(oci::kAnnotationPluginName));
+        it != root->annotations.end()) {
+      std::vector<std::string> keys = oci::SplitPluginNames(it->second);
+      if (keys.size() > 1) {
+        for (std::string& key : keys) {
+          ImageEntry keyed = entry;
+          keyed.display = fmt::format("{} [{}]", entry.display, key);
+          keyed.listed_name = std::move(key);
+          out.push_back(std::move(keyed));
+        }
+        return;
+      }
+    }
+  }
+  out.push_back(std::move(entry));
+}
+
 // The images of a local location: its REF, or without one every image it holds, by tag (how
 // copy, build and mirror name them).
 Status ExpandLocal(const std::string& arg, transfer::Location loc, TargetEnv& env,
@@ -93,7 +119,7 @@ Status ExpandLocal(const std::string& arg, transfer::Location loc, TargetEnv& en
                            env.Open(loc, transfer::AccessMode::kRead));
   std::shared_ptr<store::Target> target = std::move(opened);
   if (!loc.ref.empty()) {
-    out.push_back({.display = arg, .location = loc, .target = target});
+    PushLocal({.display = arg, .location = loc, .target = target}, out);
     return OkStatus();
   }
   auto all_tags = target->Tags();
@@ -118,14 +144,14 @@ Status ExpandLocal(const std::string& arg, transfer::Location loc, TargetEnv& en
   if (tags.size() <= 1) {
     // One image (or an untagged one the location resolves by itself).
     if (tags.size() == 1) loc.ref = tags.front();
-    out.push_back({.display = arg, .location = loc, .target = target});
+    PushLocal({.display = arg, .location = loc, .target = target}, out);
     return OkStatus();
   }
   for (const std::string& tag : tags) {
     transfer::Location entry = loc;
     entry.ref = tag;
-    out.push_back(
-        {.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target});
+    PushLocal({.display = fmt::format("{} ({})", arg, tag), .location = entry, .target = target},
+              out);
   }
   return OkStatus();
 }
@@ -192,6 +218,16 @@ Status ExpandArgument(const std::string& arg, size_t index, TargetEnv& env,
   return OkStatus();
 }
 
+// mirror's naming options as --scoped and --map give them.
+Result<transfer::NameMapping> MappingOf(const WasmPluginArgs& args) {
+  transfer::NameMapping mapping{.scoped = args.scoped};
+  for (const std::string& rule : args.maps) {
+    PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMappingRule(rule));
+    mapping.rules.push_back(std::move(parsed));
+  }
+  return mapping;
+}
+
 // The repository `mirror --to PREFIX` puts `source` in, with the same --map/--scoped rules:
 // "" when the prefix is not oci:// or there is no source reference to map.
 Result<std::string> MirroredRepository(const std::optional<oci::Reference>& source,
@@ -202,11 +238,7 @@ Result<std::string> MirroredRepository(const std::optional<oci::Reference>& sour
   while (prefix.ends_with('/')) prefix.remove_suffix(1);
   size_t slash = prefix.find('/');
   std::string_view path = slash == std::string_view::npos ? "" : prefix.substr(slash + 1);
-  transfer::NameMapping mapping{.scoped = args.scoped};
-  for (const std::string& rule : args.maps) {
-    PLUGCTL_ASSIGN_OR_RETURN(auto parsed, transfer::ParseMappingRule(rule));
-    mapping.rules.push_back(std::move(parsed));
-  }
+  PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
   return transfer::MapRepository(*source, path, mapping);
 }
 
@@ -337,6 +369,14 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   } else {
     pin_request.source.local_ref = loc.ref;
     source_reference = FullReference(loc.ref);
+    if (!source_reference && !loc.ref.empty() && loc.ref.front() != '@' &&
+        loc.ref.find('@') == std::string::npos) {
+      // A tag as copy and build write them: the name `mirror` gives the same entry (--map
+      // TAG=NAME, the image's plugin name, its spec.yaml), so the url is where mirror puts it.
+      PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
+      auto named = transfer::BundleEntryName(*target, image, loc.ref, root, mapping);
+      if (named) source_reference = std::move(*named);
+    }
   }
   pin_request.root_digest = r.root.digest;
   // The gateway resolves an index to linux/amd64 whatever --platform says.
@@ -355,10 +395,19 @@ Result<nlohmann::ordered_json> MakeOne(const ImageEntry& entry, const WasmPlugin
   pin_request.plugin_name = entry.listed_name;
   if (auto listed = root.annotations.find(std::string(oci::kAnnotationPluginName));
       pin_request.plugin_name.empty() && listed != root.annotations.end()) {
-    pin_request.plugin_name = listed->second;
+    // Several keys of one image: the first names it (a list gives each key its own entry).
+    pin_request.plugin_name = oci::SplitPluginNames(listed->second).front();
   }
   bool oci_prefix = std::string_view(args.url_prefix).starts_with("oci://");
   bool oci_url = oci_prefix || args.url_prefix.empty();
+  if (!oci_url && source_reference && !source_reference->tag.empty()) {
+    // The NAME of PREFIX/NAME/VERSION follows --map as a plugin-server tree's does
+    // (`mirror --to plugin-server: --map`), so the url can name what `serve` serves.
+    PLUGCTL_ASSIGN_OR_RETURN(transfer::NameMapping mapping, MappingOf(args));
+    auto path =
+        transfer::PluginServerPathFor(*source_reference, pin_request.plugin_name, {}, mapping);
+    if (path) pin_request.plugin_name = path->name;
+  }
   // One image, one resource: an oci:// URL makes the gateway load the index's linux/amd64
   // image, so name, phase and priority must come from that image too.
   if (oci_url && r.platform && r.gateway && r.gateway->platform &&
@@ -526,9 +575,7 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
                      entries.size() + failures.size());
   }
   std::vector<nlohmann::ordered_json> resources;
-  // metadata.name → the image that took it: the API server keeps one object per name, so a
-  // second one would silently replace the first.
-  std::map<std::string, std::string> names;
+  std::vector<const ImageEntry*> made_from;  // the entry of each resource
   for (const ImageEntry& entry : entries) {
     std::vector<Finding> findings;
     auto made = MakeOne(entry, args, given_spec, config_text, env, findings);
@@ -542,8 +589,32 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
           {.image = entry.display, .error = std::move(error), .findings = std::move(findings)});
       continue;
     }
-    nlohmann::ordered_json& resource = *made;
-    std::string name = resource["metadata"]["name"].get<std::string>();
+    resources.push_back(std::move(*made));
+    made_from.push_back(&entry);
+  }
+  // One image listed under several plugins.properties keys makes one resource per key: those
+  // that would share a name are named by their keys instead.
+  std::map<std::string, std::vector<size_t>> by_name;
+  for (size_t i = 0; i < resources.size(); ++i) {
+    by_name[resources[i]["metadata"]["name"].get<std::string>()].push_back(i);
+  }
+  for (const auto& [shared, indexes] : by_name) {
+    if (indexes.size() < 2 || !args.name.empty()) continue;
+    std::set<std::string> keys;
+    for (size_t i : indexes) {
+      if (wasmplugin::IsDns1123Subdomain(made_from[i]->listed_name)) {
+        keys.insert(made_from[i]->listed_name);
+      }
+    }
+    if (keys.size() != indexes.size()) continue;
+    for (size_t i : indexes) resources[i]["metadata"]["name"] = made_from[i]->listed_name;
+  }
+  // metadata.name → the image that took it: the API server keeps one object per name, so a
+  // second one would silently replace the first.
+  std::map<std::string, std::string> names;
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const ImageEntry& entry = *made_from[i];
+    std::string name = resources[i]["metadata"]["name"].get<std::string>();
     auto [it, inserted] = names.emplace(name, entry.display);
     if (!inserted) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -551,7 +622,6 @@ Status RunWasmPlugin(const WasmPluginArgs& args, const GlobalOptions& globals) {
                        "would replace the other; make them one at a time with --name",
                        it->second, entry.display, name, args.ns);
     }
-    resources.push_back(std::move(resource));
   }
   const size_t total = resources.size() + failures.size();
   const bool json = globals.format == OutputFormat::kJson;
@@ -645,8 +715,9 @@ Action DefineWasmPlugin(CLI::App& app, const GlobalOptions& globals) {
                  "oci://HOST[:PORT]/PATH (where the image is mirrored) or http(s)://HOST/PATH "
                  "(a plugin server); required for local images");
   app.add_option("--map", args->maps,
-                 "FROM=TO repository rename under --url-prefix oci://, as `mirror --map` "
-                 "(repeatable)");
+                 "FROM=TO rename as `mirror --map`: the repository under --url-prefix oci://, "
+                 "the NAME directory under --url-prefix http(s):// (as `mirror --to "
+                 "plugin-server:`), TAG=NAME for a bundle's plain tag (repeatable)");
   app.add_flag("--scoped", args->scoped,
                "Under --url-prefix oci://, keep the source's registry and path, as `mirror "
                "--scoped`");

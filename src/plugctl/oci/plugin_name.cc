@@ -20,4 +20,32 @@ std::string PluginPathName(std::string_view repository, std::string_view listed_
   return IsPluginPathSegment(last) ? std::string(last) : std::string();
 }
 
+std::vector<std::string> SplitPluginNames(std::string_view value) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string part(value.substr(start, comma - start));
+    if (!part.empty() && std::find(out.begin(), out.end(), part) == out.end()) {
+      out.push_back(std::move(part));
+    }
+    start = comma + 1;
+  }
+  if (out.empty()) out.emplace_back();
+  return out;
+}
+
+std::string JoinPluginNames(const std::vector<std::string>& names) {
+  std::string out;
+  std::vector<std::string_view> seen;
+  for (const std::string& name : names) {
+    if (name.empty() || std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
 }  // namespace plugctl::oci

@@ -18,10 +18,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace plugctl::oci {
 
-// On an index.json entry: the plugins.properties key the image was mirrored from.
+// On an index.json entry: the plugins.properties key the image was mirrored from. Several keys
+// naming one image ("json-converter=…", "jsonrpc=…" for the same image) are kept as one value
+// joined by ',' (which no safe segment contains): see SplitPluginNames / JoinPluginNames.
 inline constexpr std::string_view kAnnotationPluginName = "dev.plugctl.plugin.name";
 
 // Longest name or version segment accepted.
@@ -34,5 +37,11 @@ bool IsPluginPathSegment(std::string_view text);
 // The plugin-server name of an image in `repository` ("plugins/basic-auth"), given the key it was
 // listed under ("" when unknown). "" when neither gives a safe segment.
 std::string PluginPathName(std::string_view repository, std::string_view listed_name);
+
+// The keys of a kAnnotationPluginName value, in order, without empty parts or repeats;
+// {""} for an empty value (one image, no key).
+std::vector<std::string> SplitPluginNames(std::string_view value);
+// `names` as one kAnnotationPluginName value, without empty parts or repeats.
+std::string JoinPluginNames(const std::vector<std::string>& names);
 
 }  // namespace plugctl::oci

@@ -1,6 +1,7 @@
 #include "plugctl/oci/plugin_name.h"
 
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -29,6 +30,14 @@ TEST(PluginNameTest, ListedNameWinsOverRepository) {
   // An unsafe listed name is ignored, not used.
   EXPECT_EQ(PluginPathName("plugins/basic-auth", "../x"), "basic-auth");
   EXPECT_EQ(PluginPathName("", ""), "");
+}
+
+TEST(PluginNameTest, SeveralKeysOfOneImageSplitAndJoin) {
+  EXPECT_EQ(SplitPluginNames("a,b"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(SplitPluginNames("a,,a,b,"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(SplitPluginNames(""), (std::vector<std::string>{""}));
+  EXPECT_EQ(JoinPluginNames({"a", "", "b", "a"}), "a,b");
+  EXPECT_EQ(JoinPluginNames({}), "");
 }
 
 }  // namespace

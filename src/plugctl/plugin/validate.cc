@@ -23,6 +23,20 @@ Result<spec::ParsedSpec> LoadSpec(const std::filesystem::path& dir) {
   return spec::ParseSpecYaml(text, "spec.yaml");
 }
 
+Result<std::string> SpecNameOfImage(store::Target& target, const oci::Descriptor& root) {
+  PLUGCTL_ASSIGN_OR_RETURN(auto temp, TempDir::Create("plugctl-spec-name"));
+  const std::filesystem::path dir = temp->path() / "plugin";
+  ExtractOptions options;
+  options.check_gateway = false;
+  PLUGCTL_RETURN_IF_ERROR(ExtractPlugin(target, root, dir, options));
+  auto parsed = LoadSpec(dir);
+  if (!parsed) {
+    if (parsed.error().code() == ErrorCode::kNotFound) return std::string();
+    return tl::unexpected(parsed.error());
+  }
+  return spec::PluginBaseName(parsed->spec.info.name);
+}
+
 Result<DirectoryReport> ValidatePluginDirectory(const std::filesystem::path& dir,
                                                 const DirectoryCheckOptions& options) {
   std::error_code ec;

@@ -14,8 +14,10 @@
 
 #include "plugctl/base/finding.h"
 #include "plugctl/base/status.h"
+#include "plugctl/oci/descriptor.h"
 #include "plugctl/oci/digest.h"
 #include "plugctl/spec/spec.h"
+#include "plugctl/store/target.h"
 #include "plugctl/wasm/wasm_module.h"
 
 namespace plugctl::plugin {
@@ -49,5 +51,13 @@ struct DirectoryReport {
 
 // Reads spec.yaml from `dir` (bounded) and parses it. kNotFound if absent.
 [[nodiscard]] Result<spec::ParsedSpec> LoadSpec(const std::filesystem::path& dir);
+
+// The name the image `root` of `target` gives itself in its spec.yaml: spec::PluginBaseName of
+// info.name ("" when the image carries no spec.yaml or the spec names nothing). The image is
+// extracted (linux/amd64 of an index, as the gateway and `wasmplugin` read it) into a temporary
+// directory that is removed again. Errors: those of ExtractPlugin and a spec.yaml that cannot
+// be read.
+[[nodiscard]] Result<std::string> SpecNameOfImage(store::Target& target,
+                                                  const oci::Descriptor& root);
 
 }  // namespace plugctl::plugin

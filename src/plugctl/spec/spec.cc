@@ -549,4 +549,8 @@ void MakeStrict(std::vector<Finding>& findings) {
   }
 }
 
+std::string PluginBaseName(std::string_view info_name) {
+  return std::string(info_name.substr(0, info_name.find('/')));
+}
+
 }  // namespace plugctl::spec

@@ -135,4 +135,9 @@ std::vector<Finding> ValidateSpecYaml(std::string_view yaml, std::string_view fi
 // Warnings become errors (what --strict does); other findings are unchanged.
 void MakeStrict(std::vector<Finding>& findings);
 
+// The plugin's name without the "/v1" API suffix some specs carry: "basic-auth/v1" ->
+// "basic-auth". The one rule by which an image without another name is named after its spec
+// (wasmplugin resources and URLs, mirror and pull of bundles with plain tags).
+std::string PluginBaseName(std::string_view info_name);
+
 }  // namespace plugctl::spec

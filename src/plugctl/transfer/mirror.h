@@ -20,7 +20,9 @@
 //
 // The plugins.properties key travels with an image: items carry it (MirrorItem::plugin_name),
 // oci: and oci-archive: destinations keep it on the image's index.json entry
-// (oci::kAnnotationPluginName), and a bundle source gives it back from there.
+// (oci::kAnnotationPluginName), and a bundle source gives it back from there. One image listed
+// under several keys keeps all of them: a plugin-server directory each, and one bundle entry
+// whose annotation joins them (oci::JoinPluginNames), given back as one item per key.
 //
 // Each image is one CopyGraph, so digests are preserved and everything copy.h guarantees holds
 // per image (children before parents, verification while streaming, blobs already at the
@@ -181,11 +183,24 @@ struct MirrorPlan {
   std::vector<std::pair<std::string, Error>> failures;
 };
 
+// The full name a bundle entry tagged `tag` (with root `root`) is mirrored under: the tag itself
+// when it is a full reference (as a mirror bundle names images); else, for tags as `copy` and
+// `build` write them, NAME:TAG as docker reads it, or a plain TAG named by a `--map TAG=NAME`
+// rule of `mapping`, the io.higress.plugin.name the image records, or its spec.yaml's info.name
+// (spec::PluginBaseName) — the same name `wasmplugin` gives the entry. `key` names the bundle in
+// messages. kInvalidArgument (one line, naming the entry and what fixes it) when nothing names it.
+[[nodiscard]] Result<oci::Reference> BundleEntryName(store::Target& target, const std::string& key,
+                                                     const std::string& tag,
+                                                     const oci::Descriptor& root,
+                                                     const NameMapping& mapping);
+
 // Expands sources (listing tags where patterns ask for it) and bundles (their tags that parse as
-// references, else named by the plugin name they record or a `--map TAG=NAME` rule; an entry
-// that cannot be read is a failure of its own in MirrorPlan::failures, one that cannot be named
-// is kInvalidArgument unless keep_going) into items with their destinations. Duplicate
-// destinations are an error naming both sources.
+// references, else named by a `--map TAG=NAME` rule, the plugin name they record or their
+// spec.yaml (PlainTagName); an entry that cannot be read, named or placed is a failure of its
+// own in MirrorPlan::failures, so the bundle's other images still go) into items with their
+// destinations. Duplicate destinations are an error naming both sources; one image listed under
+// several plugins.properties keys is one item per plugin-server directory, else one item whose
+// plugin_name joins the keys (oci::JoinPluginNames).
 [[nodiscard]] Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                                             const std::vector<Location>& bundles,
                                             const MirrorDestination& destination,

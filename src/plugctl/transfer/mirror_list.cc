@@ -79,8 +79,15 @@ class ListBuilder {
     std::string name = source.repository.Name();
     std::vector<std::string> refs;
     for (std::string& ref : source.refs) {
-      // An image is mirrored once however many entries name it.
-      if (refs_seen_.insert(fmt::format("{}@{}", name, ref)).second) refs.push_back(std::move(ref));
+      // An image is mirrored once however many entries name it under one key; two
+      // plugins.properties keys naming one image each keep it (the console asks by key). An
+      // entry without a key adds nothing to an image already listed.
+      std::string image = fmt::format("{}@{}", name, ref);
+      bool known = refs_seen_.contains(image);
+      if (source.name.empty() ? !known : keyed_seen_.insert(image + "\n" + source.name).second) {
+        refs_seen_.insert(std::move(image));
+        refs.push_back(std::move(ref));
+      }
     }
     source.refs = std::move(refs);
     if (source.refs.empty() && !source.NeedsTagList()) return OkStatus();
@@ -113,7 +120,8 @@ class ListBuilder {
   size_t entries_ = 0;
   std::vector<MirrorSource> sources_;
   std::unordered_map<std::string, size_t> by_key_;
-  std::unordered_set<std::string> refs_seen_;
+  std::unordered_set<std::string> refs_seen_;   // "repository@ref"
+  std::unordered_set<std::string> keyed_seen_;  // "repository@ref\nkey"
 };
 
 // ---- plugins.properties and plain lists ----
@@ -526,6 +534,22 @@ Result<MirrorSource> ParseMirrorReference(std::string_view text, std::string_vie
   return source;
 }
 
+bool IsReferrerTag(std::string_view tag) {
+  // "sha256-<64 hex>" (the OCI referrers tag schema) or "sha512-<128 hex>", then optionally
+  // cosign's ".sig", ".att", ".sbom" or any other ".suffix".
+  for (auto [prefix, hex] : {std::pair{std::string_view("sha256-"), size_t{64}},
+                             std::pair{std::string_view("sha512-"), size_t{128}}}) {
+    if (!tag.starts_with(prefix) || tag.size() < prefix.size() + hex) continue;
+    std::string_view digits = tag.substr(prefix.size(), hex);
+    bool all_hex = std::all_of(digits.begin(), digits.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    std::string_view rest = tag.substr(prefix.size() + hex);
+    if (all_hex && (rest.empty() || rest.front() == '.')) return true;
+  }
+  return false;
+}
+
 Result<std::vector<std::string>> SelectTags(const MirrorSource& source,
                                             const std::vector<std::string>& available) {
   std::vector<std::string> selected;
@@ -551,6 +575,9 @@ Result<std::vector<std::string>> SelectTags(const MirrorSource& source,
   for (const std::string& tag : available) {
     // A registry's tag list is untrusted too: what is not a valid tag cannot be pulled by tag.
     if (!oci::ValidateTag(tag) || !seen.insert(tag).second) continue;
+    // Signatures, SBOMs and attached artifacts, not images of the plugin: they travel with
+    // their subject (--with-referrers).
+    if (IsReferrerTag(tag)) continue;
     if (regex) {
       Result<bool> match = regex->Search(tag);
       if (!match) {

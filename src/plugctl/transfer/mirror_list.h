@@ -31,8 +31,10 @@
 //
 // Lists are untrusted input: bounded size (kMaxMirrorListBytes), bounded entry count, every
 // reference validated with oci::Reference::Parse; errors are one line naming "file:line" and
-// the bad value. Entries naming the same image are merged: one source per repository and
-// pattern set (tag_regex, semver, all_tags, newest), each image in the first source naming it.
+// the bad value. Entries naming the same image are merged: one source per repository, pattern
+// set (tag_regex, semver, all_tags, newest) and plugins.properties key, each image in the first
+// such source naming it; two keys naming one image keep one source each (each key is a name the
+// Higress console asks for).
 //
 //   PLUGCTL_ASSIGN_OR_RETURN(std::vector<MirrorSource> sources,
 //                            ParseMirrorList(text, "plugins.properties"));
@@ -93,9 +95,16 @@ struct MirrorSource {
 //     so "v1.2" and "1.2" are versions; when patterns are set they decide, all_tags alone
 //     takes every tag; no pattern at all selects nothing.
 //   - Tags that are not valid OCI tags, and repeats, are dropped (a registry is untrusted too).
+//   - Referrer tags (IsReferrerTag) are never selected: they name signatures and attachments,
+//     which travel with their subject (MirrorOptions::with_referrers).
 //   - newest > 0 keeps only tags that are versions, the `newest` highest of them.
 //   - Order: non-version tags by name first, then versions ascending (equal versions by name).
 //   - kResourceExhausted (naming the tag) if the regex hits its match limit on some tag.
+// Whether `tag` is one a registry without the referrers API holds referrers under:
+// "sha256-<64 lowercase hex>" (OCI tag schema, `plugctl attach`), optionally with a ".suffix"
+// (cosign's "sha256-<hex>.sig", ".att", ".sbom"); sha512 likewise.
+bool IsReferrerTag(std::string_view tag);
+
 [[nodiscard]] Result<std::vector<std::string>> SelectTags(
     const MirrorSource& source, const std::vector<std::string>& available);
 

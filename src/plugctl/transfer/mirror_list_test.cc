@@ -97,6 +97,20 @@ TEST(MirrorListPropertiesTest, MergesDuplicates) {
   EXPECT_EQ(s[2].name, "a2");
 }
 
+TEST(MirrorListPropertiesTest, TwoKeysOfOneImageKeepBoth) {
+  std::vector<MirrorSource> s = MustParse(
+      "a=reg.io/plugins/myp:1.2.3\n"
+      "b=oci://reg.io/plugins/myp:1.2.3\n"
+      "reg.io/plugins/myp:1.2.3\n"  // no key: nothing new
+      "b=reg.io/plugins/myp:1.2.3\n");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "a");
+  EXPECT_THAT(s[0].refs, ElementsAre("1.2.3"));
+  EXPECT_EQ(s[1].name, "b");
+  EXPECT_THAT(s[1].refs, ElementsAre("1.2.3"));
+  EXPECT_EQ(s[1].origin, "list:2");
+}
+
 TEST(MirrorListPropertiesTest, ErrorsNameFileAndLine) {
   struct Case {
     const char* text;
@@ -434,6 +448,20 @@ TEST(SelectTagsTest, AllTagsSortedNamesFirstThenVersions) {
   EXPECT_THAT(*tags,
               ElementsAre("1.2.0_fix", "latest", "main", "0.9", "1.0.0-rc1", "1.0.0", "1.0.1",
                           "1.2.0", "v1.9.0", "1.10.0", "2.0.0-rc.1", "2.0.0", "2.1.0"));
+}
+
+TEST(SelectTagsTest, ReferrerTagsAreNeverSelected) {
+  const std::string hex(64, 'a');
+  MirrorSource s = Repo();
+  s.tag_regex = ".*";
+  Result<std::vector<std::string>> tags =
+      SelectTags(s, {"1.2.3", "sha256-" + hex, "sha256-" + hex + ".sig", "sha256-" + hex + ".att",
+                     "sha512-" + std::string(128, '0'), "sha256-abc", "sha256-" + hex + "x"});
+  ASSERT_TRUE(tags.has_value());
+  // Short or trailing-garbage lookalikes are ordinary tags.
+  EXPECT_THAT(*tags, ElementsAre("sha256-" + hex + "x", "sha256-abc", "1.2.3"));
+  EXPECT_TRUE(IsReferrerTag("sha256-" + hex + ".sbom"));
+  EXPECT_FALSE(IsReferrerTag("sha256-" + std::string(64, 'A')));
 }
 
 TEST(SelectTagsTest, Regex) {

@@ -2,6 +2,8 @@
 #include <set>
 
 #include "plugctl/oci/plugin_name.h"
+#include "plugctl/plugin/validate.h"
+#include "plugctl/spec/spec.h"
 #include "plugctl/store/content.h"
 #include "plugctl/transfer/convert.h"
 #include "plugctl/transfer/mirror.h"
@@ -54,13 +56,20 @@ Status ExpandSource(const MirrorSource& source, const OpenOptions& open,
 // them ("1.0.0", "hello-world:1.0.0"): NAME:TAG names itself the way `docker load` reads it
 // (docker.io/library/NAME); a plain TAG takes a `--map TAG=NAME` rule, else the plugin name the
 // image records (io.higress.plugin.name, which `build` writes from spec.yaml's info.name; its
-// first segment, "basic-auth" for "basic-auth/v1").
+// first segment, "basic-auth" for "basic-auth/v1"), else its spec.yaml's (plugin::SpecNameOfImage).
 Result<oci::Reference> PlainTagName(store::Target& target, const std::string& key,
-                                    const std::string& tag, const oci::Manifest& manifest,
-                                    const NameMapping& mapping) {
-  if (tag.find(':') != std::string::npos) {
+                                    const std::string& tag, const oci::Descriptor& root,
+                                    const oci::Manifest& manifest, const NameMapping& mapping) {
+  if (tag.find(':') != std::string::npos || tag.find('/') != std::string::npos) {
     auto name = oci::Reference::Parse(tag);
     if (name && !name->tag.empty()) return *name;
+    if (!oci::ValidateTag(tag)) {
+      // Neither a name nor a tag ("x/..:1"): nothing can make it one; say what is wrong with it.
+      std::string why = name ? "it names no tag" : name.error().message();
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "{}: entry \"{}\" is not an image reference ({}) nor a plain tag", key,
+                       PrintableForMessage(tag, 256), PrintableForMessage(why, 512));
+    }
   }
   std::string plugin;
   for (const auto& [from, to] : mapping.rules) {
@@ -73,13 +82,18 @@ Result<oci::Reference> PlainTagName(store::Target& target, const std::string& ke
     std::vector<std::string> notes;
     // Spec names may carry a version suffix ("basic-auth/v1"); the repository is the plugin,
     // as `build` names docker archive images.
-    plugin = ImageMetadataOf(target, manifest, notes).name;
-    plugin = plugin.substr(0, plugin.find('/'));
+    plugin = spec::PluginBaseName(ImageMetadataOf(target, manifest, notes).name);
+  }
+  if (plugin.empty()) {
+    // No annotation or label (an index, or a variant that keeps none): the spec.yaml the image
+    // carries names it, as `wasmplugin` names the same image.
+    auto named = plugin::SpecNameOfImage(target, root);
+    if (named) plugin = std::move(*named);
   }
   if (plugin.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "{}: tag \"{}\" is not a full image reference and the image records no "
-                     "plugin name ({}); name it with --map {}=NAME",
+                     "plugin name ({} or a spec.yaml info.name); name it with --map {}=NAME",
                      key, tag, plugin::kAnnotationPluginName, tag);
   }
   auto name = oci::Reference::Parse(fmt::format("{}:{}", plugin, tag));
@@ -133,31 +147,51 @@ Status ExpandBundle(const Location& bundle, const OpenOptions& open, const Mirro
     auto name = oci::Reference::Parse(tag);
     if (!name || tag.find('/') == std::string::npos || (name->tag.empty() && !name->digest)) {
       // Not a mirror bundle's name: a tag as `copy` or `build` writes it.
-      name = PlainTagName(*target, key, tag, *manifest, options.mapping);
+      name = PlainTagName(*target, key, tag, *entry, *manifest, options.mapping);
       if (!name) {
-        if (!options.keep_going) return tl::unexpected(name.error());
-        plan.failures.emplace_back(fmt::format("{}: {}", key, tag), name.error());
+        // This entry fails alone; the bundle's other images still go.
+        plan.failures.emplace_back(fmt::format("{}: {}", key, PrintableForMessage(tag, 256)),
+                                   name.error());
         continue;
       }
     }
     if (!seen.insert(BundleName(*name)).second) continue;
-    MirrorItem item;
-    // The key a previous mirror kept on the entry (docker archives have no entry annotations).
+    // The keys a previous mirror kept on the entry (docker archives have no entry annotations):
+    // one item per key, so that each key gets its plugin-server directory again.
+    std::string listed;
     if (auto it = entry->annotations.find(std::string(oci::kAnnotationPluginName));
         it != entry->annotations.end()) {
-      item.plugin_name = it->second;
+      listed = it->second;
     }
-    item.name = *name;
-    item.origin = key;
-    item.source = key_loc;
-    item.source.ref = tag;
-    item.bundle = key;
-    items.push_back(std::move(item));
+    for (std::string& plugin_name : oci::SplitPluginNames(listed)) {
+      MirrorItem item;
+      item.plugin_name = std::move(plugin_name);
+      item.name = *name;
+      item.origin = key;
+      item.source = key_loc;
+      item.source.ref = tag;
+      item.bundle = key;
+      items.push_back(std::move(item));
+    }
   }
   return OkStatus();
 }
 
 }  // namespace
+
+Result<oci::Reference> BundleEntryName(store::Target& target, const std::string& key,
+                                       const std::string& tag, const oci::Descriptor& root,
+                                       const NameMapping& mapping) {
+  auto name = oci::Reference::Parse(tag);
+  if (name && tag.find('/') != std::string::npos && (!name->tag.empty() || name->digest)) {
+    return *name;
+  }
+  auto manifest = store::FetchManifest(target, root);
+  if (!manifest) {
+    return tl::unexpected(manifest.error().WithContext(fmt::format("{}: {}", key, tag)));
+  }
+  return PlainTagName(target, key, tag, root, *manifest, mapping);
+}
 
 Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
                               const std::vector<Location>& bundles,
@@ -203,9 +237,10 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
     }
   }
 
-  // The same image named twice (a list and an argument) is copied once; two different
+  // The same image named twice (a list and an argument) is copied once, keeping every
+  // plugins.properties key it was listed under (a bundle entry records them all); two different
   // images landing on one name would silently overwrite each other.
-  std::map<std::string, std::string> by_destination;  // destination → source name
+  std::map<std::string, std::pair<std::string, size_t>> by_destination;  // → source, item
   for (MirrorItem& item : items) {
     Status placed = OkStatus();
     if (destination.is_plugin_server()) {
@@ -226,18 +261,23 @@ Result<MirrorPlan> PlanMirror(const std::vector<MirrorSource>& sources,
     }
     if (!placed) {
       Error e = placed.error().WithContext(item.origin);
-      if (!options.keep_going) return tl::unexpected(e);
+      // A bundle entry that cannot be placed fails alone, as one that cannot be named does.
+      if (!options.keep_going && item.bundle.empty()) return tl::unexpected(e);
       plan.failures.emplace_back(item.name.ToString(), e);
       continue;
     }
     const std::string dest_text = item.DestinationString();
     const std::string source_text = item.name.ToString();
-    auto [it, inserted] = by_destination.emplace(dest_text, source_text);
+    auto [it, inserted] = by_destination.try_emplace(dest_text, source_text, plan.items.size());
     if (!inserted) {
-      if (it->second == source_text) continue;
+      if (it->second.first == source_text) {
+        MirrorItem& kept = plan.items[it->second.second];
+        kept.plugin_name = oci::JoinPluginNames({kept.plugin_name, item.plugin_name});
+        continue;
+      }
       return MakeError(ErrorCode::kInvalidArgument,
                        "{} and {} would both be mirrored to {}; use {} to keep them apart",
-                       it->second, source_text, dest_text,
+                       it->second.first, source_text, dest_text,
                        destination.is_plugin_server() ? "--map" : "--scoped or --map");
     }
     plan.items.push_back(std::move(item));

@@ -375,10 +375,13 @@ TEST_F(MirrorBundleTest, PlainTagsAreNamedByTheirPluginNameOrMap) {
   auto dest = ParseMirrorDestination("reg.local:5000/plugins");
   ASSERT_TRUE(bundle.has_value() && dest.has_value());
   MirrorOptions options;
+  // The nameless entry fails alone; the others are planned.
   auto refused = PlanMirror({}, {*bundle}, *dest, options, {});
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message().find("--map 3.0.0=NAME"), std::string::npos)
-      << refused.error().message();
+  ASSERT_TRUE(refused.has_value()) << refused.error().message();
+  EXPECT_EQ(refused->items.size(), 2u);
+  ASSERT_EQ(refused->failures.size(), 1u);
+  EXPECT_NE(refused->failures[0].second.message().find("--map 3.0.0=NAME"), std::string::npos)
+      << refused->failures[0].second.message();
   ASSERT_TRUE(ParseMappingRule("3.0.0=other").has_value());
   options.mapping.rules.push_back(*ParseMappingRule("3.0.0=other"));
   auto plan = PlanMirror({}, {*bundle}, *dest, options, {});
@@ -444,10 +447,12 @@ TEST_F(MirrorBundleTest, BundleTagsMustBeReferences) {
   auto dest = ParseMirrorDestination("reg.local:5000/plugins");
   ASSERT_TRUE(bundle.has_value() && dest.has_value());
   auto plan = PlanMirror({}, {*bundle}, *dest, {}, {});
-  ASSERT_FALSE(plan.has_value());
-  EXPECT_NE(plan.error().message().find("\"1.0.0\" is not a full image reference"),
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  EXPECT_TRUE(plan->items.empty());
+  ASSERT_EQ(plan->failures.size(), 1u);
+  EXPECT_NE(plan->failures[0].second.message().find("\"1.0.0\" is not a full image reference"),
             std::string::npos)
-      << plan.error().message();
+      << plan->failures[0].second.message();
 }
 
 TEST_F(MirrorBundleTest, PluginNameAnnotationTravelsThroughBundles) {

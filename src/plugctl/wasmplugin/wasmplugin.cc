@@ -242,9 +242,7 @@ bool IsDns1123Subdomain(std::string_view name) {
 
 bool IsDns1123Label(std::string_view name) { return IsLabel(name, 63); }
 
-std::string PluginBaseName(std::string_view info_name) {
-  return std::string(info_name.substr(0, info_name.find('/')));
-}
+std::string PluginBaseName(std::string_view info_name) { return spec::PluginBaseName(info_name); }
 
 Result<PluginPin> PinPlugin(const PinRequest& request) {
   PLUGCTL_ASSIGN_OR_RETURN(NameParts parts, SplitSource(request.source));

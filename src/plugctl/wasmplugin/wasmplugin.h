@@ -70,7 +70,7 @@ bool IsDns1123Subdomain(std::string_view name);
 bool IsDns1123Label(std::string_view name);
 
 // The plugin's name without the "/v1" API suffix some specs carry: "basic-auth/v1" ->
-// "basic-auth".
+// "basic-auth" (spec::PluginBaseName, the rule mirror and pull name plain-tag bundles by).
 std::string PluginBaseName(std::string_view info_name);
 
 // How the user named the image.
