@@ -18,8 +18,8 @@
 //    claim (docker load would keep the last) resolves to none: kFailedPrecondition naming each
 //    image's digest. Resolve("") needs exactly one image; with several, kFailedPrecondition
 //    listing each as a location (docker-archive:FILE:NAME:TAG, or FILE:@DIGEST for images
-//    without a tag of their own). manifest.json paths are untrusted: they are sanitized and must name regular files of
-//    the archive.
+//    without a tag of their own). manifest.json paths are untrusted: they are sanitized and must
+//    name regular files of the archive.
 //
 // Writing stages an OCI layout (blobs and manifests exactly as pushed). An existing archive is
 // read first (every image, its RepoTags, untagged images too), so writing adds to it as with
