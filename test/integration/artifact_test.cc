@@ -22,11 +22,6 @@ std::set<std::string> Names(const fs::path& dir) {
   return out;
 }
 
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
 class ArtifactCliTest : public CliTest {
  protected:
   void SetUp() override {

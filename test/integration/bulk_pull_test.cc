@@ -17,39 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-size_t CountOf(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-class BulkPullTest : public CliTest {
+class BulkPullTest : public DemoRegistryTest {
  protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    if (HasFatalFailure() || IsSkipped()) return;
-    registry_ = StartRegistryOrSkip(dir_ / "registry", {.kind = RegistryKind::kDockerRegistry});
-    if (!registry_) return;
-    demo_ = PlugctlJson({"demo", "--dir", Path("demo")});
-    compat_ = DemoLayout() + ":hello-world:1.0.0";
-  }
-
-  std::string Ref(const std::string& repo_tag) const { return registry_->Ref(repo_tag); }
-  // Copies the demo's compat image to REPO:TAG of the registry.
-  void Seed(const std::string& repo_tag) {
-    RunResult r = Plugctl({"copy", compat_, Ref(repo_tag)});
-    ASSERT_TRUE(r.ok()) << r.Summary();
-  }
   std::string WasmSha256(const fs::path& file) { return oci::Digest::Of(ReadAll(file)).ToString(); }
-
-  std::unique_ptr<RegistryServer> registry_;
-  nlohmann::json demo_;
-  std::string compat_;
 };
 
 // One image of three is missing: the other two are pulled, each gets a line, nothing of the

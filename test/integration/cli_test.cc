@@ -13,11 +13,6 @@ std::string ReadFile(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void WriteFile(const std::filesystem::path& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 size_t CountFiles(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir)) return 0;
   size_t n = 0;

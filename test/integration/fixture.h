@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "subprocess.h"
@@ -19,6 +20,56 @@ namespace plugctl::testing {
 inline std::string ReadAll(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Writes `content` to `p`, creating its directories (test setup: failures show up later).
+inline void WriteFile(const std::filesystem::path& p, const std::string& content) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+}
+
+// How many times `what` occurs in `text` (overlapping occurrences count).
+inline size_t CountOf(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Adds to the OCI layout at `layout` an image index tagged `index_tag` whose children are the
+// layout's entries tagged as `children` says, each as linux/<arch> ({tag, arch} pairs); false
+// when a tag names no entry. (plugctl has no command that makes an index.)
+inline bool AddPlatformIndex(const std::filesystem::path& layout,
+                             const std::vector<std::pair<std::string, std::string>>& children,
+                             const std::string& index_tag) {
+  nlohmann::json index_json = nlohmann::json::parse(ReadAll(layout / "index.json"));
+  nlohmann::json manifests = nlohmann::json::array();
+  for (const auto& [tag, arch] : children) {
+    for (const auto& m : index_json["manifests"]) {
+      auto annotations = m.find("annotations");
+      if (annotations != m.end() &&
+          annotations->value("org.opencontainers.image.ref.name", "") == tag) {
+        manifests.push_back({{"mediaType", m["mediaType"]},
+                             {"digest", m["digest"]},
+                             {"size", m["size"]},
+                             {"platform", {{"os", "linux"}, {"architecture", arch}}}});
+      }
+    }
+  }
+  if (manifests.size() != children.size()) return false;
+  std::string index = nlohmann::json{
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.index.v1+json"},
+      {"manifests",
+       manifests}}.dump();
+  oci::Digest digest = oci::Digest::Of(index);
+  std::ofstream(layout / "blobs" / "sha256" / digest.hex(), std::ios::binary) << index;
+  index_json["manifests"].push_back(
+      {{"mediaType", "application/vnd.oci.image.index.v1+json"},
+       {"digest", digest.ToString()},
+       {"size", index.size()},
+       {"annotations", {{"org.opencontainers.image.ref.name", index_tag}}}});
+  std::ofstream(layout / "index.json", std::ios::trunc) << index_json.dump();
+  return true;
 }
 
 class CliTest : public ::testing::Test {

@@ -16,11 +16,6 @@ namespace {
 // Bounded: a reader blocking on a FIFO would otherwise hang the test run.
 constexpr std::chrono::seconds kPrompt{20};
 
-void WriteFile(const std::filesystem::path& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 class HostileTest : public CliTest {
  protected:
   RunResult Run(std::vector<std::string> args) {

@@ -12,11 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void WriteFile(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
-
 class MirrorReferrersTest : public CliTest {
  protected:
   void SetUp() override {

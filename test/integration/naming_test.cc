@@ -17,33 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-size_t CountOf(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-class NamingTest : public CliTest {
+class NamingTest : public DemoRegistryTest {
  protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    if (HasFatalFailure() || IsSkipped()) return;
-    registry_ = StartRegistryOrSkip(dir_ / "registry", {.kind = RegistryKind::kDockerRegistry});
-    if (!registry_) return;
-    demo_ = PlugctlJson({"demo", "--dir", Path("demo")});
-    compat_ = DemoLayout() + ":hello-world:1.0.0";
-  }
-
-  std::string Ref(const std::string& repo_tag) const { return registry_->Ref(repo_tag); }
-  void Seed(const std::string& repo_tag) {
-    RunResult r = Plugctl({"copy", compat_, Ref(repo_tag)});
-    ASSERT_TRUE(r.ok()) << r.Summary();
-  }
   // `plugctl serve DIR` on a free port, for the test's lifetime; "" when it does not come up.
   std::string Serve(const std::string& dir, std::unique_ptr<Background>& process) {
     const int port = FreePort();
@@ -60,10 +35,6 @@ class NamingTest : public CliTest {
         {"curl", "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", url});
     return r.out;
   }
-
-  std::unique_ptr<RegistryServer> registry_;
-  nlohmann::json demo_;
-  std::string compat_;
 };
 
 TEST_F(NamingTest, TwoKeysOfOneImageEachKeepTheirPlace) {

@@ -20,11 +20,6 @@ namespace fs = std::filesystem;
 using archive::testing::RawTar;
 using archive::testing::RawTarEntry;
 
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
 // Every path below `dir` (directories end in '/') with each file's bytes.
 std::map<std::string, std::string> Tree(const fs::path& dir) {
   std::map<std::string, std::string> out;

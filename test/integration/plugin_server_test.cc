@@ -19,11 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void WriteFile(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
-
 // The first field of `md5sum FILE` / `sha256sum FILE`.
 std::string HashTool(const std::string& tool, const fs::path& file) {
   RunResult r = RunProcess({tool, file.string()});

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fixture.h"
 #include "subprocess.h"
 #include <gtest/gtest.h>
 
@@ -119,6 +120,30 @@ class WithRegistry : public Base {
   }
 
   std::unique_ptr<RegistryServer> registry_;
+};
+
+// A CliTest with Debian's docker-registry (always that kind: the tests compare plugctl against
+// it) and the demo images: Seed(REPO:TAG) puts the demo's compat image there.
+class DemoRegistryTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    registry_ = StartRegistryOrSkip(dir_ / "registry", {.kind = RegistryKind::kDockerRegistry});
+    if (!registry_) return;
+    demo_ = PlugctlJson({"demo", "--dir", Path("demo")});
+    compat_ = DemoLayout() + ":hello-world:1.0.0";
+  }
+
+  std::string Ref(const std::string& repo_tag) const { return registry_->Ref(repo_tag); }
+  void Seed(const std::string& repo_tag) {
+    RunResult r = Plugctl({"copy", compat_, Ref(repo_tag)});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+  }
+
+  std::unique_ptr<RegistryServer> registry_;
+  nlohmann::json demo_;
+  std::string compat_;
 };
 
 }  // namespace plugctl::testing

@@ -227,34 +227,7 @@ TEST_F(WasmPluginMoreTest, PlatformMustBeWhatAPluginServerServes) {
       << std::string("\x00\x05\x04xtra", 7);
   std::string layout = Path("layout");
   ASSERT_TRUE(Plugctl({"build", Path("arm"), "-t", "oci:" + layout + ":arm"}).ok());
-  nlohmann::json index_json = nlohmann::json::parse(ReadAll(dir_ / "layout" / "index.json"));
-  nlohmann::json children = nlohmann::json::array();
-  for (const auto& [tag, arch] : {std::pair{"1.0.0", "amd64"}, std::pair{"arm", "arm64"}}) {
-    for (const auto& m : index_json["manifests"]) {
-      auto annotations = m.find("annotations");
-      if (annotations != m.end() &&
-          annotations->value("org.opencontainers.image.ref.name", "") == tag) {
-        children.push_back({{"mediaType", m["mediaType"]},
-                            {"digest", m["digest"]},
-                            {"size", m["size"]},
-                            {"platform", {{"os", "linux"}, {"architecture", arch}}}});
-      }
-    }
-  }
-  ASSERT_EQ(children.size(), 2u) << index_json.dump();
-  std::string index = nlohmann::json{
-      {"schemaVersion", 2},
-      {"mediaType", "application/vnd.oci.image.index.v1+json"},
-      {"manifests",
-       children}}.dump();
-  oci::Digest digest = oci::Digest::Of(index);
-  std::ofstream(dir_ / "layout" / "blobs" / "sha256" / digest.hex(), std::ios::binary) << index;
-  index_json["manifests"].push_back(
-      {{"mediaType", "application/vnd.oci.image.index.v1+json"},
-       {"digest", digest.ToString()},
-       {"size", index.size()},
-       {"annotations", {{"org.opencontainers.image.ref.name", "multi"}}}});
-  std::ofstream(dir_ / "layout" / "index.json", std::ios::trunc) << index_json.dump();
+  ASSERT_TRUE(AddPlatformIndex(dir_ / "layout", {{"1.0.0", "amd64"}, {"arm", "arm64"}}, "multi"));
   std::string multi = "oci:" + layout + ":multi";
 
   RunResult arm =

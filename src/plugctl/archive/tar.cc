@@ -15,20 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "plugctl/archive/libarchive_glue.h"
 #include "plugctl/base/file.h"
 
 namespace plugctl::archive {
 namespace {
-
-// Big enough that libarchive's decompressors rarely call back for more; small enough to keep
-// memory flat whatever the entry sizes.
-constexpr size_t kReadBlockSize = 64 * 1024;
-
-std::string ArchiveErrorString(struct archive* a) {
-  const char* msg = archive_error_string(a);
-  return msg != nullptr && *msg != '\0' ? std::string(msg)
-                                        : std::string("unknown libarchive error");
-}
 
 bool ContainsNoCase(std::string_view haystack, std::string_view needle) {
   auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
@@ -110,21 +101,9 @@ struct TarReader::Impl {
   };
 
   Impl(std::string archive_name, std::unique_ptr<Reader> owned_stream, Reader* source)
-      : name(std::move(archive_name)), owned(std::move(owned_stream)), stream(source) {}
+      : name(std::move(archive_name)), owned(std::move(owned_stream)), client(*source) {}
   ~Impl() {
     if (a != nullptr) archive_read_free(a);
-  }
-
-  static la_ssize_t ReadCallback(struct archive* ar, void* client, const void** buffer) {
-    Impl* self = static_cast<Impl*>(client);
-    Result<size_t> n = self->stream->Read(std::span<char>(self->block.data(), self->block.size()));
-    if (!n) {
-      self->stream_error = n.error();
-      archive_set_error(ar, EIO, "read error");
-      return -1;
-    }
-    *buffer = self->block.data();
-    return static_cast<la_ssize_t>(*n);
   }
 
   // The error for a failed libarchive call. Errors of our own stream win: they are what
@@ -132,8 +111,8 @@ struct TarReader::Impl {
   // header is "not a tar" (invalid argument); a failure later means the content is damaged.
   Error Fail(std::string_view doing) {
     failed = true;
-    if (stream_error) return *stream_error;
-    std::string msg = ArchiveErrorString(a);
+    if (client.error) return *client.error;
+    std::string msg = LibarchiveError(a);
     ErrorCode code = ErrorCode::kDataLoss;
     if (entries == 0 && !ContainsNoCase(msg, "truncated")) code = ErrorCode::kInvalidArgument;
     if (entries == 0 && ContainsNoCase(msg, "Unrecognized archive format")) {
@@ -155,7 +134,7 @@ struct TarReader::Impl {
   }
 
   Error FailedError() const {
-    if (stream_error) return *stream_error;
+    if (client.error) return *client.error;
     if (failed_error) return *failed_error;
     return Error(ErrorCode::kFailedPrecondition, fmt::format("{}: reader failed earlier", name));
   }
@@ -166,16 +145,9 @@ struct TarReader::Impl {
     if (impl->a == nullptr) {
       return MakeError(ErrorCode::kInternal, "{}: cannot allocate libarchive reader", impl->name);
     }
-    // Only the filters we need, and only in-process ones: filter_all would also fork external
-    // programs (lrzip, lzop...) on untrusted input.
-    archive_read_support_filter_none(impl->a);
-    if (archive_read_support_filter_gzip(impl->a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(impl->a) != ARCHIVE_OK) {
-      return MakeError(ErrorCode::kUnimplemented,
-                       "{}: libarchive lacks built-in gzip or zstd support", impl->name);
-    }
+    PLUGCTL_RETURN_IF_ERROR(SupportInProcessFilters(impl->a, impl->name));
     archive_read_support_format_tar(impl->a);
-    if (archive_read_open(impl->a, impl.get(), nullptr, &Impl::ReadCallback, nullptr) !=
+    if (archive_read_open(impl->a, &impl->client, nullptr, &ArchiveReadClient::Callback, nullptr) !=
         ARCHIVE_OK) {
       return tl::unexpected(impl->Fail("open"));
     }
@@ -183,11 +155,9 @@ struct TarReader::Impl {
   }
 
   std::string name;
-  std::unique_ptr<Reader> owned;
-  Reader* stream;
+  std::unique_ptr<Reader> owned;  // the stream `client` reads, when the reader owns it
+  ArchiveReadClient client;
   struct archive* a = nullptr;
-  std::string block = std::string(kReadBlockSize, '\0');
-  std::optional<Error> stream_error;
   std::optional<Error> failed_error;
   bool failed = false;
   bool at_end = false;
@@ -588,37 +558,25 @@ Status ExtractTo(TarReader& tar, const fs::path& dir, const ExtractOptions& opti
 
 struct TarWriter::Impl {
   Impl(Writer& sink, const TarWriterOptions& opts, std::string archive_name)
-      : out(&sink), options(opts), name(std::move(archive_name)) {}
+      : client(sink), options(opts), name(std::move(archive_name)) {}
   ~Impl() {
     if (a == nullptr) return;
     if (!finished) {
       // Closing writes an end-of-archive marker, which would make an abandoned, truncated
       // stream look complete: swallow it. (archive_write_fail would avoid the write but leaks
       // libarchive's client state.)
-      abandoned = true;
+      client.abandoned = true;
       archive_write_close(a);
     }
     archive_write_free(a);
   }
 
-  static la_ssize_t WriteCallback(struct archive* ar, void* client, const void* buffer,
-                                  size_t length) {
-    Impl* self = static_cast<Impl*>(client);
-    if (self->abandoned) return static_cast<la_ssize_t>(length);
-    Status st = self->out->Write(std::string_view(static_cast<const char*>(buffer), length));
-    if (!st) {
-      self->sink_error = st.error();
-      archive_set_error(ar, EIO, "write error");
-      return -1;
-    }
-    return static_cast<la_ssize_t>(length);
-  }
-
   Error Fail(std::string_view doing) {
     if (!failed_error) {
-      failed_error = sink_error ? *sink_error
-                                : Error(ErrorCode::kInternal, fmt::format("{}: {}: {}", name, doing,
-                                                                          ArchiveErrorString(a)));
+      failed_error = client.error
+                         ? *client.error
+                         : Error(ErrorCode::kInternal,
+                                 fmt::format("{}: {}: {}", name, doing, LibarchiveError(a)));
     }
     return *failed_error;
   }
@@ -661,14 +619,12 @@ struct TarWriter::Impl {
     return OkStatus();
   }
 
-  Writer* out;
+  ArchiveWriteClient client;
   TarWriterOptions options;
   std::string name;
   struct archive* a = nullptr;
-  std::optional<Error> sink_error;
   std::optional<Error> failed_error;
   bool finished = false;
-  bool abandoned = false;
 };
 
 TarWriter::TarWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -688,30 +644,9 @@ Result<std::unique_ptr<TarWriter>> TarWriter::Create(Writer& out, const TarWrite
   if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK) {
     return tl::unexpected(impl->Fail("set format"));
   }
-  int r = ARCHIVE_OK;
-  switch (options.compression) {
-    case Compression::kNone:
-      r = archive_write_add_filter_none(a);
-      break;
-    case Compression::kGzip:
-      r = archive_write_add_filter_gzip(a);
-      // gzip headers carry an mtime; without this the output changes every second.
-      if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
-      break;
-    case Compression::kZstd:
-      r = archive_write_add_filter_zstd(a);
-      break;
-  }
-  // ARCHIVE_WARN means libarchive would pipe through an external program: not reproducible
-  // across machines, so refuse.
-  if (r != ARCHIVE_OK) {
-    return MakeError(ErrorCode::kUnimplemented, "{}: compression not built into libarchive: {}",
-                     impl->name, ArchiveErrorString(a));
-  }
-  // Otherwise libarchive zero-pads the (compressed) output to a 10 KiB record, which zstd and
-  // strict gzip readers take for a corrupt trailing frame.
-  archive_write_set_bytes_in_last_block(a, 1);
-  if (archive_write_open(a, impl.get(), nullptr, &Impl::WriteCallback, nullptr) != ARCHIVE_OK) {
+  PLUGCTL_RETURN_IF_ERROR(SetReproducibleCompression(a, options.compression, impl->name));
+  if (archive_write_open(a, &impl->client, nullptr, &ArchiveWriteClient::Callback, nullptr) !=
+      ARCHIVE_OK) {
     return tl::unexpected(impl->Fail("open"));
   }
   return std::unique_ptr<TarWriter>(new TarWriter(std::move(impl)));
