@@ -126,4 +126,31 @@ class CliTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+// A CliTest with the example plugin (examples/add-header) built into layout_
+// ("oci:<dir>/layout:1.0.0"); skipped where the examples are not built.
+class ExampleLayoutTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    if (HasFatalFailure()) return;
+    if (!std::filesystem::exists(Example() / "plugin.wasm")) {
+      GTEST_SKIP() << "examples not built (PLUGCTL_BUILD_EXAMPLES=OFF): " << Example().string();
+    }
+    layout_ = "oci:" + Path("layout") + ":1.0.0";
+    RunResult r = Plugctl({"build", Example().string(), "-t", layout_});
+    ASSERT_TRUE(r.ok()) << r.Summary();
+  }
+
+  static std::filesystem::path Example() {
+    return std::filesystem::path(PLUGCTL_BINARY_DIR) / "examples" / "add-header";
+  }
+  // Writes `text` to NAME in the test directory; returns its path.
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return Path(name);
+  }
+
+  std::string layout_;
+};
+
 }  // namespace plugctl::testing

@@ -20,20 +20,7 @@ namespace fs = std::filesystem;
 using archive::testing::RawTar;
 using archive::testing::RawTarEntry;
 
-// Every path below `dir` (directories end in '/') with each file's bytes.
-std::map<std::string, std::string> Tree(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
-    std::string rel = fs::relative(e.path(), dir).string();
-    if (e.is_directory()) {
-      out[rel + "/"] = "";
-    } else {
-      out[rel] = ReadAll(e.path());
-    }
-  }
-  return out;
-}
+using test_support::DirectoryTree;
 
 bool IsEmptyDirectory(const fs::path& dir) {
   std::error_code ec;
@@ -81,9 +68,10 @@ TEST_F(OrasDirTest, PushedDirectoryPullsBackByteForByteAndReproducibly) {
   nlohmann::json pulled = PlugctlJson({"pull", "--all", Ref("site:v1"), "-o", Path("out")});
   ASSERT_EQ(pulled["files"].size(), 2u) << pulled.dump(2);
   EXPECT_EQ(pulled["files"][0]["unpacked"], true);
-  EXPECT_EQ(Tree(dir_ / "out/site"), Tree(tree));
+  EXPECT_EQ(DirectoryTree(dir_ / "out/site"), DirectoryTree(tree));
   EXPECT_EQ(ReadAll(dir_ / "out/notes.txt"), ReadAll(dir_ / "work/notes.txt"));
-  EXPECT_EQ(Tree(dir_ / "out").size(), Tree(tree).size() + 2);  // site/, notes.txt: no leftovers
+  EXPECT_EQ(DirectoryTree(dir_ / "out").size(),
+            DirectoryTree(tree).size() + 2);  // site/, notes.txt: no leftovers
 
   // Pulling again needs --force, which replaces the directory (a stray file does not survive).
   WriteFile(dir_ / "out/site/stray.txt", "x");
@@ -92,7 +80,7 @@ TEST_F(OrasDirTest, PushedDirectoryPullsBackByteForByteAndReproducibly) {
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
   RunResult forced = Plugctl({"pull", "--all", "--force", Ref("site:v1"), "-o", Path("out")});
   ASSERT_TRUE(forced.ok()) << forced.Summary();
-  EXPECT_EQ(Tree(dir_ / "out/site"), Tree(tree));
+  EXPECT_EQ(DirectoryTree(dir_ / "out/site"), DirectoryTree(tree));
 
   // --no-unpack: the layer blob itself, named by its title.
   nlohmann::json raw =

@@ -17,25 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class WasmPluginMoreTest : public CliTest {
+class WasmPluginMoreTest : public ExampleLayoutTest {
  protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    if (!fs::exists(Example() / "plugin.wasm")) {
-      GTEST_SKIP() << "examples not built (PLUGCTL_BUILD_EXAMPLES=OFF): " << Example().string();
-    }
-    layout_ = "oci:" + Path("layout") + ":1.0.0";
-    RunResult r = Plugctl({"build", Example().string(), "-t", layout_});
-    ASSERT_TRUE(r.ok()) << r.Summary();
-  }
-
-  static fs::path Example() { return fs::path(PLUGCTL_BINARY_DIR) / "examples" / "add-header"; }
-
-  std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return Path(name);
-  }
-
   void ExpectCrdValid(const std::string& text) {
     fs::path crd = fs::path(PLUGCTL_SOURCE_DIR) / ".." / "shared" / "data" / "higress-crd" /
                    "wasmplugin-v1alpha1.openapiv3.json";
@@ -56,15 +39,6 @@ class WasmPluginMoreTest : public CliTest {
     }
   }
 
-  static size_t Lines(const std::string& text, const std::string& needle) {
-    size_t n = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-      ++n;
-    }
-    return n;
-  }
-
-  std::string layout_;
 };
 
 using WasmPluginMoreRegistryTest = WithRegistry<WasmPluginMoreTest>;
@@ -84,8 +58,8 @@ TEST_F(WasmPluginMoreRegistryTest, ListTriesEveryImageAndPrintsTheGoodOnes) {
   EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "oci://" + Ref("plugins/myp:1.2.3"));
   ExpectCrdValid(r.out);
   // Each failure is one line naming its image, and the summary names both.
-  EXPECT_EQ(Lines(r.err, "error: " + Ref("plugins/gone1:1.0.0")), 1u) << r.err;
-  EXPECT_EQ(Lines(r.err, "error: " + Ref("plugins/gone2:1.0.0")), 1u) << r.err;
+  EXPECT_EQ(CountOf(r.err, "error: " + Ref("plugins/gone1:1.0.0")), 1u) << r.err;
+  EXPECT_EQ(CountOf(r.err, "error: " + Ref("plugins/gone2:1.0.0")), 1u) << r.err;
   EXPECT_NE(r.err.find("2 of 3 images failed"), std::string::npos) << r.err;
 
   // JSON: a List of the good ones (the shape a list file asks for), one document on stdout.
@@ -136,7 +110,7 @@ TEST_F(WasmPluginMoreTest, BundleWithABrokenEntryPrintsTheOthers) {
   ASSERT_EQ(docs.size(), 1u) << r.out;
   EXPECT_EQ(docs[0]["spec"]["url"].as<std::string>(), "http://f/p/add-header/1.0.0/plugin.wasm");
   ExpectCrdValid(r.out);
-  EXPECT_EQ(Lines(r.err, "error: oci:" + Path("layout") + " (2.0.0)"), 1u) << r.err;
+  EXPECT_EQ(CountOf(r.err, "error: oci:" + Path("layout") + " (2.0.0)"), 1u) << r.err;
 }
 
 // Archives and layouts named without a transport are images, judged by content.

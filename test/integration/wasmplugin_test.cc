@@ -17,25 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class WasmPluginTest : public CliTest {
+class WasmPluginTest : public ExampleLayoutTest {
  protected:
   void SetUp() override {
-    CliTest::SetUp();
-    if (!fs::exists(Example() / "plugin.wasm")) {
-      GTEST_SKIP() << "examples not built (PLUGCTL_BUILD_EXAMPLES=OFF): " << Example().string();
-    }
-    layout_ = "oci:" + Path("layout") + ":1.0.0";
-    RunResult r = Plugctl({"build", Example().string(), "-t", layout_});
-    ASSERT_TRUE(r.ok()) << r.Summary();
+    ExampleLayoutTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
     manifest_ = PlugctlJson({"inspect", "--no-gateway", layout_})["digest"];
     wasm_hex_ = oci::Digest::Of(ReadAll(Example() / "plugin.wasm")).hex();
-  }
-
-  static fs::path Example() { return fs::path(PLUGCTL_BINARY_DIR) / "examples" / "add-header"; }
-
-  std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return Path(name);
   }
 
   static fs::path Crd() {
@@ -78,7 +66,6 @@ class WasmPluginTest : public CliTest {
     }
   }
 
-  std::string layout_;
   std::string manifest_;  // "sha256:…"
   std::string wasm_hex_;
 };

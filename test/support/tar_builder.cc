@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -53,5 +55,20 @@ std::string Tar(const TarFiles& files, archive::Compression compression) {
 }
 
 std::string TarGz(const TarFiles& files) { return Tar(files, archive::Compression::kGzip); }
+
+std::map<std::string, std::string> DirectoryTree(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    std::string rel = std::filesystem::relative(e.path(), dir).string();
+    if (e.is_directory()) {
+      out[rel + "/"] = "";
+    } else {
+      std::ifstream in(e.path(), std::ios::binary);
+      out[rel] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  return out;
+}
 
 }  // namespace plugctl::test_support

@@ -7,6 +7,8 @@
 // Plain functions; thread-safe. Failures of the writer are reported as gtest failures.
 #pragma once
 
+#include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,5 +30,9 @@ std::string Tar(const TarFiles& files, archive::Compression compression);
 
 // The same, gzip-compressed.
 std::string TarGz(const TarFiles& files);
+
+// Every path below `dir`, relative (directories end in '/', mapped to ""), with each file's
+// bytes: what an unpacked tree holds, for comparing two trees.
+std::map<std::string, std::string> DirectoryTree(const std::filesystem::path& dir);
 
 }  // namespace plugctl::test_support

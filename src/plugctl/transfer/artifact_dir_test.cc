@@ -22,20 +22,7 @@ namespace fs = std::filesystem;
 using archive::testing::RawTar;
 using archive::testing::RawTarEntry;
 
-// Every path below `dir` (relative, directories with a trailing '/') and each file's digest.
-std::map<std::string, std::string> Tree(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    std::string rel = fs::relative(e.path(), dir).string();
-    if (e.is_directory()) {
-      out[rel + "/"] = "";
-    } else {
-      std::ifstream in(e.path(), std::ios::binary);
-      out[rel] = oci::Digest::Of(std::string(std::istreambuf_iterator<char>(in), {})).ToString();
-    }
-  }
-  return out;
-}
+using test_support::DirectoryTree;
 
 class ArtifactDirTest : public ::testing::Test {
  protected:
@@ -89,7 +76,7 @@ TEST_F(ArtifactDirTest, PackIsReproducibleAndUnpacksToTheSameTree) {
                                              "docs/with space.md"}));
 
   ASSERT_TRUE(Unpack(gz, "docs", first->tar_digest, tmp_->path() / "out"));
-  EXPECT_EQ(Tree(tmp_->path() / "out/docs"), Tree(docs));
+  EXPECT_EQ(DirectoryTree(tmp_->path() / "out/docs"), DirectoryTree(docs));
 }
 
 TEST_F(ArtifactDirTest, PackRefusesSymlinksAndSpecialFiles) {
@@ -142,7 +129,7 @@ TEST_F(ArtifactDirTest, UnpackRefusesHostileLayersAndLeavesNothing) {
     EXPECT_NE(st.error().message().find(c.message), std::string::npos) << st.error().message();
     EXPECT_EQ(st.error().message().find('\n'), std::string::npos);
     EXPECT_FALSE(fs::exists(dest));
-    EXPECT_EQ(Tree(tmp_->path()), (std::map<std::string, std::string>{}));
+    EXPECT_EQ(DirectoryTree(tmp_->path()), (std::map<std::string, std::string>{}));
   }
   // The right digest of the same tar passes; so does no digest.
   ASSERT_TRUE(
@@ -181,7 +168,7 @@ TEST_F(ArtifactDirTest, PushAndPullAllRoundTripADirectory) {
   auto pulled = PullArtifactFiles(mem, *root, out, {});
   ASSERT_TRUE(pulled) << pulled.error().message();
   EXPECT_TRUE(pulled->files[0].unpacked);
-  EXPECT_EQ(Tree(out / "docs"), Tree(docs));
+  EXPECT_EQ(DirectoryTree(out / "docs"), DirectoryTree(docs));
   EXPECT_EQ(*ReadFileBounded(out / "README.md", 100), "# hi\n");
   // Nothing else in out: the staging directory is gone.
   EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 2);
@@ -194,7 +181,7 @@ TEST_F(ArtifactDirTest, PushAndPullAllRoundTripADirectory) {
   auto forced = PullArtifactFiles(mem, *root, out, {.force = true});
   ASSERT_TRUE(forced) << forced.error().message();
   EXPECT_TRUE(forced->files[0].replaced);
-  EXPECT_EQ(Tree(out / "docs"), Tree(docs));
+  EXPECT_EQ(DirectoryTree(out / "docs"), DirectoryTree(docs));
 
   // --no-unpack: the blob itself under the title.
   auto raw = PullArtifactFiles(mem, *root, tmp_->path() / "raw", {.unpack = false});
