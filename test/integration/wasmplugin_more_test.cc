@@ -38,7 +38,6 @@ class WasmPluginMoreTest : public ExampleLayoutTest {
       return {};
     }
   }
-
 };
 
 using WasmPluginMoreRegistryTest = WithRegistry<WasmPluginMoreTest>;
