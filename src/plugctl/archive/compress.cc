@@ -27,10 +27,7 @@ struct CompressingWriter::Impl {
   // The sink's error wins over libarchive's generic one.
   Error Fail(std::string_view doing) {
     if (!failed_error) {
-      failed_error = client.error
-                         ? *client.error
-                         : Error(ErrorCode::kInternal,
-                                 fmt::format("{}: {}: {}", name, doing, LibarchiveError(a)));
+      failed_error = CallFailure(client.error, a, ErrorCode::kInternal, name, doing);
     }
     return *failed_error;
   }
@@ -110,10 +107,7 @@ struct DecompressingReader::Impl {
   // Errors of the source win: they are what really happened (e.g. a digest mismatch).
   Error Fail(std::string_view doing) {
     if (!failed_error) {
-      failed_error = client.error
-                         ? *client.error
-                         : Error(ErrorCode::kDataLoss,
-                                 fmt::format("{}: {}: {}", name, doing, LibarchiveError(a)));
+      failed_error = CallFailure(client.error, a, ErrorCode::kDataLoss, name, doing);
     }
     return *failed_error;
   }

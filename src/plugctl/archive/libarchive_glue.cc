@@ -18,6 +18,12 @@ std::string LibarchiveError(struct archive* a) {
                                         : std::string("unknown libarchive error");
 }
 
+Error CallFailure(const std::optional<Error>& client_error, struct archive* a, ErrorCode code,
+                  std::string_view name, std::string_view doing) {
+  if (client_error) return *client_error;
+  return Error(code, fmt::format("{}: {}: {}", name, doing, LibarchiveError(a)));
+}
+
 ArchiveReadClient::ArchiveReadClient(Reader& source) : in(&source), block(kReadBlockSize, '\0') {}
 
 la_ssize_t ArchiveReadClient::Callback(struct archive* a, void* client, const void** buffer) {

@@ -21,6 +21,11 @@ namespace plugctl::archive {
 // libarchive's message for `a`'s last error, or a fixed text when it has none.
 std::string LibarchiveError(struct archive* a);
 
+// The error for a failed libarchive call on `a`: the client stream's own error when it had one,
+// else libarchive's message, as `code`, naming `name` and what was being done.
+Error CallFailure(const std::optional<Error>& client_error, struct archive* a, ErrorCode code,
+                  std::string_view name, std::string_view doing);
+
 // The client of archive_read_open: feeds libarchive from a Reader in fixed-size blocks.
 struct ArchiveReadClient {
   explicit ArchiveReadClient(Reader& source);

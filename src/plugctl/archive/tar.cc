@@ -573,10 +573,7 @@ struct TarWriter::Impl {
 
   Error Fail(std::string_view doing) {
     if (!failed_error) {
-      failed_error = client.error
-                         ? *client.error
-                         : Error(ErrorCode::kInternal,
-                                 fmt::format("{}: {}: {}", name, doing, LibarchiveError(a)));
+      failed_error = CallFailure(client.error, a, ErrorCode::kInternal, name, doing);
     }
     return *failed_error;
   }
